@@ -1,0 +1,12 @@
+// Threading: one process-wide thread count, used by our OpenMP loops and by the BLAS library.
+#pragma once
+
+#include <cstdint>
+
+namespace tsft {
+
+// Sets the number of worker threads (0 = all hardware threads) for OpenMP and OpenBLAS.
+void set_num_threads(int n);
+int num_threads();
+
+}  // namespace tsft

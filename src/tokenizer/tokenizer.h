@@ -1,0 +1,68 @@
+// Byte-level BPE tokenizer (GPT-2 / SmolLM2 family) with added and special tokens, loaded from
+// a GGUF file's metadata or a Hugging Face tokenizer.json. encode() gives the same ids as the
+// Hugging Face `tokenizers` library for the same pipeline.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tsft {
+
+class GgufFile;
+
+struct AddedToken {
+  int32_t id = -1;
+  std::string content;
+  bool special = true;
+  bool lstrip = false, rstrip = false, single_word = false, normalized = false;
+};
+
+// How text is split before BPE. kSmolLM2 = Digits(individual) then the GPT-2 regex.
+enum class PreTokenizerKind { kGpt2, kSmolLM2 };
+
+struct TokenizerSpec {
+  std::vector<std::string> vocab;                             // id -> token (byte-level alphabet)
+  std::vector<std::pair<std::string, std::string>> merges;   // in rank order
+  std::vector<AddedToken> added;
+  PreTokenizerKind pre = PreTokenizerKind::kGpt2;
+  int32_t bos_id = -1, eos_id = -1, pad_id = -1, unk_id = -1;
+  bool add_bos = false;
+  std::string chat_template;  // may be empty
+};
+
+class Tokenizer {
+ public:
+  explicit Tokenizer(TokenizerSpec spec);
+  ~Tokenizer();
+  Tokenizer(Tokenizer&&) noexcept;
+  Tokenizer& operator=(Tokenizer&&) noexcept;
+
+  static Tokenizer from_gguf(const GgufFile& gguf);               // tokenizer.ggml.* keys
+  static Tokenizer from_json_file(const std::string& path);       // tokenizer.json (+ sibling
+                                                                  // tokenizer_config.json if any)
+
+  // parse_special: added/special tokens in the text become their ids (as HF does by default).
+  std::vector<int32_t> encode(std::string_view text, bool parse_special = true) const;
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const;
+  std::string token_bytes(int32_t id) const;  // the raw bytes one token stands for
+
+  int32_t vocab_size() const;
+  int32_t bos_id() const;
+  int32_t eos_id() const;
+  int32_t pad_id() const;
+  bool add_bos() const;
+  bool is_special(int32_t id) const;
+  std::optional<int32_t> token_id(std::string_view token) const;  // exact vocab/added lookup
+  const std::string& chat_template() const;
+  const TokenizerSpec& spec() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tsft
