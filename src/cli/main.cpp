@@ -1,3 +1,42 @@
-// The toolsft binary: dispatches to subcommands. Placeholder until the subcommands land.
+// The toolsft binary: dispatches to subcommands, and turns user errors into one-line messages
+// with a non-zero exit (never a crash).
 #include <cstdio>
-int main() { std::puts("toolsft"); return 0; }
+#include <cstring>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace {
+
+void print_usage() {
+  std::printf(
+      "toolsft: fine-tune, evaluate and serve small tool-calling language models\n\n"
+      "usage: toolsft <command> [options]   (toolsft <command> --help for its options)\n\n"
+      "commands:\n"
+      "  generate   generate text from a prompt with a GGUF file or Hugging Face directory\n"
+      "  inspect    show a model file's architecture, sizes, tensor types and tokenizer\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+      std::strcmp(argv[1], "help") == 0) {
+    print_usage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "generate") return tsft::cmd_generate(argc - 1, argv + 1);
+    if (cmd == "inspect") return tsft::cmd_inspect(argc - 1, argv + 1);
+    std::fprintf(stderr, "toolsft: unknown command '%s' (try toolsft --help)\n", cmd.c_str());
+    return 2;
+  } catch (const tsft::Error& e) {
+    std::fprintf(stderr, "toolsft %s: error: %s\n", cmd.c_str(), e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "toolsft %s: error: out of memory\n", cmd.c_str());
+    return 1;
+  }
+}

@@ -1,0 +1,115 @@
+// toolsft generate: load a model, tokenize a prompt, generate with the chosen sampling, print.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/threads.h"
+#include "io/model_loader.h"
+
+namespace tsft {
+
+namespace {
+
+const std::vector<OptionSpec>& generate_options() {
+  static const std::vector<OptionSpec> kSpecs = {
+      {"model", "PATH", "GGUF file or Hugging Face model directory", kDefaultModel},
+      {"prompt", "TEXT", "prompt text, used as is (special tokens like <|im_start|> are parsed)", ""},
+      {"prompt-file", "FILE", "read the prompt from a file instead", ""},
+      {"max-new-tokens", "N", "most tokens to generate", "128"},
+      {"temperature", "T", "sampling temperature; 0 = greedy", "0"},
+      {"top-k", "K", "sample among the K most likely tokens; 0 = off", "0"},
+      {"top-p", "P", "nucleus sampling mass; 1 = off", "1"},
+      {"seed", "S", "random seed for sampling", "0"},
+      {"stop", "STR", "stop before this string (repeatable)", "", true},
+      {"ignore-eos", "", "keep generating after an end-of-sequence token", ""},
+      {"add-bos", "", "prepend the BOS token even if the tokenizer does not", ""},
+      {"print-ids", "", "also print the prompt and generated token ids", ""},
+      {"threads", "N", "worker threads; 0 = all cores", "0"},
+      {"quiet", "", "print only the generated text", ""},
+      {"help", "", "show this help", ""},
+  };
+  return kSpecs;
+}
+
+std::string read_file(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) fail(path, ": cannot open");
+  std::string s;
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
+  std::fclose(f);
+  return s;
+}
+
+std::string ids_to_string(const std::vector<int32_t>& ids) {
+  std::string s = "[";
+  for (size_t i = 0; i < ids.size(); ++i) s += (i ? ", " : "") + std::to_string(ids[i]);
+  return s + "]";
+}
+
+}  // namespace
+
+int cmd_generate(int argc, char** argv) {
+  const auto& specs = generate_options();
+  Args args(specs, argc, argv, 1);
+  if (args.flag("help")) {
+    std::fputs(format_help("toolsft generate --model PATH --prompt TEXT [options]",
+                           "Generates a continuation of the prompt.", specs)
+                   .c_str(),
+               stdout);
+    return 0;
+  }
+  if (args.flag("quiet")) set_log_level(LogLevel::kWarn);
+  set_num_threads(static_cast<int>(args.integer("threads")));
+
+  std::string prompt = args.str("prompt");
+  if (args.given("prompt-file")) {
+    if (args.given("prompt")) fail("give either --prompt or --prompt-file, not both");
+    prompt = read_file(args.str("prompt-file"));
+  }
+  if (prompt.empty()) fail("no prompt: pass --prompt TEXT or --prompt-file FILE");
+
+  GenerationConfig gen;
+  gen.max_new_tokens = args.integer("max-new-tokens");
+  if (gen.max_new_tokens < 1) fail("--max-new-tokens must be at least 1");
+  gen.sampling.temperature = static_cast<float>(args.number("temperature"));
+  gen.sampling.top_k = static_cast<int32_t>(args.integer("top-k"));
+  gen.sampling.top_p = static_cast<float>(args.number("top-p"));
+  gen.sampling.seed = static_cast<uint64_t>(args.integer("seed"));
+  if (gen.sampling.temperature < 0) fail("--temperature must be >= 0");
+  if (gen.sampling.top_k < 0) fail("--top-k must be >= 0");
+  if (!(gen.sampling.top_p > 0.0f && gen.sampling.top_p <= 1.0f)) fail("--top-p must be in (0, 1]");
+  gen.stop = args.all("stop");
+  gen.stop_at_eos = !args.flag("ignore-eos");
+
+  const std::string path = args.str("model");
+  if (!std::filesystem::exists(path))
+    fail(path, ": model not found", path == kDefaultModel ? " (run scripts/setup.sh to fetch it)" : "");
+  LoadedModel m = load_model(path);
+  if (!m.tokenizer) fail(path, ": the model has no tokenizer (tokenizer.json or GGUF tokenizer)");
+  gen.eos_ids = m.gen_defaults.eos_ids;
+
+  std::vector<int32_t> ids = m.tokenizer->encode(prompt);
+  if ((m.tokenizer->add_bos() || args.flag("add-bos")) && m.tokenizer->bos_id() >= 0)
+    ids.insert(ids.begin(), m.tokenizer->bos_id());
+  if (args.flag("print-ids")) std::fprintf(stderr, "prompt ids: %s\n", ids_to_string(ids).c_str());
+
+  GenerationResult r = generate(*m.model, *m.tokenizer, ids, gen, [](const std::string& piece) {
+    std::fputs(piece.c_str(), stdout);
+    std::fflush(stdout);
+  });
+  std::fputs("\n", stdout);
+  if (args.flag("print-ids"))
+    std::fprintf(stderr, "generated ids: %s\n", ids_to_string(r.tokens).c_str());
+  const double pp = r.prompt_seconds > 0 ? r.prompt_tokens / r.prompt_seconds : 0.0;
+  const double tg = r.decode_seconds > 0 ? r.tokens.size() / r.decode_seconds : 0.0;
+  log_info("prompt ", r.prompt_tokens, " tokens (", static_cast<int>(pp), " tok/s), generated ",
+           r.tokens.size(), " tokens (", static_cast<int>(tg), " tok/s), finish: ", r.finish_reason);
+  return 0;
+}
+
+}  // namespace tsft

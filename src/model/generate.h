@@ -1,0 +1,39 @@
+// Autoregressive generation over a Transformer and its tokenizer: prompt processing, then
+// decoding until EOS, a stop string or max_new_tokens.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/sampler.h"
+#include "model/transformer.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tsft {
+
+struct GenerationConfig {
+  int64_t max_new_tokens = 256;
+  SamplingParams sampling;
+  std::vector<std::string> stop;   // stop strings: output ends before the first one
+  std::vector<int32_t> eos_ids;    // tokens that end generation (not included in the text)
+  bool stop_at_eos = true;
+};
+
+struct GenerationResult {
+  std::vector<int32_t> tokens;  // generated ids (an ending EOS id included)
+  std::string text;             // decoded, special tokens skipped, cut at a stop string
+  std::string finish_reason;    // "eos", "stop" or "length"
+  int64_t prompt_tokens = 0;
+  double prompt_seconds = 0.0;
+  double decode_seconds = 0.0;
+};
+
+// on_text, when set, receives the text as it becomes final (held back while it could still be
+// the start of a stop string).
+GenerationResult generate(Transformer& model, const Tokenizer& tok,
+                          const std::vector<int32_t>& prompt, const GenerationConfig& gen,
+                          const std::function<void(const std::string&)>& on_text = nullptr);
+
+}  // namespace tsft

@@ -1,0 +1,33 @@
+// The key/value cache of one sequence: per layer, keys and values of every position seen so far,
+// laid out (S, Hkv, D) so that new rows are written straight by the projection GEMMs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/config.h"
+
+namespace tsft {
+
+class KvCache {
+ public:
+  KvCache(const ModelConfig& cfg, int64_t capacity);
+
+  int64_t capacity() const { return capacity_; }
+  int64_t size() const { return size_; }   // positions filled
+  void clear() { size_ = 0; }
+  void truncate(int64_t n) { size_ = n < size_ ? n : size_; }
+  void advance(int64_t n) { size_ += n; }
+
+  float* k(int64_t layer) { return k_.data() + layer * layer_stride_; }  // (capacity, Hkv, D)
+  float* v(int64_t layer) { return v_.data() + layer * layer_stride_; }
+  size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
+
+ private:
+  int64_t capacity_;
+  int64_t size_ = 0;
+  int64_t layer_stride_;
+  std::vector<float> k_, v_;
+};
+
+}  // namespace tsft
