@@ -1,0 +1,213 @@
+// The forward pass against transformers: tiny random models of every architecture (logits within
+// 1e-4, 32 greedy tokens identical) and the default SmolLM2 GGUF (logits within 1e-3, greedy
+// tokens identical). Goldens come from tools/make_model_goldens.py.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "io/hf_config.h"
+#include "io/model_loader.h"
+#include "io/safetensors.h"
+#include "model/sampler.h"
+
+namespace tsft {
+namespace {
+
+const std::string kData = TSFT_TEST_DATA_DIR;
+const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+std::vector<int32_t> read_ids(const SafetensorsFile& f, const std::string& name) {
+  const SafetensorsTensor* t = f.find(name);
+  EXPECT_NE(t, nullptr) << name;
+  if (t == nullptr) return {};
+  EXPECT_EQ(t->dtype, DType::kI64) << name;
+  std::vector<int32_t> out(t->nbytes / 8);
+  for (size_t i = 0; i < out.size(); ++i) {
+    int64_t v;
+    std::memcpy(&v, t->data + 8 * i, 8);
+    out[i] = static_cast<int32_t>(v);
+  }
+  return out;
+}
+
+const float* read_f32(const SafetensorsFile& f, const std::string& name, size_t expect_numel) {
+  const SafetensorsTensor* t = f.find(name);
+  EXPECT_NE(t, nullptr) << name;
+  if (t == nullptr) return nullptr;
+  EXPECT_EQ(t->dtype, DType::kF32) << name;
+  EXPECT_EQ(t->nbytes, expect_numel * 4) << name;
+  return reinterpret_cast<const float*>(t->data);
+}
+
+std::vector<int32_t> greedy(Transformer& m, const std::vector<int32_t>& prompt, int n) {
+  KvCache cache = m.make_cache(prompt.size() + n);
+  std::vector<float> logits(m.config().vocab);
+  m.forward(prompt.data(), prompt.size(), cache, logits.data(), 1);
+  std::vector<int32_t> out;
+  for (int i = 0; i < n; ++i) {
+    const int32_t next = argmax(logits.data(), m.config().vocab);
+    out.push_back(next);
+    if (i + 1 < n) m.forward(&next, 1, cache, logits.data(), 1);
+  }
+  return out;
+}
+
+class TinyModel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TinyModel, LogitsAndGreedyMatchTransformers) {
+  const std::string dir = kData + "/tiny/" + GetParam();
+  LoadedModel lm = load_model(dir, /*with_tokenizer=*/false);
+  Transformer& m = *lm.model;
+  SafetensorsFile golden(dir + "/golden.safetensors");
+  const auto ids = read_ids(golden, "input_ids");
+  const int64_t T = ids.size(), V = m.config().vocab;
+  const float* want = read_f32(golden, "logits", T * V);
+  ASSERT_NE(want, nullptr);
+
+  std::vector<float> got(T * V);
+  KvCache cache = m.make_cache(T);
+  m.forward(ids.data(), T, cache, got.data(), T);
+  float max_diff = 0.0f;
+  for (int64_t i = 0; i < T * V; ++i) max_diff = std::max(max_diff, std::fabs(got[i] - want[i]));
+  std::printf("[ %s ] max |logit diff| vs transformers: %.3g\n", GetParam().c_str(), max_diff);
+  EXPECT_LT(max_diff, 1e-4f);
+
+  // The same logits when the sequence is fed one token at a time through the KV cache.
+  KvCache inc = m.make_cache(T);
+  std::vector<float> step(V);
+  float inc_diff = 0.0f;
+  for (int64_t t = 0; t < T; ++t) {
+    m.forward(&ids[t], 1, inc, step.data(), 1);
+    for (int64_t v = 0; v < V; ++v) inc_diff = std::max(inc_diff, std::fabs(step[v] - want[t * V + v]));
+  }
+  EXPECT_LT(inc_diff, 1e-4f);
+
+  const auto prompt = read_ids(golden, "greedy_prompt");
+  const auto want_tokens = read_ids(golden, "greedy_tokens");
+  EXPECT_EQ(greedy(m, prompt, want_tokens.size()), want_tokens);
+}
+
+INSTANTIATE_TEST_SUITE_P(Architectures, TinyModel,
+                         ::testing::Values("llama", "llama_untied", "llama3_rope", "qwen2", "qwen3",
+                                           "llama_sharded", "llama_bf16"));
+
+TEST(DefaultModel, LogitsAndGreedyMatchTransformers) {
+  ASSERT_TRUE(std::filesystem::exists(kDefaultModel))
+      << kDefaultModel << " is missing: scripts/test.sh fetches it (scripts/fetch_model.sh)";
+  LoadedModel lm = load_model(kDefaultModel, /*with_tokenizer=*/false);
+  Transformer& m = *lm.model;
+  const int64_t V = m.config().vocab;
+  SafetensorsFile golden(kData + "/smollm2_golden.safetensors");
+  const auto slice = read_ids(golden, "vocab_slice");
+  ASSERT_FALSE(slice.empty());
+  for (int p = 0; p < 5; ++p) {
+    const std::string k = "p" + std::to_string(p) + "_";
+    const auto ids = read_ids(golden, k + "ids");
+    const int64_t T = ids.size();
+    const float* last = read_f32(golden, k + "last_logits", V);
+    const float* sl = read_f32(golden, k + "logits_slice", T * slice.size());
+    ASSERT_TRUE(last && sl);
+    std::vector<float> got(T * V);
+    KvCache cache = m.make_cache(T);
+    m.forward(ids.data(), T, cache, got.data(), T);
+    float max_diff = 0.0f;
+    for (int64_t v = 0; v < V; ++v)
+      max_diff = std::max(max_diff, std::fabs(got[(T - 1) * V + v] - last[v]));
+    for (int64_t t = 0; t < T; ++t)
+      for (size_t j = 0; j < slice.size(); ++j)
+        max_diff = std::max(max_diff, std::fabs(got[t * V + slice[j]] - sl[t * slice.size() + j]));
+    std::printf("[ prompt %d ] %lld tokens, max |logit diff| vs transformers: %.3g\n", p,
+                static_cast<long long>(T), max_diff);
+    EXPECT_LT(max_diff, 1e-3f) << "prompt " << p;
+    const auto want_tokens = read_ids(golden, k + "greedy");
+    EXPECT_EQ(greedy(m, ids, want_tokens.size()), want_tokens) << "prompt " << p;
+  }
+}
+
+TEST(DefaultModel, ConfigFromGguf) {
+  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
+  GgufFile g(kDefaultModel);
+  const ModelConfig c = config_from_gguf(g);
+  EXPECT_EQ(c.arch, Arch::kLlama);
+  EXPECT_EQ(c.hidden, 576);
+  EXPECT_EQ(c.n_layers, 30);
+  EXPECT_EQ(c.n_heads, 9);
+  EXPECT_EQ(c.n_kv_heads, 3);
+  EXPECT_EQ(c.head_dim, 64);
+  EXPECT_EQ(c.intermediate, 1536);
+  EXPECT_EQ(c.vocab, 49152);
+  EXPECT_TRUE(c.tie_embeddings);
+  EXPECT_FLOAT_EQ(c.rope_theta, 100000.0f);
+  EXPECT_EQ(c.eos_ids, std::vector<int32_t>{2});
+}
+
+std::string config_error(const std::string& json) {
+  try {
+    parse_hf_config_text(json, "cfg.json");
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(HfConfig, ErrorsNameTheField) {
+  const std::string ok =
+      R"({"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":64,)"
+      R"("num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,)"
+      R"("intermediate_size":128,"vocab_size":256})";
+  EXPECT_EQ(config_error(ok), "");
+  auto without = [&](const std::string& key) {
+    std::string j = ok;
+    const size_t at = j.find("\"" + key + "\"");
+    const size_t end = j.find_first_of(",}", at);
+    j.erase(at, end - at + (j[end] == ',' ? 1 : 0));
+    if (j[j.size() - 2] == ',') j.erase(j.size() - 2, 1);
+    return j;
+  };
+  EXPECT_NE(config_error(without("hidden_size")).find("missing field 'hidden_size'"), std::string::npos);
+  EXPECT_NE(config_error(without("vocab_size")).find("'vocab_size'"), std::string::npos);
+  std::string bad_type = ok;
+  bad_type.replace(bad_type.find("64"), 2, "\"64\"");
+  EXPECT_NE(config_error(bad_type).find("'hidden_size' must be an integer"), std::string::npos);
+  std::string gqa = ok;
+  gqa.replace(gqa.find("\"num_key_value_heads\":2"), 23, "\"num_key_value_heads\":3");
+  EXPECT_NE(config_error(gqa).find("not a multiple"), std::string::npos);
+  std::string arch = ok;
+  arch.replace(arch.find("\"llama\""), 7, "\"gpt_neox\"");
+  arch.replace(arch.find("LlamaForCausalLM"), 16, "GPTNeoXForCausalLM");
+  EXPECT_NE(config_error(arch).find("unsupported architecture"), std::string::npos);
+  EXPECT_NE(config_error("{not json").find("invalid JSON"), std::string::npos);
+  EXPECT_NE(config_error(ok.substr(0, ok.size() - 1) + R"(,"rope_scaling":{"rope_type":"yarn","factor":2}})")
+                .find("yarn"),
+            std::string::npos);
+}
+
+TEST(Loader, MissingTensorIsAClearError) {
+  const std::string dir = (std::filesystem::temp_directory_path() / "tsft_missing_tensor").string();
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kData + "/tiny/llama/config.json", dir + "/config.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  // A safetensors file with one unrelated tensor.
+  const std::string header = R"({"foo":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  std::ofstream f(dir + "/model.safetensors", std::ios::binary);
+  const uint64_t n = header.size();
+  f.write(reinterpret_cast<const char*>(&n), 8);
+  f << header;
+  const float zero = 0.0f;
+  f.write(reinterpret_cast<const char*>(&zero), 4);
+  f.close();
+  try {
+    load_model(dir, false);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.embed_tokens.weight"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace tsft
