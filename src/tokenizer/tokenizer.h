@@ -32,6 +32,10 @@ struct TokenizerSpec {
   int32_t bos_id = -1, eos_id = -1, pad_id = -1, unk_id = -1;
   bool add_bos = false;
   std::string chat_template;  // may be empty
+  // Rarer BPE options from tokenizer.json (GGUF files never set them).
+  bool ignore_merges = false;  // a piece that is itself a vocab token skips merging
+  bool fuse_unk = false;       // consecutive unknown bytes become one unk
+  std::string source;          // file the spec came from, for error messages
 };
 
 class Tokenizer {
@@ -46,7 +50,11 @@ class Tokenizer {
                                                                   // tokenizer_config.json if any)
 
   // parse_special: added/special tokens in the text become their ids (as HF does by default).
+  // Never adds BOS/EOS (callers check add_bos()); the same ids as HF's
+  // encode(text, add_special_tokens=False). Thread-safe. Invalid UTF-8 is kept byte for byte.
   std::vector<int32_t> encode(std::string_view text, bool parse_special = true) const;
+  // HF's byte-level decode: ids out of range are skipped (as HF does), invalid UTF-8 becomes
+  // U+FFFD.
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const;
   std::string token_bytes(int32_t id) const;  // the raw bytes one token stands for
 
