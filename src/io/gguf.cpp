@@ -44,8 +44,8 @@ class Cursor {
   std::string read_string(const char* what) {
     const uint64_t len = read<uint64_t>(what);
     if (len > left())
-      fail(path_, ": string length ", len, " of ", what, " at offset ", pos_ - 8,
-           " is out of bounds (", left(), " bytes remain)");
+      fail(path_, ": truncated file or bad string length: ", what, " at offset ", pos_ - 8,
+           " has length ", len, " but only ", left(), " bytes remain");
     std::string s(reinterpret_cast<const char*>(data_ + pos_), static_cast<size_t>(len));
     pos_ += static_cast<size_t>(len);
     return s;
