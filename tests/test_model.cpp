@@ -96,6 +96,24 @@ INSTANTIATE_TEST_SUITE_P(Architectures, TinyModel,
                          ::testing::Values("llama", "llama_untied", "llama3_rope", "qwen2", "qwen3",
                                            "llama_sharded", "llama_bf16"));
 
+TEST(TinyModelConfig, Llama3ScalingChangesFrequencies) {
+  // Guards the llama3_rope golden: the scaling must actually move some frequencies.
+  const ModelConfig c = parse_hf_config(kData + "/tiny/llama3_rope/config.json");
+  ASSERT_EQ(c.rope_scaling.type, RopeScaling::Type::kLlama3);
+  std::vector<float> scaled(c.head_dim / 2), plain(c.head_dim / 2);
+  rope_inv_freq(scaled.data(), c.head_dim, c.rope_theta, c.rope_scaling);
+  rope_inv_freq(plain.data(), c.head_dim, c.rope_theta, RopeScaling{});
+  int changed = 0;
+  for (size_t i = 0; i < plain.size(); ++i) changed += scaled[i] != plain[i];
+  EXPECT_GT(changed, 0);
+}
+
+TEST(HfConfig, ReadsTransformers5RopeParameters) {
+  const ModelConfig c = parse_hf_config(kData + "/tiny/llama_untied/config.json");
+  EXPECT_FLOAT_EQ(c.rope_theta, 500000.0f);
+  EXPECT_FALSE(c.tie_embeddings);
+}
+
 TEST(DefaultModel, LogitsAndGreedyMatchTransformers) {
   ASSERT_TRUE(std::filesystem::exists(kDefaultModel))
       << kDefaultModel << " is missing: scripts/test.sh fetches it (scripts/fetch_model.sh)";

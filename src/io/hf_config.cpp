@@ -146,6 +146,14 @@ ModelConfig parse_hf_config_text(const std::string& text, const std::string& sou
     fail(source, ": attention_bias=true is not supported for ", spec->name);
   if (f.boolean_or("mlp_bias", false)) fail(source, ": mlp_bias=true is not supported");
   if (j.contains("rope_scaling")) c.rope_scaling = parse_rope_scaling(j["rope_scaling"], source);
+  // transformers >= 5 writes "rope_parameters": {"rope_theta", "rope_type", factor, ...}.
+  if (j.contains("rope_parameters") && !j["rope_parameters"].is_null()) {
+    const json& rp = j["rope_parameters"];
+    if (!rp.is_object()) fail(source, ": field 'rope_parameters' must be an object");
+    Fields rf(rp, source + " rope_parameters");
+    c.rope_theta = static_cast<float>(rf.number_or("rope_theta", c.rope_theta));
+    c.rope_scaling = parse_rope_scaling(rp, source + " rope_parameters");
+  }
   const auto bos = f.int_list("bos_token_id");
   if (!bos.empty()) c.bos_id = bos[0];
   c.eos_ids = f.int_list("eos_token_id");
