@@ -109,9 +109,16 @@ TEST(TinyModelConfig, Llama3ScalingChangesFrequencies) {
 }
 
 TEST(HfConfig, ReadsTransformers5RopeParameters) {
-  const ModelConfig c = parse_hf_config(kData + "/tiny/llama_untied/config.json");
+  const ModelConfig c = parse_hf_config_text(
+      R"({"model_type":"llama","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":4,)"
+      R"("intermediate_size":128,"vocab_size":256,"rope_parameters":{"rope_theta":500000.0,)"
+      R"("rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,"high_freq_factor":4.0,)"
+      R"("original_max_position_embeddings":8192}})",
+      "cfg.json");
   EXPECT_FLOAT_EQ(c.rope_theta, 500000.0f);
-  EXPECT_FALSE(c.tie_embeddings);
+  EXPECT_EQ(c.rope_scaling.type, RopeScaling::Type::kLlama3);
+  EXPECT_FLOAT_EQ(c.rope_scaling.original_max_position, 8192.0f);
+  EXPECT_EQ(c.n_kv_heads, 4);  // defaults to the query heads
 }
 
 TEST(DefaultModel, LogitsAndGreedyMatchTransformers) {
