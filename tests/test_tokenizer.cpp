@@ -211,6 +211,35 @@ TEST(Tokenizer, InvalidUtf8KeepsBytes) {
   EXPECT_EQ(tok.decode(ids), "ab\xEF\xBF\xBD(\xEF\xBF\xBD x\xEF\xBF\xBD");  // as Rust's from_utf8_lossy
 }
 
+// A small tokenizer whose added tokens use every flag (lstrip, rstrip, single_word, normalized,
+// non-ASCII content) and whose merges are in the legacy "a b" form; HF's ids and decodes.
+TEST(Tokenizer, AddedTokenRulesMatchHf) {
+  const Tokenizer tok = Tokenizer::from_json_file(kData + "/tokenizer_small/tokenizer.json");
+  std::ifstream in(kData + "/tokenizer_small_golden.jsonl");
+  ASSERT_TRUE(in);
+  std::string line;
+  size_t n = 0, bad = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    auto j = nlohmann::json::parse(line);
+    const std::string text = j["text"].get<std::string>();
+    const auto ids = j["ids"].get<std::vector<int32_t>>();
+    const auto got = tok.encode(text);
+    const auto got_plain = tok.encode(text, /*parse_special=*/false);
+    const std::string dec = tok.decode(ids), dec_skip = tok.decode(ids, /*skip_special=*/true);
+    const bool ok = got == ids && got_plain == j["ids_no_special"].get<std::vector<int32_t>>() &&
+                    dec == j["decoded"].get<std::string>() && dec_skip == j["decoded_skip"].get<std::string>();
+    if (!ok && ++bad <= 5) {
+      ADD_FAILURE() << "small golden line " << n << ": " << escaped(text) << "\n  want ids " << ids_str(ids)
+                    << " got " << ids_str(got) << "\n  want no-special " << j["ids_no_special"].dump() << " got "
+                    << ids_str(got_plain) << "\n  want decoded " << j["decoded"].dump() << " got " << escaped(dec)
+                    << "\n  want decoded_skip " << j["decoded_skip"].dump() << " got " << escaped(dec_skip);
+    }
+  }
+  EXPECT_GE(n, 300u);
+  EXPECT_EQ(bad, 0u) << bad << " of " << n << " lines differ";
+}
+
 // ---------------------------------------------------------------- bad tokenizer.json files
 
 class BadJson : public ::testing::Test {

@@ -250,6 +250,71 @@ def make_corpus(rng, n_lines):
     return lines
 
 
+# ----------------------------------------------------------------------------- small tokenizer
+
+def make_small(meta, rng, corpus):
+    """A 3k-merge byte-level BPE cut from SmolLM2's merges, with the plain GPT-2 pre-tokenizer,
+    legacy "a b" merges, and added tokens using every flag (lstrip, rstrip, single_word,
+    normalized, non-ASCII content) so that the added-token rules are checked against HF too."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers
+    tokens = meta['tokens']
+    alphabet = [t for t in tokens[17:] if len(t) == 1][:256]
+    vocab = {t: i for i, t in enumerate(alphabet)}
+    merges = []
+    for m in meta['merges']:
+        a, b = m.split(' ', 1)
+        if a in vocab and b in vocab and a + b not in vocab:
+            merges.append((a, b))
+            vocab[a + b] = len(vocab)
+            if len(merges) == 3000:
+                break
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([
+        AddedToken('<mask>', special=True, lstrip=True, rstrip=True, normalized=False),
+        AddedToken('<|sp|>', special=True, rstrip=True, normalized=False),
+        AddedToken('<|sp|>x', special=True, normalized=False),
+    ])
+    tok.add_tokens([
+        AddedToken('[WORD]', single_word=True, normalized=False),
+        AddedToken('hello', normalized=True),
+        AddedToken('ü', normalized=False),
+        AddedToken('ab cd', normalized=True),
+        AddedToken('<ma', normalized=True),
+    ])
+    out_dir = os.path.join(DATA, 'tokenizer_small')
+    os.makedirs(out_dir, exist_ok=True)
+    j = json.loads(tok.to_str())
+    j['model']['merges'] = [' '.join(m) for m in j['model']['merges']]  # the legacy form
+    with open(os.path.join(out_dir, 'tokenizer.json'), 'w', encoding='utf-8') as f:
+        json.dump(j, f, ensure_ascii=False)
+    tok = Tokenizer.from_str(json.dumps(j))  # what we wrote is what we test
+    texts = ['<mask>', ' <mask> ', 'a <mask> b', 'a  <mask>\n\tb', 'x<mask>y', '<mask><mask>',
+             '<|sp|>  y', '<|sp|>x', '<|sp|>xx', ' <|sp|>\n', '[WORD]', 'a [WORD] b', 'a[WORD] b',
+             'a [WORD]b', '([WORD])', 'é[WORD]', '[WORD][WORD]', '1[WORD]', 'hello', 'ahellob',
+             'hello<mask>hello', 'ü', 'üü', 'Zürich', 'ab cd', 'ab  cd', 'xab cdx', '<ma', '<mask',
+             '<mas<mask>', ' \u3000<mask>\u00a0 ', 'hello [WORD] ü <|sp|> <mask> ab cd']
+    for _ in range(300):
+        line = rng.choice(corpus)
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randint(0, len(line))
+            ins = rng.choice(['<mask>', ' <mask> ', '<|sp|>', '[WORD]', ' [WORD] ', 'hello', 'ü', 'ab cd', '<ma'])
+            line = line[:pos] + ins + line[pos:]
+        texts.append(line[:200])
+    with open(os.path.join(DATA, 'tokenizer_small_golden.jsonl'), 'w', encoding='utf-8') as f:
+        for t in texts:
+            ids = tok.encode(t, add_special_tokens=False).ids
+            tok.encode_special_tokens = True
+            ids_plain = tok.encode(t, add_special_tokens=False).ids
+            tok.encode_special_tokens = False
+            rec = {'text': t, 'ids': ids, 'ids_no_special': ids_plain,
+                   'decoded': tok.decode(ids, skip_special_tokens=False),
+                   'decoded_skip': tok.decode(ids, skip_special_tokens=True)}
+            f.write(json.dumps(rec, ensure_ascii=False, separators=(',', ':')) + '\n')
+    print(f'small tokenizer: {len(vocab)} tokens, {len(texts)} golden lines')
+
+
 # ----------------------------------------------------------------------------- main
 
 def compare_with_transformers(gguf_path, ref, lines):
@@ -324,6 +389,7 @@ def main():
             f.write(json.dumps({'text': line, 'ids': ids}, ensure_ascii=False, separators=(',', ':')) + '\n')
     print(f'{len(lines)} lines, {n_ids} ids, unicode {unicodedata.unidata_version}')
 
+    make_small(meta, random.Random(7), lines)
     compare_with_transformers(args.gguf, ref, lines)
 
 

@@ -129,8 +129,8 @@ void AddedTokenMatcher::find_matches(std::string_view text, uint32_t base, const
     pos = stop;  // matching resumes after the match even when the rules below discard it
     if (!parse_special && tok.special) continue;
     if (tok.single_word) {
-      bool start_space = start == 0 || !unicode::is_alphanumeric(last_cp(text.substr(0, start)));
-      bool stop_space = stop == text.size() || !unicode::is_alphanumeric(first_cp(text.substr(stop)));
+      bool start_space = start == 0 || !unicode::is_word_char(last_cp(text.substr(0, start)));
+      bool stop_space = stop == text.size() || !unicode::is_word_char(first_cp(text.substr(stop)));
       if (!start_space || !stop_space) continue;
     }
     if (tok.lstrip) start = std::max(space_suffix_start(text.substr(0, start)), start_offset);

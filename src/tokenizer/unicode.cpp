@@ -9,6 +9,10 @@
 namespace tsft::unicode {
 namespace {
 
+struct CpRange {
+  uint32_t lo, hi;
+};
+
 struct ClassRange {
   uint32_t lo, hi;
   uint8_t cls;
@@ -35,6 +39,12 @@ const uint8_t* bmp_table() {
 }
 
 }  // namespace
+
+bool is_word_char(uint32_t cp) {
+  const CpRange* end = kWordRanges + std::size(kWordRanges);
+  const CpRange* it = std::upper_bound(kWordRanges, end, cp, [](uint32_t v, const CpRange& r) { return v < r.lo; });
+  return it != kWordRanges && cp <= (it - 1)->hi;
+}
 
 CharClass char_class(uint32_t cp) {
   if (cp < 0x10000) return static_cast<CharClass>(bmp_table()[cp]);
