@@ -69,11 +69,13 @@ int cmd_inspect(int argc, char** argv) {
   }
   const std::string path = args.positionals()[0];
   if (!std::filesystem::exists(path)) fail(path, ": no such file or directory");
-  std::printf("file:             %s\n", path.c_str());
   if (std::filesystem::is_directory(path)) {
-    std::printf("format:           Hugging Face directory\n");
-    print_config(config_from_hf_dir(path));
+    // Parse everything before printing, so a bad file gives only the error line.
+    const ModelConfig cfg = config_from_hf_dir(path);
     SafetensorsModel st(path);
+    std::printf("file:             %s\n", path.c_str());
+    std::printf("format:           Hugging Face directory\n");
+    print_config(cfg);
     std::map<std::string, int> types;
     for (const auto& n : st.names()) ++types[std::string(dtype_name(st.find(n)->dtype))];
     std::printf("tensors:          %zu (", st.names().size());
@@ -92,10 +94,12 @@ int cmd_inspect(int argc, char** argv) {
     return 0;
   }
   GgufFile g(path);
+  const ModelConfig cfg = config_from_gguf(g);
+  std::printf("file:             %s\n", path.c_str());
   std::printf("format:           GGUF v%u, %zu metadata keys, %zu tensors\n", g.version(),
               g.keys().size(), g.tensors().size());
   std::printf("name:             %s\n", g.get_string_or("general.name", "(none)").c_str());
-  print_config(config_from_gguf(g));
+  print_config(cfg);
   std::map<std::string, int> types;
   size_t bytes = 0;
   for (const auto& t : g.tensors()) {

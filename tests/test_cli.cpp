@@ -1,0 +1,93 @@
+// The toolsft binary end to end: bad inputs give one line naming the file and the problem and a
+// non-zero exit (no crash); generate and inspect work on the tiny and default models.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+const std::string kBin = TSFT_BINARY;
+const std::string kData = TSFT_TEST_DATA_DIR;
+const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+struct CliResult {
+  int exit_code;
+  std::string out;  // stdout and stderr together
+};
+
+CliResult run(const std::string& args) {
+  const std::string cmd = kBin + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+std::string write_file(const std::string& name, const std::string& bytes) {
+  const auto path = std::filesystem::temp_directory_path() / ("tsft_cli_" + name);
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path.string();
+}
+
+std::string chat_prompt() {
+  return write_file("chat_prompt.txt",
+                    "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n");
+}
+
+void expect_one_line_error(const CliResult& r, const std::string& must_contain) {
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("error: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(must_contain), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+}
+
+TEST(Cli, BadModelFilesGiveOneLineErrors) {
+  const std::string bad_magic = write_file("bad_magic.gguf", "NOPE0000000000000000000000");
+  expect_one_line_error(run("inspect " + bad_magic), bad_magic);
+  expect_one_line_error(run("generate --model " + bad_magic + " --prompt hi"), bad_magic);
+  const std::string truncated = write_file("truncated.gguf", std::string("GGUF\x03\x00\x00\x00", 8));
+  expect_one_line_error(run("inspect " + truncated), truncated);
+  expect_one_line_error(run("inspect /nonexistent/model.gguf"), "/nonexistent/model.gguf");
+}
+
+TEST(Cli, BadOptionsGiveOneLineErrors) {
+  expect_one_line_error(run("generate --no-such-flag"), "--no-such-flag");
+  expect_one_line_error(run("generate --model " + kData + "/tiny/llama --max-new-tokens abc --prompt x"),
+                        "--max-new-tokens");
+  expect_one_line_error(run("generate --model " + kData + "/tiny/llama --temperature -1 --prompt x"),
+                        "--temperature");
+  EXPECT_EQ(run("no-such-command").exit_code, 2);
+}
+
+TEST(Cli, InspectDescribesTinyModel) {
+  const CliResult r = run("inspect " + kData + "/tiny/qwen3");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("qwen3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 key/value"), std::string::npos) << r.out;
+}
+
+TEST(Cli, GenerateOnDefaultModel) {
+  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
+  const CliResult r = run("generate --model " + kDefaultModel +
+                    " --quiet --max-new-tokens 24 --prompt-file " + chat_prompt());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("Paris"), std::string::npos) << r.out;
+}
+
+TEST(Cli, StopStringEndsGeneration) {
+  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
+  const CliResult r = run("generate --model " + kDefaultModel +
+                    " --quiet --max-new-tokens 40 --stop Paris --prompt-file " + chat_prompt());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.find("Paris"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("capital of France"), std::string::npos) << r.out;
+}
+
+}  // namespace
