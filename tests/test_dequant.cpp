@@ -152,5 +152,47 @@ TEST(Dequant, DefaultModelTensors) {
   EXPECT_EQ(first_mismatch(ref.data(), fast.data(), n), -1);
 }
 
+// End to end: our GGUF reader + dequantizer against gguf-py reading the real model file
+// (tests/data/quant/model_rows.bin, written by tools/make_quant_goldens.py).
+TEST(Dequant, DefaultModelRowsMatchGgufPy) {
+  const std::string path = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  if (!std::ifstream(path)) GTEST_SKIP() << "model file not present: " << path;
+  std::ifstream in(std::string(TSFT_TEST_DATA_DIR) + "/quant/model_rows.bin", std::ios::binary);
+  ASSERT_TRUE(in) << "missing model_rows.bin (run tools/make_quant_goldens.py)";
+  std::vector<uint8_t> buf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t pos = 0;
+  auto u32 = [&]() {
+    uint32_t v = 0;
+    EXPECT_LE(pos + 4, buf.size());
+    if (pos + 4 <= buf.size()) std::memcpy(&v, buf.data() + pos, 4);
+    pos += 4;
+    return v;
+  };
+  GgufFile f(path);
+  const uint32_t n_rows = u32();
+  ASSERT_EQ(n_rows, 5u);
+  for (uint32_t r = 0; r < n_rows; ++r) {
+    const uint32_t name_len = u32();
+    ASSERT_LE(pos + name_len, buf.size());
+    const std::string name(reinterpret_cast<const char*>(buf.data() + pos), name_len);
+    pos += name_len;
+    const uint32_t row = u32();
+    const uint32_t n = u32();
+    ASSERT_LE(pos + 4ull * n, buf.size());
+    SCOPED_TRACE(name);
+    const GgufTensorInfo* t = f.find_tensor(name);
+    ASSERT_NE(t, nullptr);
+    ASSERT_EQ(n, t->ne[0]);
+    const size_t row_bytes = dtype_bytes(t->dtype, n);
+    std::vector<float> ref(n), fast(n);
+    dequantize_row_ref(t->dtype, t->data + row * row_bytes, ref.data(), n);
+    dequantize_row(t->dtype, t->data + row * row_bytes, fast.data(), n);
+    EXPECT_EQ(std::memcmp(ref.data(), buf.data() + pos, 4ull * n), 0);
+    EXPECT_EQ(std::memcmp(fast.data(), buf.data() + pos, 4ull * n), 0);
+    pos += 4ull * n;
+  }
+  EXPECT_EQ(pos, buf.size());
+}
+
 }  // namespace
 }  // namespace tsft

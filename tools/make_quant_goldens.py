@@ -2,7 +2,8 @@
 """Writes tests/data/quant/goldens.bin: raw GGML blocks and gguf-py's float32 dequantization.
 
 gguf-py's numpy code is what transformers runs to load a GGUF file, so the C++ dequantizer must
-match it bit for bit. Run: python3 tools/make_quant_goldens.py  (needs only `gguf` and `numpy`).
+match it bit for bit. Run: python3 tools/make_quant_goldens.py  (needs only `gguf` and `numpy`). When the default
+model file is present it also writes model_rows.bin: rows of the real model, read by gguf-py.
 
 File layout (little-endian): b"TSQG", u32 version=1, u32 n_records, then per record:
   u32 ggml_type_id, u32 n_elems, u32 n_bytes, n_bytes raw bytes, n_elems float32 values.
@@ -56,6 +57,34 @@ def records():
     yield T.F32, rng.normal(0, 1, 256).astype(np.float32).view(np.uint8)
 
 
+MODEL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+ROWS_OUT = os.path.join(os.path.dirname(OUT), "model_rows.bin")
+# (tensor name, row index): one row of each type in the default model, dequantized by gguf-py
+# reading the real file, so the C++ reader and dequantizer are checked end to end.
+MODEL_ROWS = [("token_embd.weight", 0), ("token_embd.weight", 49151), ("blk.0.attn_q.weight", 5),
+              ("blk.29.ffn_down.weight", 575), ("output_norm.weight", 0)]
+
+
+def write_model_rows():
+    """model_rows.bin: u32 n, then per row: u32 name_len, name, u32 row, u32 n_elems, floats."""
+    if not os.path.exists(MODEL):
+        print(f"skipping model rows: {MODEL} not found", file=sys.stderr)
+        return
+    from gguf import GGUFReader
+    tensors = {t.name: t for t in GGUFReader(MODEL).tensors}
+    parts = [struct.pack("<I", len(MODEL_ROWS))]
+    for name, row in MODEL_ROWS:
+        t = tensors[name]
+        data = np.asarray(t.data)
+        rows = data.reshape(-1, data.shape[-1]) if data.ndim > 1 else data.reshape(1, -1)
+        vals = quants.dequantize(rows[row:row + 1], t.tensor_type).astype(np.float32).reshape(-1)
+        assert vals.size == int(t.shape[0]), (name, vals.size)
+        parts.append(struct.pack("<I", len(name)) + name.encode() + struct.pack("<II", row, vals.size) + vals.tobytes())
+    with open(ROWS_OUT, "wb") as f:
+        f.write(b"".join(parts))
+    print(f"wrote {len(MODEL_ROWS)} model rows to {os.path.normpath(ROWS_OUT)}", file=sys.stderr)
+
+
 def main():
     recs = []
     for qt, raw in records():
@@ -69,6 +98,7 @@ def main():
     with open(OUT, "wb") as f:
         f.write(data)
     print(f"wrote {len(recs)} records, {len(data)} bytes to {os.path.normpath(OUT)}", file=sys.stderr)
+    write_model_rows()
 
 
 if __name__ == "__main__":

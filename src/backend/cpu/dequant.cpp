@@ -2,10 +2,11 @@
 // (gguf/quants.py), which is what transformers runs when it loads a GGUF file.
 //
 // Bit-exactness rests on doing the same float32 operations in the same order as numpy: e.g.
-// Q4_1 is (d * q) + m with two roundings, Q4_K is (d * sc) * q - (dmin * m). A fused
-// multiply-add would round once and break that, so contraction is switched off for this file
-// (GCC compiles with -ffp-contract=fast by default in gnu++ mode, and AVX2 intrinsics are plain
-// vector arithmetic to it, so they would be fused too).
+// Q4_1 is (d * q) + m with two roundings, Q4_K is ((d * sc) * q) - (dmin * m). For today's
+// formats the products are exact (an f16 scale times a few-bit integer fits in 24 bits), so a
+// fused multiply-add would give the same bits, but contraction is switched off for this file
+// anyway so that no future format or refactor can silently diverge (GCC contracts by default in
+// gnu++ mode, and AVX2 intrinsics are plain vector arithmetic to it).
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #elif defined(__GNUC__)
