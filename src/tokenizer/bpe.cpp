@@ -16,9 +16,14 @@ struct BpeModel::Cache {
   static constexpr size_t kShards = 32;
   static constexpr size_t kMaxPerShard = 4096;
   static constexpr size_t kMaxPieceBytes = 64;
+  // Transparent hashing: look up by string_view without building a std::string per piece.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
   struct Shard {
     std::mutex mu;
-    std::unordered_map<std::string, std::vector<int32_t>> map;
+    std::unordered_map<std::string, std::vector<int32_t>, Hash, std::equal_to<>> map;
   };
   std::array<Shard, kShards> shards;
 
@@ -85,7 +90,7 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
   Cache::Shard& shard = cache_->shard_for(piece);
   {
     std::lock_guard<std::mutex> lock(shard.mu);
-    auto it = shard.map.find(std::string(piece));
+    auto it = shard.map.find(piece);
     if (it != shard.map.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       return;
