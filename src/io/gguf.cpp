@@ -217,7 +217,7 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
     if (!is_integer(a->type)) fail(path, ": general.alignment has type ", type_name(*a), ", expected u32");
     const uint64_t al = get_uint("general.alignment");
     if (al == 0 || (al & (al - 1)) != 0 || al > (1u << 30))
-      fail(path, ": general.alignment ", al, " is not a power of two");
+      fail(path, ": general.alignment ", al, " is not a power of two (up to 2^30)");
     alignment_ = static_cast<size_t>(al);
   }
 
