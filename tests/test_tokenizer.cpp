@@ -8,9 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/error.h"
 #include "io/gguf.h"
@@ -49,7 +48,9 @@ const Tokenizer& json_tokenizer() {
   return t;
 }
 
-bool have_gguf() { return std::filesystem::exists(kGguf); }
+bool have_gguf() {
+  return std::filesystem::exists(kGguf);
+}
 
 const Tokenizer& gguf_tokenizer() {
   static const Tokenizer t = [] {
@@ -59,9 +60,13 @@ const Tokenizer& gguf_tokenizer() {
   return t;
 }
 
-std::string escaped(const std::string& s) { return nlohmann::json(s).dump(); }
+std::string escaped(const std::string& s) {
+  return nlohmann::json(s).dump();
+}
 
-std::string ids_str(const std::vector<int32_t>& ids) { return nlohmann::json(ids).dump(); }
+std::string ids_str(const std::vector<int32_t>& ids) {
+  return nlohmann::json(ids).dump();
+}
 
 // Compares every golden line; prints the first mismatching lines with the first differing id.
 void expect_golden(const Tokenizer& tok, const char* source) {
@@ -71,22 +76,26 @@ void expect_golden(const Tokenizer& tok, const char* source) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<std::vector<int32_t>> got(g.size());
   for (size_t i = 0; i < g.size(); ++i) got[i] = tok.encode(g[i].text);
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   for (size_t i = 0; i < g.size(); ++i) {
     if (got[i] == g[i].ids) continue;
     if (++bad <= 5) {
       const auto& want = g[i].ids;
       size_t k = 0;
       while (k < want.size() && k < got[i].size() && want[k] == got[i][k]) ++k;
-      ADD_FAILURE() << source << ": golden line " << i + 1 << " differs at id index " << k << "\n  text: "
-                    << escaped(g[i].text) << "\n  want: " << ids_str(want) << "\n  got:  " << ids_str(got[i]);
+      ADD_FAILURE() << source << ": golden line " << i + 1 << " differs at id index " << k
+                    << "\n  text: " << escaped(g[i].text) << "\n  want: " << ids_str(want)
+                    << "\n  got:  " << ids_str(got[i]);
     }
   }
   EXPECT_EQ(bad, 0u) << source << ": " << bad << " of " << g.size() << " lines differ";
   std::printf("[ info ] %s: encoded %zu lines in %.1f ms\n", source, g.size(), ms);
 }
 
-TEST(Tokenizer, GoldenFromJson) { expect_golden(json_tokenizer(), "tokenizer.json"); }
+TEST(Tokenizer, GoldenFromJson) {
+  expect_golden(json_tokenizer(), "tokenizer.json");
+}
 
 TEST(Tokenizer, GoldenFromGguf) {
   if (!have_gguf()) GTEST_SKIP() << kGguf << " not present";
@@ -131,7 +140,8 @@ TEST(Tokenizer, GgufAndJsonAgree) {
 TEST(Tokenizer, RoundTrip) {
   const Tokenizer& tok = json_tokenizer();
   bool missing[256];
-  for (int b = 0; b < 256; ++b) missing[b] = tok.encode(std::string(1, static_cast<char>(b))).empty();
+  for (int b = 0; b < 256; ++b)
+    missing[b] = tok.encode(std::string(1, static_cast<char>(b))).empty();
   EXPECT_TRUE(missing[0x04]);
   EXPECT_FALSE(missing['a']);
   size_t bad = 0;
@@ -141,7 +151,8 @@ TEST(Tokenizer, RoundTrip) {
       if (!missing[static_cast<uint8_t>(c)]) want += c;
     }
     std::string got = tok.decode(tok.encode(g.text));
-    if (got != want && ++bad <= 5) ADD_FAILURE() << "round trip of " << escaped(g.text) << " gave " << escaped(got);
+    if (got != want && ++bad <= 5)
+      ADD_FAILURE() << "round trip of " << escaped(g.text) << " gave " << escaped(got);
   }
   EXPECT_EQ(bad, 0u);
 }
@@ -208,7 +219,8 @@ TEST(Tokenizer, InvalidUtf8KeepsBytes) {
   std::string bytes;
   for (int32_t id : ids) bytes += tok.token_bytes(id);
   EXPECT_EQ(bytes, text);
-  EXPECT_EQ(tok.decode(ids), "ab\xEF\xBF\xBD(\xEF\xBF\xBD x\xEF\xBF\xBD");  // as Rust's from_utf8_lossy
+  EXPECT_EQ(tok.decode(ids),
+            "ab\xEF\xBF\xBD(\xEF\xBF\xBD x\xEF\xBF\xBD");  // as Rust's from_utf8_lossy
 }
 
 // A small tokenizer whose added tokens use every flag (lstrip, rstrip, single_word, normalized,
@@ -228,12 +240,15 @@ TEST(Tokenizer, AddedTokenRulesMatchHf) {
     const auto got_plain = tok.encode(text, /*parse_special=*/false);
     const std::string dec = tok.decode(ids), dec_skip = tok.decode(ids, /*skip_special=*/true);
     const bool ok = got == ids && got_plain == j["ids_no_special"].get<std::vector<int32_t>>() &&
-                    dec == j["decoded"].get<std::string>() && dec_skip == j["decoded_skip"].get<std::string>();
+                    dec == j["decoded"].get<std::string>() &&
+                    dec_skip == j["decoded_skip"].get<std::string>();
     if (!ok && ++bad <= 5) {
-      ADD_FAILURE() << "small golden line " << n << ": " << escaped(text) << "\n  want ids " << ids_str(ids)
-                    << " got " << ids_str(got) << "\n  want no-special " << j["ids_no_special"].dump() << " got "
-                    << ids_str(got_plain) << "\n  want decoded " << j["decoded"].dump() << " got " << escaped(dec)
-                    << "\n  want decoded_skip " << j["decoded_skip"].dump() << " got " << escaped(dec_skip);
+      ADD_FAILURE() << "small golden line " << n << ": " << escaped(text) << "\n  want ids "
+                    << ids_str(ids) << " got " << ids_str(got) << "\n  want no-special "
+                    << j["ids_no_special"].dump() << " got " << ids_str(got_plain)
+                    << "\n  want decoded " << j["decoded"].dump() << " got " << escaped(dec)
+                    << "\n  want decoded_skip " << j["decoded_skip"].dump() << " got "
+                    << escaped(dec_skip);
     }
   }
   EXPECT_GE(n, 300u);
@@ -262,7 +277,8 @@ class BadJson : public ::testing::Test {
         {"version", "1.0"},
         {"added_tokens", nlohmann::json::array()},
         {"normalizer", nullptr},
-        {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+        {"pre_tokenizer",
+         {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
         {"post_processor", nullptr},
         {"decoder", {{"type", "ByteLevel"}}},
         {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", nlohmann::json::array({"a b"})}}},
@@ -298,14 +314,16 @@ TEST_F(BadJson, MinimalIsFine) {
 
 TEST_F(BadJson, PairMerges) {
   using nlohmann::json;
-  Tokenizer t = Tokenizer::from_json_file(write({{"model", {{"merges", json::array({json::array({"a", "b"})})}}}}));
+  Tokenizer t = Tokenizer::from_json_file(
+      write({{"model", {{"merges", json::array({json::array({"a", "b"})})}}}}));
   EXPECT_EQ(t.encode("ab"), (std::vector<int32_t>{2}));
 }
 
 TEST_F(BadJson, Errors) {
   expect_error(write({{"model", {{"type", "WordPiece"}}}}), "model.type");
   expect_error(write({{"pre_tokenizer", {{"type", "Whitespace"}}}}), "pre_tokenizer.type");
-  expect_error(write({{"pre_tokenizer", {{"add_prefix_space", true}}}}), "pre_tokenizer.add_prefix_space");
+  expect_error(write({{"pre_tokenizer", {{"add_prefix_space", true}}}}),
+               "pre_tokenizer.add_prefix_space");
   expect_error(write({{"normalizer", {{"type", "NFC"}}}}), "normalizer.type");
   expect_error(write({{"decoder", nullptr}}), "decoder");
   expect_error(write({{"decoder", {{"type", "Metaspace"}}}}), "decoder.type");
@@ -316,8 +334,9 @@ TEST_F(BadJson, Errors) {
   expect_error(write({{"model", {{"byte_fallback", true}}}}), "model.byte_fallback");
   expect_error(write({{"model", {{"dropout", 0.1}}}}), "model.dropout");
   expect_error(write({{"added_tokens", {{{"content", "x"}}}}}), "added_tokens[0].id");
-  expect_error(write({{"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Digits"}}}}}}}),
-               "pre_tokenizer.pretokenizers");
+  expect_error(
+      write({{"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Digits"}}}}}}}),
+      "pre_tokenizer.pretokenizers");
 
   write(nlohmann::json::object());
   std::ofstream(path_) << "{ not json";

@@ -33,7 +33,9 @@ uint32_t last_cp(std::string_view s, size_t* len = nullptr) {
   return cp;
 }
 
-bool is_space(uint32_t cp) { return unicode::char_class(cp) == unicode::CharClass::kSpace; }
+bool is_space(uint32_t cp) {
+  return unicode::char_class(cp) == unicode::CharClass::kSpace;
+}
 
 // Byte length of the whitespace run that starts at s[0].
 size_t space_prefix(std::string_view s) {
@@ -86,7 +88,8 @@ AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens) : to
   }
 }
 
-void AddedTokenMatcher::split(std::string_view text, bool parse_special, std::vector<Segment>& out) const {
+void AddedTokenMatcher::split(std::string_view text, bool parse_special,
+                              std::vector<Segment>& out) const {
   out.clear();
   if (text.empty()) return;
   if (raw_.empty) {
@@ -115,7 +118,8 @@ void AddedTokenMatcher::find_matches(std::string_view text, uint32_t base, const
     int32_t hit = -1;
     for (int32_t t : bucket) {
       const std::string& c = tokens_[t].content;
-      if (c.size() <= text.size() - pos && std::memcmp(text.data() + pos, c.data(), c.size()) == 0) {
+      if (c.size() <= text.size() - pos &&
+          std::memcmp(text.data() + pos, c.data(), c.size()) == 0) {
         hit = t;
         break;
       }
@@ -135,12 +139,16 @@ void AddedTokenMatcher::find_matches(std::string_view text, uint32_t base, const
     }
     if (tok.lstrip) start = std::max(space_suffix_start(text.substr(0, start)), start_offset);
     if (tok.rstrip) stop += space_prefix(text.substr(stop));
-    if (start_offset < start) out.push_back({base + static_cast<uint32_t>(start_offset), base + static_cast<uint32_t>(start), -1});
-    out.push_back({base + static_cast<uint32_t>(start), base + static_cast<uint32_t>(stop), tok.id});
+    if (start_offset < start)
+      out.push_back(
+          {base + static_cast<uint32_t>(start_offset), base + static_cast<uint32_t>(start), -1});
+    out.push_back(
+        {base + static_cast<uint32_t>(start), base + static_cast<uint32_t>(stop), tok.id});
     start_offset = stop;
   }
   if (start_offset < text.size()) {
-    out.push_back({base + static_cast<uint32_t>(start_offset), base + static_cast<uint32_t>(text.size()), -1});
+    out.push_back({base + static_cast<uint32_t>(start_offset),
+                   base + static_cast<uint32_t>(text.size()), -1});
   }
 }
 

@@ -35,10 +35,14 @@ struct BpeModel::Cache {
 BpeModel::BpeModel(const std::vector<std::string>& vocab,
                    const std::vector<std::pair<std::string, std::string>>& merges, int32_t unk_id,
                    bool fuse_unk, bool ignore_merges, const std::string& where)
-    : unk_id_(unk_id), fuse_unk_(fuse_unk), ignore_merges_(ignore_merges), cache_(std::make_unique<Cache>()) {
+    : unk_id_(unk_id),
+      fuse_unk_(fuse_unk),
+      ignore_merges_(ignore_merges),
+      cache_(std::make_unique<Cache>()) {
   std::unordered_map<std::string_view, int32_t> ids;
   ids.reserve(vocab.size() * 2);
-  for (size_t i = 0; i < vocab.size(); ++i) ids[vocab[i]] = static_cast<int32_t>(i);  // later wins, as a dict
+  for (size_t i = 0; i < vocab.size(); ++i)
+    ids[vocab[i]] = static_cast<int32_t>(i);  // later wins, as a dict
 
   byte_ids_.fill(-1);
   for (int b = 0; b < 256; ++b) {
@@ -52,13 +56,17 @@ BpeModel::BpeModel(const std::vector<std::string>& vocab,
     const auto& [a, b] = merges[rank];
     auto ia = ids.find(a), ib = ids.find(b);
     if (ia == ids.end() || ib == ids.end())
-      fail(where, ": merge ", rank, " '", a, " ", b, "' uses a token that is not in the vocabulary");
+      fail(where, ": merge ", rank, " '", a, " ", b,
+           "' uses a token that is not in the vocabulary");
     joined = a + b;
     auto ij = ids.find(joined);
     if (ij == ids.end())
-      fail(where, ": merge ", rank, " '", a, " ", b, "' makes '", joined, "', which is not in the vocabulary");
-    uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(ia->second)) << 32) | static_cast<uint32_t>(ib->second);
-    merges_.insert_or_assign(key, Merge{static_cast<int32_t>(rank), ij->second});  // later wins, as HF's map
+      fail(where, ": merge ", rank, " '", a, " ", b, "' makes '", joined,
+           "', which is not in the vocabulary");
+    uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(ia->second)) << 32) |
+                   static_cast<uint32_t>(ib->second);
+    merges_.insert_or_assign(
+        key, Merge{static_cast<int32_t>(rank), ij->second});  // later wins, as HF's map
   }
 
   if (ignore_merges_) {
@@ -113,7 +121,9 @@ void BpeModel::merge_word(std::string_view piece, std::vector<int32_t>& out) con
   struct Candidate {
     int32_t rank, pos, new_id;
     // std heaps are max-heaps: invert so the lowest rank, then lowest pos, is on top.
-    bool operator<(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    bool operator<(const Candidate& o) const {
+      return rank != o.rank ? rank > o.rank : pos > o.pos;
+    }
   };
   thread_local std::vector<Symbol> syms;
   thread_local std::vector<Candidate> heap;  // a binary heap via std::push_heap/pop_heap
@@ -129,7 +139,8 @@ void BpeModel::merge_word(std::string_view piece, std::vector<int32_t>& out) con
       if (fuse_unk_ && !syms.empty() && syms.back().id == unk_id_) continue;
       id = unk_id_;
     }
-    syms.push_back({id, static_cast<int32_t>(syms.size()) - 1, static_cast<int32_t>(syms.size()) + 1, true});
+    syms.push_back(
+        {id, static_cast<int32_t>(syms.size()) - 1, static_cast<int32_t>(syms.size()) + 1, true});
   }
   if (syms.empty()) return;
   syms.back().next = -1;
@@ -155,10 +166,12 @@ void BpeModel::merge_word(std::string_view piece, std::vector<int32_t>& out) con
     left.next = right.next;
     if (right.next >= 0) syms[right.next].prev = top.pos;
     if (left.prev >= 0) {
-      if (const Merge* pm = find_merge(syms[left.prev].id, left.id)) push({pm->rank, left.prev, pm->new_id});
+      if (const Merge* pm = find_merge(syms[left.prev].id, left.id))
+        push({pm->rank, left.prev, pm->new_id});
     }
     if (left.next >= 0) {
-      if (const Merge* nm = find_merge(left.id, syms[left.next].id)) push({nm->rank, top.pos, nm->new_id});
+      if (const Merge* nm = find_merge(left.id, syms[left.next].id))
+        push({nm->rank, top.pos, nm->new_id});
     }
   }
   for (int32_t i = 0; i >= 0; i = syms[i].next) out.push_back(syms[i].id);

@@ -35,7 +35,8 @@ class BpeModel {
 
   void merge_word(std::string_view piece, std::vector<int32_t>& out) const;
   const Merge* find_merge(int32_t a, int32_t b) const {
-    auto it = merges_.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b));
+    auto it = merges_.find((static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) |
+                           static_cast<uint32_t>(b));
     return it == merges_.end() ? nullptr : &it->second;
   }
 

@@ -31,7 +31,9 @@ const Tables& tables() {
 
 }  // namespace
 
-uint32_t byte_to_cp(uint8_t b) { return tables().to_cp[b]; }
+uint32_t byte_to_cp(uint8_t b) {
+  return tables().to_cp[b];
+}
 
 std::optional<uint8_t> cp_to_byte(uint32_t cp) {
   const Tables& t = tables();

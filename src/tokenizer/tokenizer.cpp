@@ -43,10 +43,12 @@ Tokenizer::Tokenizer(TokenizerSpec spec) : impl_(std::make_unique<Impl>()) {
     size = std::max(size, t.id + 1);
   }
   for (int32_t* id : {&spec.bos_id, &spec.eos_id, &spec.pad_id, &spec.unk_id}) {
-    if (*id >= size) fail(where, ": special token id ", *id, " is outside the vocabulary (size ", size, ")");
+    if (*id >= size)
+      fail(where, ": special token id ", *id, " is outside the vocabulary (size ", size, ")");
   }
 
-  m.bpe = std::make_unique<BpeModel>(spec.vocab, spec.merges, spec.unk_id, spec.fuse_unk, spec.ignore_merges, where);
+  m.bpe = std::make_unique<BpeModel>(spec.vocab, spec.merges, spec.unk_id, spec.fuse_unk,
+                                     spec.ignore_merges, where);
   m.matcher = std::make_unique<AddedTokenMatcher>(spec.added);
 
   m.id_bytes.resize(size);
@@ -71,7 +73,8 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special) const {
   const Impl& m = *impl_;
-  TSFT_CHECK(text.size() < (size_t{1} << 32), "text of ", text.size(), " bytes is too long to encode at once");
+  TSFT_CHECK(text.size() < (size_t{1} << 32), "text of ", text.size(),
+             " bytes is too long to encode at once");
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
   thread_local std::vector<Segment> segments;
@@ -102,15 +105,26 @@ std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special
 }
 
 std::string Tokenizer::token_bytes(int32_t id) const {
-  if (id < 0 || id >= vocab_size()) fail("token id ", id, " is outside the vocabulary (size ", vocab_size(), ")");
+  if (id < 0 || id >= vocab_size())
+    fail("token id ", id, " is outside the vocabulary (size ", vocab_size(), ")");
   return impl_->id_bytes[id];
 }
 
-int32_t Tokenizer::vocab_size() const { return static_cast<int32_t>(impl_->id_bytes.size()); }
-int32_t Tokenizer::bos_id() const { return impl_->spec.bos_id; }
-int32_t Tokenizer::eos_id() const { return impl_->spec.eos_id; }
-int32_t Tokenizer::pad_id() const { return impl_->spec.pad_id; }
-bool Tokenizer::add_bos() const { return impl_->spec.add_bos; }
+int32_t Tokenizer::vocab_size() const {
+  return static_cast<int32_t>(impl_->id_bytes.size());
+}
+int32_t Tokenizer::bos_id() const {
+  return impl_->spec.bos_id;
+}
+int32_t Tokenizer::eos_id() const {
+  return impl_->spec.eos_id;
+}
+int32_t Tokenizer::pad_id() const {
+  return impl_->spec.pad_id;
+}
+bool Tokenizer::add_bos() const {
+  return impl_->spec.add_bos;
+}
 
 bool Tokenizer::is_special(int32_t id) const {
   return id >= 0 && id < vocab_size() && impl_->special[id] != 0;
@@ -122,8 +136,12 @@ std::optional<int32_t> Tokenizer::token_id(std::string_view token) const {
   return it->second;
 }
 
-const std::string& Tokenizer::chat_template() const { return impl_->spec.chat_template; }
-const TokenizerSpec& Tokenizer::spec() const { return impl_->spec; }
+const std::string& Tokenizer::chat_template() const {
+  return impl_->spec.chat_template;
+}
+const TokenizerSpec& Tokenizer::spec() const {
+  return impl_->spec;
+}
 
 Tokenizer Tokenizer::from_gguf(const GgufFile& gguf) {
   const std::string& path = gguf.path();
@@ -131,7 +149,8 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& gguf) {
   spec.source = path;
   const std::string model = gguf.get_string_or("tokenizer.ggml.model", "");
   if (model != "gpt2") {
-    fail(path, ": tokenizer.ggml.model is '", model, "'; only 'gpt2' (byte-level BPE) is supported");
+    fail(path, ": tokenizer.ggml.model is '", model,
+         "'; only 'gpt2' (byte-level BPE) is supported");
   }
   const std::string pre = gguf.get_string_or("tokenizer.ggml.pre", "default");
   if (pre == "smollm") {
@@ -148,7 +167,8 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& gguf) {
   for (size_t i = 0; i < merges.size(); ++i) {
     // Search from 1: byte-level tokens never contain a space, but be safe with a leading one.
     size_t sp = merges[i].find(' ', 1);
-    if (sp == std::string::npos) fail(path, ": tokenizer.ggml.merges[", i, "] '", merges[i], "' is not 'a b'");
+    if (sp == std::string::npos)
+      fail(path, ": tokenizer.ggml.merges[", i, "] '", merges[i], "' is not 'a b'");
     spec.merges.emplace_back(merges[i].substr(0, sp), merges[i].substr(sp + 1));
   }
 
@@ -173,7 +193,9 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& gguf) {
   auto id_or_none = [&](const char* key) -> int32_t {
     uint64_t v = gguf.get_uint_or(key, UINT64_MAX);
     if (v == UINT64_MAX) return -1;
-    if (v >= spec.vocab.size()) fail(path, ": ", key, " = ", v, " is outside the vocabulary (", spec.vocab.size(), " tokens)");
+    if (v >= spec.vocab.size())
+      fail(path, ": ", key, " = ", v, " is outside the vocabulary (", spec.vocab.size(),
+           " tokens)");
     return static_cast<int32_t>(v);
   };
   spec.bos_id = id_or_none("tokenizer.ggml.bos_token_id");

@@ -25,8 +25,8 @@ struct AddedToken {
 enum class PreTokenizerKind { kGpt2, kSmolLM2 };
 
 struct TokenizerSpec {
-  std::vector<std::string> vocab;                             // id -> token (byte-level alphabet)
-  std::vector<std::pair<std::string, std::string>> merges;   // in rank order
+  std::vector<std::string> vocab;                           // id -> token (byte-level alphabet)
+  std::vector<std::pair<std::string, std::string>> merges;  // in rank order
   std::vector<AddedToken> added;
   PreTokenizerKind pre = PreTokenizerKind::kGpt2;
   int32_t bos_id = -1, eos_id = -1, pad_id = -1, unk_id = -1;
@@ -45,9 +45,9 @@ class Tokenizer {
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
 
-  static Tokenizer from_gguf(const GgufFile& gguf);               // tokenizer.ggml.* keys
-  static Tokenizer from_json_file(const std::string& path);       // tokenizer.json (+ sibling
-                                                                  // tokenizer_config.json if any)
+  static Tokenizer from_gguf(const GgufFile& gguf);          // tokenizer.ggml.* keys
+  static Tokenizer from_json_file(const std::string& path);  // tokenizer.json (+ sibling
+                                                             // tokenizer_config.json if any)
 
   // parse_special: added/special tokens in the text become their ids (as HF does by default).
   // Never adds BOS/EOS (callers check add_bos()); the same ids as HF's

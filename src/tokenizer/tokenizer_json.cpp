@@ -3,9 +3,8 @@
 // is rejected with the file and the JSON field named, never silently approximated.
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
@@ -101,7 +100,8 @@ std::optional<std::string> config_token(const Reader& r, const json& cfg, const 
   auto it = cfg.find(key);
   if (it == cfg.end() || it->is_null()) return std::nullopt;
   if (it->is_string()) return it->get<std::string>();
-  if (it->is_object()) return r.string(r.member(*it, "content", key), std::string(key) + ".content");
+  if (it->is_object())
+    return r.string(r.member(*it, "content", key), std::string(key) + ".content");
   r.bad(key, "must be a string, an object with 'content', or null");
 }
 
@@ -130,7 +130,8 @@ void read_config(const std::string& path, TokenizerSpec& spec) {
     } else if (it->is_array()) {
       // Several named templates: take "default", as transformers does.
       for (const json& t : *it) {
-        if (t.is_object() && t.value("name", "") == "default") spec.chat_template = t.value("template", "");
+        if (t.is_object() && t.value("name", "") == "default")
+          spec.chat_template = t.value("template", "");
       }
       if (spec.chat_template.empty()) r.bad("chat_template", "is a list without a 'default' entry");
     } else {
@@ -152,9 +153,11 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
     const std::string type = r.type_of(*it, "normalizer");
     bool empty_sequence = type == "Sequence" && it->contains("normalizers") &&
                           (*it)["normalizers"].is_array() && (*it)["normalizers"].empty();
-    if (!empty_sequence) r.bad("normalizer.type", "is '" + type + "'; only no normalizer is supported");
+    if (!empty_sequence)
+      r.bad("normalizer.type", "is '" + type + "'; only no normalizer is supported");
   }
-  spec.pre = parse_pre_tokenizer(r, root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json());
+  spec.pre =
+      parse_pre_tokenizer(r, root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json());
 
   if (auto it = root.find("decoder"); it == root.end() || it->is_null()) {
     r.bad("decoder", "is missing; a byte-level BPE needs the ByteLevel decoder");
@@ -173,17 +176,20 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
   if (auto it = model.find("type"); it != model.end() && r.string(*it, "model.type") != "BPE") {
     r.bad("model.type", "is '" + it->get<std::string>() + "'; only BPE is supported");
   }
-  if (auto it = model.find("dropout"); it != model.end() && !it->is_null() &&
-                                       !(it->is_number() && it->get<double>() == 0.0)) {
+  if (auto it = model.find("dropout");
+      it != model.end() && !it->is_null() && !(it->is_number() && it->get<double>() == 0.0)) {
     r.bad("model.dropout", "is set; BPE dropout is not supported");
   }
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-    if (auto it = model.find(key); it != model.end() && !it->is_null() && r.string(*it, std::string("model.") + key) != "") {
-      r.bad(std::string("model.") + key, "is set; only byte-level BPE without affixes is supported");
+    if (auto it = model.find(key);
+        it != model.end() && !it->is_null() && r.string(*it, std::string("model.") + key) != "") {
+      r.bad(std::string("model.") + key,
+            "is set; only byte-level BPE without affixes is supported");
     }
   }
   if (r.flag(model, "byte_fallback", false, "model")) {
-    r.bad("model.byte_fallback", "is true; byte fallback (SentencePiece-style BPE) is not supported");
+    r.bad("model.byte_fallback",
+          "is true; byte fallback (SentencePiece-style BPE) is not supported");
   }
   spec.fuse_unk = r.flag(model, "fuse_unk", false, "model");
   spec.ignore_merges = r.flag(model, "ignore_merges", false, "model");
@@ -193,11 +199,12 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
   spec.vocab.resize(vocab.size());
   std::vector<uint8_t> seen(vocab.size(), 0);
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer()) r.bad("model.vocab[\"" + it.key() + "\"]", "must be an integer id");
+    if (!it.value().is_number_integer())
+      r.bad("model.vocab[\"" + it.key() + "\"]", "must be an integer id");
     const int64_t id = it.value().get<int64_t>();
     if (id < 0 || id >= static_cast<int64_t>(vocab.size()) || seen[id]) {
-      r.bad("model.vocab[\"" + it.key() + "\"]", "has id " + std::to_string(id) +
-                                                   "; ids must be 0..size-1, each used once");
+      r.bad("model.vocab[\"" + it.key() + "\"]",
+            "has id " + std::to_string(id) + "; ids must be 0..size-1, each used once");
     }
     seen[id] = 1;
     spec.vocab[id] = it.key();
@@ -224,7 +231,8 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
   if (auto it = model.find("unk_token"); it != model.end() && !it->is_null()) {
     const std::string unk = r.string(*it, "model.unk_token");
     auto v = vocab.find(unk);
-    if (v == vocab.end()) r.bad("model.unk_token", "names '" + unk + "', which is not in model.vocab");
+    if (v == vocab.end())
+      r.bad("model.unk_token", "names '" + unk + "', which is not in model.vocab");
     spec.unk_id = v->get<int32_t>();
   }
 
@@ -249,7 +257,8 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
     }
   }
 
-  const std::filesystem::path cfg = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
+  const std::filesystem::path cfg =
+      std::filesystem::path(path).parent_path() / "tokenizer_config.json";
   if (std::filesystem::exists(cfg)) read_config(cfg.string(), spec);
   return Tokenizer(std::move(spec));
 }

@@ -42,7 +42,8 @@ const uint8_t* bmp_table() {
 
 bool is_word_char(uint32_t cp) {
   const CpRange* end = kWordRanges + std::size(kWordRanges);
-  const CpRange* it = std::upper_bound(kWordRanges, end, cp, [](uint32_t v, const CpRange& r) { return v < r.lo; });
+  const CpRange* it =
+      std::upper_bound(kWordRanges, end, cp, [](uint32_t v, const CpRange& r) { return v < r.lo; });
   return it != kWordRanges && cp <= (it - 1)->hi;
 }
 
@@ -124,7 +125,10 @@ std::string utf8_lossy(std::string_view s) {
     // Skip the maximal prefix of a well-formed sequence (what Rust and WHATWG replace by one
     // U+FFFD): a valid lead byte followed by as many valid continuation bytes as fit.
     const auto b0 = static_cast<uint8_t>(s[i]);
-    int need = b0 >= 0xC2 && b0 <= 0xDF ? 2 : b0 >= 0xE0 && b0 <= 0xEF ? 3 : b0 >= 0xF0 && b0 <= 0xF4 ? 4 : 1;
+    int need = b0 >= 0xC2 && b0 <= 0xDF   ? 2
+               : b0 >= 0xE0 && b0 <= 0xEF ? 3
+               : b0 >= 0xF0 && b0 <= 0xF4 ? 4
+                                          : 1;
     size_t j = i + 1;
     for (int k = 1; k < need && j < s.size(); ++k, ++j) {
       const auto b = static_cast<uint8_t>(s[j]);
