@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <variant>
 
 #include "core/error.h"
 #include "io/gguf.h"
@@ -346,6 +347,105 @@ TEST_F(BadJson, Errors) {
   write(nlohmann::json::object());
   std::ofstream(dir_ / "tokenizer_config.json") << R"({"eos_token": "<nope>"})";
   expect_error(path_, "eos_token", (dir_ / "tokenizer_config.json").string());
+}
+
+// ---------------------------------------------------------------- GGUF metadata errors
+
+// Writes a GGUF v3 file with no tensors and the given tokenizer metadata.
+class TinyGguf : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (!path_.empty()) std::filesystem::remove(path_);
+  }
+
+  struct Kv {
+    std::string key;
+    std::variant<std::string, std::vector<std::string>, std::vector<int32_t>> value;
+  };
+
+  std::string write(const std::vector<Kv>& kvs) {
+    std::string b;
+    auto u32 = [&](uint32_t v) { b.append(reinterpret_cast<const char*>(&v), 4); };
+    auto u64 = [&](uint64_t v) { b.append(reinterpret_cast<const char*>(&v), 8); };
+    auto str = [&](const std::string& s) {
+      u64(s.size());
+      b += s;
+    };
+    u32(0x46554747);  // "GGUF"
+    u32(3);
+    u64(0);
+    u64(kvs.size());
+    for (const Kv& kv : kvs) {
+      str(kv.key);
+      if (auto* s = std::get_if<std::string>(&kv.value)) {
+        u32(8);
+        str(*s);
+      } else if (auto* a = std::get_if<std::vector<std::string>>(&kv.value)) {
+        u32(9), u32(8), u64(a->size());
+        for (const auto& x : *a) str(x);
+      } else {
+        const auto& v = std::get<std::vector<int32_t>>(kv.value);
+        u32(9), u32(5), u64(v.size());
+        for (int32_t x : v) u32(static_cast<uint32_t>(x));
+      }
+    }
+    b.resize((b.size() + 31) / 32 * 32, '\0');
+    path_ =
+        (std::filesystem::temp_directory_path() /
+         ("tsft_tok_" +
+          std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + ".gguf"))
+            .string();
+    std::ofstream(path_, std::ios::binary) << b;
+    return path_;
+  }
+
+  std::vector<Kv> base(const std::string& pre) {
+    return {{"tokenizer.ggml.model", std::string("gpt2")},
+            {"tokenizer.ggml.pre", pre},
+            {"tokenizer.ggml.tokens", std::vector<std::string>{"a", "b", "ab", "<s>"}},
+            {"tokenizer.ggml.merges", std::vector<std::string>{"a b"}},
+            {"tokenizer.ggml.token_type", std::vector<int32_t>{1, 1, 1, 3}}};
+  }
+
+  void expect_error(const std::vector<Kv>& kvs, const std::string& field) {
+    const std::string path = write(kvs);
+    try {
+      GgufFile f(path);
+      Tokenizer::from_gguf(f);
+      ADD_FAILURE() << "no error; expected one naming " << field;
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(path), std::string::npos) << msg;
+      EXPECT_NE(msg.find(field), std::string::npos) << msg;
+    }
+  }
+
+  std::string path_;
+};
+
+TEST_F(TinyGguf, Loads) {
+  GgufFile f(write(base("gpt2")));
+  Tokenizer t = Tokenizer::from_gguf(f);
+  EXPECT_EQ(t.encode("ab<s>ba"), (std::vector<int32_t>{2, 3, 1, 0}));
+  EXPECT_TRUE(t.is_special(3));
+  EXPECT_EQ(t.bos_id(), -1);
+  EXPECT_EQ(t.spec().pre, PreTokenizerKind::kGpt2);
+}
+
+TEST_F(TinyGguf, Errors) {
+  expect_error(base("qwen2"), "tokenizer.ggml.pre");
+  auto kvs = base("smollm");
+  kvs[0].value = std::string("llama");
+  expect_error(kvs, "tokenizer.ggml.model");
+  kvs = base("smollm");
+  kvs[3].value = std::vector<std::string>{"ab"};
+  expect_error(kvs, "tokenizer.ggml.merges[0]");
+  kvs = base("smollm");
+  kvs[4].value = std::vector<int32_t>{1, 1};
+  expect_error(kvs, "tokenizer.ggml.token_type");
+  kvs = base("smollm");
+  kvs[3].value = std::vector<std::string>{"b a"};
+  expect_error(kvs, "merge 0");
 }
 
 }  // namespace
