@@ -395,6 +395,26 @@ TEST_F(GgufTest, Alignment) {
   EXPECT_EQ(s.pos_data % 64, 0u);
 }
 
+// general.alignment 1 is legal, and can leave an F32 tensor at an odd address: the reader copies
+// it so the view can be read as floats.
+TEST_F(GgufTest, SmallAlignmentGivesAlignedViews) {
+  GgufSpec s = valid_spec();
+  s.alignment = 1;
+  s.kvs.push_back(kv_u32("general.alignment", 1));
+  s.tensors[0].offset = 1;   // 24 bytes at 1..25
+  s.tensors[1].offset = 27;  // Q8_0 blocks are read bytewise: stays in the mapping
+  s.data_bytes = 27 + 68;
+  auto bytes = s.build();
+  const float v = 42.5f;
+  std::memcpy(bytes.data() + s.pos_data + 1 + 4, &v, 4);
+  GgufFile f(write(bytes));
+  const GgufTensorInfo* t = f.find_tensor("w.f32");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t->data) % alignof(float), 0u);
+  EXPECT_EQ(t->view().f32()[1], 42.5f);
+  EXPECT_EQ(f.find_tensor("w.q8")->data[2], bytes[s.pos_data + 27 + 2]);
+}
+
 TEST_F(GgufTest, BadBoolAndDeepNesting) {
   GgufSpec s = valid_spec();
   s.kvs.push_back([](Builder& w) { w.str("b2"); w.put<uint32_t>(7); w.put<uint8_t>(5); });

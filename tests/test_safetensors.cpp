@@ -187,6 +187,23 @@ TEST_F(SafetensorsTest, TruncatedAtEveryOffset) {
   }
 }
 
+// Writers other than the reference one may leave tensors misaligned (an unpadded header, or an
+// I8 tensor before an F32 one): the reader copies those so views are always aligned.
+TEST_F(SafetensorsTest, MisalignedTensorsAreAligned) {
+  std::vector<uint8_t> data = {7};
+  const float vals[2] = {1.25f, -3.5f};
+  data.insert(data.end(), reinterpret_cast<const uint8_t*>(vals), reinterpret_cast<const uint8_t*>(vals) + 8);
+  const std::string header = R"({"i": {"dtype": "I8", "shape": [1], "data_offsets": [0, 1]},)"
+                             R"( "f": {"dtype": "F32", "shape": [2], "data_offsets": [1, 9]}})";
+  SafetensorsFile f(write(st_bytes(header, data)));
+  const SafetensorsTensor* t = f.find("f");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(t->data) % alignof(float), 0u);
+  EXPECT_EQ(t->view().f32()[0], 1.25f);
+  EXPECT_EQ(t->view().f32()[1], -3.5f);
+  EXPECT_EQ(static_cast<int8_t>(f.find("i")->data[0]), 7);
+}
+
 TEST_F(SafetensorsTest, ViewRejectsMoreThanFourDims) {
   SafetensorsFile f(write(st_bytes(R"({"x": {"dtype": "I8", "shape": [1,1,1,1,2], "data_offsets": [0, 2]}})", {1, 2})));
   ASSERT_EQ(f.tensors().size(), 1u);

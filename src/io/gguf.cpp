@@ -270,6 +270,7 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
            " bytes exceeds the data section of ", data_size, " bytes (truncated file?)");
     ti.data = file_->data() + data_start + ti.offset;
   }
+  align_plain_tensors();
 
   // Tensors must not share bytes: a writer bug or a crafted file would otherwise alias weights.
   std::vector<const GgufTensorInfo*> by_offset;
@@ -280,6 +281,20 @@ GgufFile::GgufFile(const std::string& path) : file_(std::make_unique<MappedFile>
     const GgufTensorInfo* prev = by_offset[i - 1];
     if (prev->offset + prev->nbytes > by_offset[i]->offset)
       fail(path, ": tensors '", prev->name, "' and '", by_offset[i]->name, "' overlap in the data section");
+  }
+}
+
+void GgufFile::align_plain_tensors() {
+  // The mmap is page-aligned, so only an alignment below 8 can leave an F32/I64/... tensor at an
+  // address its dtype cannot be read from without undefined behaviour. Quantized blocks are
+  // read bytewise (memcpy), so they stay in place.
+  for (auto& ti : tensors_) {
+    const DTypeInfo& info = dtype_info(ti.dtype);
+    if (info.quantized || reinterpret_cast<uintptr_t>(ti.data) % static_cast<uintptr_t>(info.block_bytes) == 0)
+      continue;
+    aligned_copies_.emplace_back((ti.nbytes + 7) / 8);
+    std::memcpy(aligned_copies_.back().data(), ti.data, ti.nbytes);
+    ti.data = reinterpret_cast<const uint8_t*>(aligned_copies_.back().data());
   }
 }
 

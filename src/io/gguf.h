@@ -77,6 +77,8 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(const std::string& name) const;
 
  private:
+  void align_plain_tensors();
+
   std::unique_ptr<MappedFile> file_;
   uint32_t version_ = 0;
   size_t alignment_ = 32;
@@ -84,6 +86,9 @@ class GgufFile {
   std::unordered_map<std::string, GgufValue> kv_;
   std::vector<GgufTensorInfo> tensors_;
   std::unordered_map<std::string, size_t> tensor_index_;
+  // Plain-typed tensors that a small general.alignment leaves misaligned for their element size
+  // are copied here, so that every view is safe to read as its dtype.
+  std::vector<std::vector<uint64_t>> aligned_copies_;
 };
 
 const char* gguf_value_type_name(GgufValueType t);

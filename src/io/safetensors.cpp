@@ -139,6 +139,17 @@ SafetensorsFile::SafetensorsFile(const std::string& path)
     if (prev->data + prev->nbytes > by_offset[i]->data)
       fail(path, ": tensors '", prev->name, "' and '", by_offset[i]->name, "' overlap in the data section");
   }
+
+  // The format puts the data right after the header and leaves alignment to the writer (the
+  // reference one pads the header to 8 bytes); copy any tensor another writer left misaligned,
+  // so that reading it as its dtype is never undefined behaviour.
+  for (auto& t : tensors_) {
+    const auto elem = static_cast<uintptr_t>(dtype_info(t.dtype).block_bytes);
+    if (t.nbytes == 0 || reinterpret_cast<uintptr_t>(t.data) % elem == 0) continue;
+    aligned_copies_.emplace_back((t.nbytes + 7) / 8);
+    std::memcpy(aligned_copies_.back().data(), t.data, t.nbytes);
+    t.data = reinterpret_cast<const uint8_t*>(aligned_copies_.back().data());
+  }
 }
 
 const SafetensorsTensor* SafetensorsFile::find(const std::string& name) const {

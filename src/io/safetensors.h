@@ -35,6 +35,9 @@ class SafetensorsFile {
   std::vector<SafetensorsTensor> tensors_;
   std::unordered_map<std::string, size_t> index_;
   std::unordered_map<std::string, std::string> metadata_;
+  // Tensors whose bytes in the file are not aligned to their element size are copied here, so
+  // that every view is safe to read as its dtype (the format does not promise alignment).
+  std::vector<std::vector<uint64_t>> aligned_copies_;
 };
 
 // All the safetensors of a Hugging Face model directory: model.safetensors, or the shards listed
