@@ -10,7 +10,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
-#include <variant>
 
 #include "core/error.h"
 #include "io/gguf.h"
@@ -358,10 +357,23 @@ class TinyGguf : public ::testing::Test {
     if (!path_.empty()) std::filesystem::remove(path_);
   }
 
+  // One metadata entry: a string, a string array or an i32 array.
   struct Kv {
     std::string key;
-    std::variant<std::string, std::vector<std::string>, std::vector<int32_t>> value;
+    std::string str;
+    std::vector<std::string> strs;
+    std::vector<int32_t> ints;
+    int kind = 0;  // 0 string, 1 string array, 2 i32 array
   };
+  static Kv kv_str(std::string key, std::string v) {
+    return {std::move(key), std::move(v), {}, {}, 0};
+  }
+  static Kv kv_strs(std::string key, std::vector<std::string> v) {
+    return {std::move(key), "", std::move(v), {}, 1};
+  }
+  static Kv kv_ints(std::string key, std::vector<int32_t> v) {
+    return {std::move(key), "", {}, std::move(v), 2};
+  }
 
   std::string write(const std::vector<Kv>& kvs) {
     std::string b;
@@ -377,16 +389,15 @@ class TinyGguf : public ::testing::Test {
     u64(kvs.size());
     for (const Kv& kv : kvs) {
       str(kv.key);
-      if (auto* s = std::get_if<std::string>(&kv.value)) {
+      if (kv.kind == 0) {
         u32(8);
-        str(*s);
-      } else if (auto* a = std::get_if<std::vector<std::string>>(&kv.value)) {
-        u32(9), u32(8), u64(a->size());
-        for (const auto& x : *a) str(x);
+        str(kv.str);
+      } else if (kv.kind == 1) {
+        u32(9), u32(8), u64(kv.strs.size());
+        for (const auto& x : kv.strs) str(x);
       } else {
-        const auto& v = std::get<std::vector<int32_t>>(kv.value);
-        u32(9), u32(5), u64(v.size());
-        for (int32_t x : v) u32(static_cast<uint32_t>(x));
+        u32(9), u32(5), u64(kv.ints.size());
+        for (int32_t x : kv.ints) u32(static_cast<uint32_t>(x));
       }
     }
     b.resize((b.size() + 31) / 32 * 32, '\0');
@@ -400,11 +411,10 @@ class TinyGguf : public ::testing::Test {
   }
 
   std::vector<Kv> base(const std::string& pre) {
-    return {{"tokenizer.ggml.model", std::string("gpt2")},
-            {"tokenizer.ggml.pre", pre},
-            {"tokenizer.ggml.tokens", std::vector<std::string>{"a", "b", "ab", "<s>"}},
-            {"tokenizer.ggml.merges", std::vector<std::string>{"a b"}},
-            {"tokenizer.ggml.token_type", std::vector<int32_t>{1, 1, 1, 3}}};
+    return {kv_str("tokenizer.ggml.model", "gpt2"), kv_str("tokenizer.ggml.pre", pre),
+            kv_strs("tokenizer.ggml.tokens", {"a", "b", "ab", "<s>"}),
+            kv_strs("tokenizer.ggml.merges", {"a b"}),
+            kv_ints("tokenizer.ggml.token_type", {1, 1, 1, 3})};
   }
 
   void expect_error(const std::vector<Kv>& kvs, const std::string& field) {
@@ -435,16 +445,16 @@ TEST_F(TinyGguf, Loads) {
 TEST_F(TinyGguf, Errors) {
   expect_error(base("qwen2"), "tokenizer.ggml.pre");
   auto kvs = base("smollm");
-  kvs[0].value = std::string("llama");
+  kvs[0].str = "llama";
   expect_error(kvs, "tokenizer.ggml.model");
   kvs = base("smollm");
-  kvs[3].value = std::vector<std::string>{"ab"};
+  kvs[3].strs = {"ab"};
   expect_error(kvs, "tokenizer.ggml.merges[0]");
   kvs = base("smollm");
-  kvs[4].value = std::vector<int32_t>{1, 1};
+  kvs[4].ints = {1, 1};
   expect_error(kvs, "tokenizer.ggml.token_type");
   kvs = base("smollm");
-  kvs[3].value = std::vector<std::string>{"b a"};
+  kvs[3].strs = {"b a"};
   expect_error(kvs, "merge 0");
 }
 

@@ -75,7 +75,8 @@ AddedTokenMatcher::AddedTokenMatcher(const std::vector<AddedToken>& tokens) : to
     for (auto& bucket : set->by_first_byte) {
       // Longest first; equal contents keep the later token (HF's map of content -> token).
       std::stable_sort(bucket.begin(), bucket.end(), [&](int32_t a, int32_t b) {
-        return tokens_[a].content.size() > tokens_[b].content.size();
+        const std::string &ca = tokens_[a].content, &cb = tokens_[b].content;
+        return ca.size() != cb.size() ? ca.size() > cb.size() : ca < cb;
       });
       for (size_t k = 0; k + 1 < bucket.size();) {
         if (tokens_[bucket[k]].content == tokens_[bucket[k + 1]].content) {

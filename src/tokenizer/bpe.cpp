@@ -175,6 +175,8 @@ void BpeModel::merge_word(std::string_view piece, std::vector<int32_t>& out) con
     }
   }
   for (int32_t i = 0; i >= 0; i = syms[i].next) out.push_back(syms[i].id);
+  if (syms.capacity() > (size_t{1} << 16)) syms = {};  // keep no huge buffers per thread
+  if (heap.capacity() > (size_t{1} << 16)) heap = {};
 }
 
 }  // namespace tsft

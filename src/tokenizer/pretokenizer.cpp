@@ -85,6 +85,7 @@ void pretokenize(std::string_view text, PreTokenizerKind kind, std::vector<Piece
 
   if (kind == PreTokenizerKind::kGpt2) {
     split_gpt2(chars, 0, n, out);
+    if (chars.capacity() > (size_t{1} << 20)) chars = {};  // keep no huge buffer per thread
     return;
   }
   // Digits(individual_digits=true) isolates every char::is_numeric character (= \p{N}).
@@ -96,6 +97,7 @@ void pretokenize(std::string_view text, PreTokenizerKind kind, std::vector<Piece
     start = i + 1;
   }
   if (start < n) split_gpt2(chars, start, n, out);
+  if (chars.capacity() > (size_t{1} << 20)) chars = {};  // keep no huge buffer per thread
 }
 
 }  // namespace tsft

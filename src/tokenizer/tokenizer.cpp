@@ -73,8 +73,9 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special) const {
   const Impl& m = *impl_;
-  TSFT_CHECK(text.size() < (size_t{1} << 32), "text of ", text.size(),
-             " bytes is too long to encode at once");
+  if (text.size() >= (size_t{1} << 32)) {
+    fail("text of ", text.size(), " bytes is too long to encode at once (the limit is 4 GiB)");
+  }
   std::vector<int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
   thread_local std::vector<Segment> segments;
@@ -90,6 +91,9 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special
     pretokenize(seg, m.spec.pre, pieces);
     for (const PieceRange& p : pieces) m.bpe->encode(seg.substr(p.begin, p.end - p.begin), ids);
   }
+  // Keep no huge buffers per thread after one very long text.
+  if (pieces.capacity() > (size_t{1} << 20)) pieces = {};
+  if (segments.capacity() > (size_t{1} << 16)) segments = {};
   return ids;
 }
 
