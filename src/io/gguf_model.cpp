@@ -9,10 +9,8 @@
 #include "io/model_loader.h"
 
 namespace tsft {
-namespace {
 
-// HF parameter name -> GGUF tensor name.
-std::string gguf_name(const std::string& hf) {
+std::string gguf_tensor_name(const std::string& hf) {
   static const std::pair<const char*, const char*> kLayerMap[] = {
       {"input_layernorm.weight", "attn_norm.weight"},
       {"self_attn.q_proj.weight", "attn_q.weight"},
@@ -42,6 +40,8 @@ std::string gguf_name(const std::string& hf) {
   TSFT_CHECK(false, "no GGUF name for ", hf);
   __builtin_unreachable();
 }
+
+namespace {
 
 // Undo llama.cpp's permute(): within each head, GGUF row 2*i + j holds HF row j*(D/2) + i.
 void unpermute_rows(float* w, int64_t rows, int64_t cols, int64_t n_heads) {
@@ -118,7 +118,7 @@ ModelWeights weights_from_gguf(const GgufFile& g, const ModelConfig& cfg,
   ModelWeights w = ModelWeights::allocate(cfg);
   const bool permuted = arch_spec(cfg.arch).gguf_permuted_qk;
   w.for_each(cfg, [&](const std::string& hf, Tensor& dst) {
-    const std::string name = gguf_name(hf);
+    const std::string name = gguf_tensor_name(hf);
     const GgufTensorInfo* t = g.find_tensor(name);
     if (t == nullptr) fail(g.path(), ": tensor '", name, "' missing (", hf, ")");
     const Tensor src = t->view();
