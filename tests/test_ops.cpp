@@ -12,6 +12,7 @@
 #include "backend/cpu/rmsnorm.h"
 #include "backend/cpu/rope.h"
 #include "backend/cpu/swiglu.h"
+#include "backend/cpu/vec_math.h"
 #include "core/half.h"
 
 namespace tsft {
@@ -154,6 +155,23 @@ TEST(Ops, EmbeddingCopiesRows) {
   embedding_forward(out.data(), ids.data(), table.data(), ids.size(), C);
   for (size_t t = 0; t < ids.size(); ++t)
     for (int64_t c = 0; c < C; ++c) EXPECT_EQ(out[t * C + c], table[ids[t] * C + c]);
+}
+
+TEST(VecMath, ExpFastWithinTwoUlp) {
+  // Every 97th float in [-87, 88.7], plus the edges.
+  float worst = 0.0f;
+  for (float x = -87.0f; x < 88.7f; x += 0.0097f) {
+    const double want = std::exp(static_cast<double>(x));
+    const float got = exp_fast(x);
+    const float ulp = std::nextafter(static_cast<float>(want), INFINITY) - static_cast<float>(want);
+    worst = std::max(worst, static_cast<float>(std::fabs(got - want) / ulp));
+  }
+  EXPECT_LE(worst, 2.0f);
+  EXPECT_EQ(exp_fast(0.0f), 1.0f);
+  EXPECT_EQ(exp_fast(-INFINITY), 0.0f);
+  EXPECT_EQ(exp_fast(-1000.0f), 0.0f);
+  EXPECT_EQ(exp_fast(1000.0f), INFINITY);
+  EXPECT_TRUE(std::isfinite(exp_fast(88.7f)));
 }
 
 TEST(Half, F16RoundTripsEveryValue) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend/cpu/matmul.h"
+#include "backend/cpu/vec_math.h"
 
 namespace tsft {
 
@@ -46,11 +47,13 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
       float mx = -std::numeric_limits<float>::infinity();
       for (int64_t s = 0; s < n; ++s) mx = std::max(mx, row[s]);
       float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
       for (int64_t s = 0; s < n; ++s) {
-        row[s] = std::exp(row[s] - mx);
+        row[s] = exp_fast(row[s] - mx);
         sum += row[s];
       }
       const float inv = 1.0f / sum;
+#pragma omp simd
       for (int64_t s = 0; s < n; ++s) row[s] *= inv;
       for (int64_t s = n; s < s_used; ++s) row[s] = 0.0f;
     }
