@@ -22,6 +22,7 @@ namespace {
 const std::string kData = TSFT_TEST_DATA_DIR;
 
 struct ConvertOptions {
+  ConvertOptions(std::string a, bool permute = false) : arch(std::move(a)), permute_qk(permute) {}
   std::string arch;
   bool permute_qk = false;
   std::string drop_tensor;            // GGUF name to leave out

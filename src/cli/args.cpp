@@ -28,7 +28,7 @@ Args::Args(const std::vector<OptionSpec>& specs, int argc, char** argv, int firs
     const OptionSpec& s = spec(name);
     if (s.value_name.empty()) {
       if (has_inline) fail("option --", name, " takes no value");
-      value = "1";
+      value = std::string(1, '1');  // (not = "1": GCC 12 warns falsely on that)
     } else if (!has_inline) {
       if (i + 1 >= argc) fail("option --", name, " needs a value (", s.value_name, ")");
       value = argv[++i];

@@ -59,8 +59,10 @@ void GgufWriter::add_tensor(const std::string& name, DType dtype, const std::vec
 void GgufWriter::write(const std::string& path) const {
   std::vector<uint8_t> out;
   auto put_raw = [&](const void* p, size_t n) {
-    const auto* b = static_cast<const uint8_t*>(p);
-    out.insert(out.end(), b, b + n);
+    if (n == 0) return;
+    const size_t at = out.size();
+    out.resize(at + n);
+    std::memcpy(out.data() + at, p, n);
   };
   auto put_u32 = [&](uint32_t v) { put_raw(&v, 4); };
   auto put_u64 = [&](uint64_t v) { put_raw(&v, 8); };
