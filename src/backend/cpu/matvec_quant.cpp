@@ -1,0 +1,270 @@
+// Matrix-vector products read straight from Q4_0 / Q4_1 / Q8_0 blocks, keeping x in float32.
+//
+// Per row and block the quantized integers q are widened to float and dotted with x (tmp), and
+// the block's scale is applied once: acc += d * tmp. Q4_1's offset needs no per-element work:
+// sum_i (d q_i + m) x_i = d * tmp + m * xsum_block, and xsum_block depends only on x, so it is
+// computed once per call and shared by every row. Unlike llama.cpp we do not quantize x to int8:
+// callers need results within float32 rounding of the exact product (see the tests' tolerance).
+#include "backend/cpu/matvec_quant.h"
+
+#include <cstring>
+#include <vector>
+
+#include "backend/cpu/dequant.h"
+#include "core/error.h"
+#include "core/half.h"
+
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define TSFT_MATVEC_AVX2 1
+#include <immintrin.h>
+#endif
+
+namespace tsft {
+namespace {
+
+constexpr int64_t kQK = 32;  // elements per Q4_0/Q4_1/Q8_0 block
+// Below this many weights the OpenMP fork/join costs more than the work it splits.
+constexpr int64_t kMinParallelElems = 64 * 1024;
+
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+inline float load_f16(const uint8_t* p) { return f16_to_f32(load_u16(p)); }
+
+// Sum of x over each block, accumulated in double so that a block whose x nearly cancels still
+// gets a correctly rounded float (Q4_1's m * xsum would otherwise amplify the cancellation).
+void block_sums(const float* x, int64_t nb, float* xsum) {
+  for (int64_t b = 0; b < nb; ++b) {
+    double s = 0.0;
+    for (int64_t i = 0; i < kQK; ++i) s += x[b * kQK + i];
+    xsum[b] = static_cast<float>(s);
+  }
+}
+
+// ---- portable scalar kernels (one row), used when the build has no AVX2+FMA+F16C -----------
+
+[[maybe_unused]] float row_q4_0_scalar(const uint8_t* w, const float* x, int64_t nb) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b, w += 18, x += kQK) {
+    const float d = load_f16(w);
+    const uint8_t* qs = w + 2;
+    float tmp = 0.0f;
+    for (int j = 0; j < 16; ++j) {
+      tmp += static_cast<float>((qs[j] & 0x0F) - 8) * x[j];
+      tmp += static_cast<float>((qs[j] >> 4) - 8) * x[j + 16];
+    }
+    acc += d * tmp;
+  }
+  return acc;
+}
+
+[[maybe_unused]] float row_q4_1_scalar(const uint8_t* w, const float* x, const float* xsum,
+                                       int64_t nb) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b, w += 20, x += kQK) {
+    const float d = load_f16(w);
+    const float m = load_f16(w + 2);
+    const uint8_t* qs = w + 4;
+    float tmp = 0.0f;
+    for (int j = 0; j < 16; ++j) {
+      tmp += static_cast<float>(qs[j] & 0x0F) * x[j];
+      tmp += static_cast<float>(qs[j] >> 4) * x[j + 16];
+    }
+    acc += d * tmp + m * xsum[b];
+  }
+  return acc;
+}
+
+[[maybe_unused]] float row_q8_0_scalar(const uint8_t* w, const float* x, int64_t nb) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b, w += 34, x += kQK) {
+    const float d = load_f16(w);
+    const int8_t* qs = reinterpret_cast<const int8_t*>(w + 2);
+    float tmp = 0.0f;
+    for (int j = 0; j < kQK; ++j) tmp += static_cast<float>(qs[j]) * x[j];
+    acc += d * tmp;
+  }
+  return acc;
+}
+
+#ifdef TSFT_MATVEC_AVX2
+
+inline float hsum(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline __m128i load_8_bytes(const uint8_t* p) {
+  return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+}
+
+// The 32 nibbles of a Q4 block as four float vectors in element order: bytes 0..7 and 8..15
+// are widened to int32 once, their low nibbles are elements 0..15 and high nibbles 16..31.
+// `offset` is subtracted in the integer domain (8 for Q4_0: exact, no cancellation later).
+template <bool kSubtract8>
+inline __m256 dot_q4_block(const uint8_t* qs, const __m256 x[4]) {
+  const __m256i mask = _mm256_set1_epi32(0x0F);
+  const __m256i v0 = _mm256_cvtepu8_epi32(load_8_bytes(qs));
+  const __m256i v1 = _mm256_cvtepu8_epi32(load_8_bytes(qs + 8));
+  __m256i i0 = _mm256_and_si256(v0, mask);
+  __m256i i1 = _mm256_and_si256(v1, mask);
+  __m256i i2 = _mm256_srli_epi32(v0, 4);
+  __m256i i3 = _mm256_srli_epi32(v1, 4);
+  if constexpr (kSubtract8) {
+    const __m256i eight = _mm256_set1_epi32(8);
+    i0 = _mm256_sub_epi32(i0, eight);
+    i1 = _mm256_sub_epi32(i1, eight);
+    i2 = _mm256_sub_epi32(i2, eight);
+    i3 = _mm256_sub_epi32(i3, eight);
+  }
+  __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(i0), x[0]);
+  t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i1), x[1], t);
+  t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(i2), x[2], t);
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(i3), x[3], t);
+}
+
+inline __m256 dot_q8_block(const uint8_t* qs, const __m256 x[4]) {
+  __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load_8_bytes(qs))), x[0]);
+  t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load_8_bytes(qs + 8))), x[1], t);
+  t = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load_8_bytes(qs + 16))), x[2], t);
+  return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load_8_bytes(qs + 24))), x[3],
+                         t);
+}
+
+// R rows at once: x is loaded once per block for all of them, and the R independent
+// accumulator chains keep the FMA units busy.
+template <DType kT, int R>
+void rows_avx2(float* out, const uint8_t* w, int64_t row_bytes, const float* x, const float* xsum,
+               int64_t nb) {
+  constexpr int64_t kBlockBytes = kT == DType::kQ4_0 ? 18 : kT == DType::kQ4_1 ? 20 : 34;
+  __m256 acc[R];
+  __m128 acc_m[R];  // Q4_1 only: lane 1 collects m * xsum_block
+  for (int r = 0; r < R; ++r) {
+    acc[r] = _mm256_setzero_ps();
+    acc_m[r] = _mm_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const float* xb = x + b * kQK;
+    const __m256 xv[4] = {_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8), _mm256_loadu_ps(xb + 16),
+                          _mm256_loadu_ps(xb + 24)};
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* blk = w + r * row_bytes + b * kBlockBytes;
+      if constexpr (kT == DType::kQ4_1) {
+        // d and m converted together: lane 0 = d, lane 1 = m; the m term is one FMA with
+        // (0, xsum, 0, 0), so it needs no scalar extraction.
+        uint32_t dm_bits;
+        std::memcpy(&dm_bits, blk, 4);
+        const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dm_bits)));
+        const __m256 t = dot_q4_block<false>(blk + 4, xv);
+        acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(dm), t, acc[r]);
+        acc_m[r] = _mm_fmadd_ps(dm, _mm_set_ps(0.0f, 0.0f, xsum[b], 0.0f), acc_m[r]);
+      } else {
+        const __m128 d = _mm_cvtph_ps(_mm_cvtsi32_si128(load_u16(blk)));
+        const __m256 t = kT == DType::kQ4_0 ? dot_q4_block<true>(blk + 2, xv)
+                                            : dot_q8_block(blk + 2, xv);
+        acc[r] = _mm256_fmadd_ps(_mm256_broadcastss_ps(d), t, acc[r]);
+      }
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float s = hsum(acc[r]);
+    if constexpr (kT == DType::kQ4_1) s += _mm_cvtss_f32(_mm_movehdup_ps(acc_m[r]));
+    out[r] = s;
+  }
+}
+
+template <DType kT>
+void rows_avx2_any(float* out, const uint8_t* w, int64_t row_bytes, const float* x,
+                   const float* xsum, int64_t nb, int64_t rows) {
+  switch (rows) {
+    case 4: rows_avx2<kT, 4>(out, w, row_bytes, x, xsum, nb); break;
+    case 3: rows_avx2<kT, 3>(out, w, row_bytes, x, xsum, nb); break;
+    case 2: rows_avx2<kT, 2>(out, w, row_bytes, x, xsum, nb); break;
+    default: rows_avx2<kT, 1>(out, w, row_bytes, x, xsum, nb); break;
+  }
+}
+
+#endif  // TSFT_MATVEC_AVX2
+
+constexpr int64_t kRowsPerGroup = 4;
+
+// Rows [n0, n0 + rows) of the product, written to out[n0...].
+void matvec_rows(float* out, const float* x, const float* xsum, const uint8_t* w, DType t,
+                 int64_t row_bytes, int64_t nb, int64_t n0, int64_t rows) {
+  const uint8_t* wr = w + n0 * row_bytes;
+#ifdef TSFT_MATVEC_AVX2
+  switch (t) {
+    case DType::kQ4_0: rows_avx2_any<DType::kQ4_0>(out + n0, wr, row_bytes, x, xsum, nb, rows); return;
+    case DType::kQ4_1: rows_avx2_any<DType::kQ4_1>(out + n0, wr, row_bytes, x, xsum, nb, rows); return;
+    case DType::kQ8_0: rows_avx2_any<DType::kQ8_0>(out + n0, wr, row_bytes, x, xsum, nb, rows); return;
+    default: break;
+  }
+#else
+  for (int64_t r = 0; r < rows; ++r, wr += row_bytes) {
+    float v = 0.0f;
+    switch (t) {
+      case DType::kQ4_0: v = row_q4_0_scalar(wr, x, nb); break;
+      case DType::kQ4_1: v = row_q4_1_scalar(wr, x, xsum, nb); break;
+      case DType::kQ8_0: v = row_q8_0_scalar(wr, x, nb); break;
+      default: break;
+    }
+    out[n0 + r] = v;
+  }
+#endif
+}
+
+void check_args(DType t, int64_t N, int64_t K) {
+  TSFT_CHECK(matvec_quant_supported(t), "matvec_quant: unsupported weight type ", dtype_name(t));
+  TSFT_CHECK(N >= 0 && K >= 0 && K % kQK == 0, "matvec_quant: K = ", K,
+             " is not a multiple of the block size ", kQK);
+}
+
+}  // namespace
+
+bool matvec_quant_supported(DType t) {
+  return t == DType::kQ4_0 || t == DType::kQ4_1 || t == DType::kQ8_0;
+}
+
+void matvec_quant(float* out, const float* x, const void* w, DType t, const float* bias,
+                  int64_t N, int64_t K) {
+  check_args(t, N, K);
+  const int64_t nb = K / kQK;
+  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
+  const uint8_t* wb = static_cast<const uint8_t*>(w);
+  std::vector<float> xsum;
+  if (t == DType::kQ4_1) {
+    xsum.resize(static_cast<size_t>(nb));
+    block_sums(x, nb, xsum.data());
+  }
+  const float* xs = xsum.data();
+  const int64_t groups = (N + kRowsPerGroup - 1) / kRowsPerGroup;
+  // Static schedule: each thread gets one contiguous range of rows, i.e. sequential streams.
+#pragma omp parallel for schedule(static) if (N * K >= kMinParallelElems)
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t n0 = g * kRowsPerGroup;
+    const int64_t rows = N - n0 < kRowsPerGroup ? N - n0 : kRowsPerGroup;
+    matvec_rows(out, x, xs, wb, t, row_bytes, nb, n0, rows);
+    if (bias)
+      for (int64_t r = n0; r < n0 + rows; ++r) out[r] += bias[r];
+  }
+}
+
+void matvec_quant_ref(float* out, const float* x, const void* w, DType t, const float* bias,
+                      int64_t N, int64_t K) {
+  check_args(t, N, K);
+  const size_t row_bytes = dtype_bytes(t, K);
+  std::vector<float> row(static_cast<size_t>(K));
+  for (int64_t n = 0; n < N; ++n) {
+    dequantize_row_ref(t, static_cast<const uint8_t*>(w) + n * row_bytes, row.data(), K);
+    double s = 0.0;
+    for (int64_t k = 0; k < K; ++k) s += static_cast<double>(row[k]) * x[k];
+    if (bias) s += bias[n];
+    out[n] = static_cast<float>(s);
+  }
+}
+
+}  // namespace tsft

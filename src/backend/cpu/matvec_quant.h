@@ -1,0 +1,23 @@
+// Matrix-vector products straight from llama.cpp's quantized blocks (decoding reads each weight
+// once, so reading 4.5-8.5 bits instead of 32 per weight is what makes it fast). The weights are
+// used exactly as dequantize_row gives them; only the float32 summation order differs.
+#pragma once
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace tsft {
+
+// True when matvec_quant supports weights of type t (Q4_0, Q4_1, Q8_0).
+bool matvec_quant_supported(DType t);
+
+// out (N) = W (N, K) @ x (K) (+ bias (N), may be null), W in blocks of type t, row-major: row n
+// starts at byte n * dtype_bytes(t, K). K must be a multiple of the block size. Parallel over rows.
+void matvec_quant(float* out, const float* x, const void* w, DType t, const float* bias,
+                  int64_t N, int64_t K);
+// Scalar reference: dequantize each row (dequantize_row_ref) and sum in double.
+void matvec_quant_ref(float* out, const float* x, const void* w, DType t, const float* bias,
+                      int64_t N, int64_t K);
+
+}  // namespace tsft
