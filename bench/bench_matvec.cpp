@@ -1,0 +1,119 @@
+// Decoding's matrix-vector products at SmolLM2-135M's shapes: matvec_quant reading Q4_1 / Q8_0
+// blocks against OpenBLAS sgemv on the same weights dequantized to float32. Each call reads a
+// different copy of the weights (~256 MB of copies per format) so that, as in decoding, the
+// weights come from memory and not from cache. Prints a Markdown table.
+//
+//   build/bench/bench_matvec [--threads N] [--mb 256]   (threads: 0 = both 1 and 2)
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <cblas.h>
+
+#include "backend/cpu/dequant.h"
+#include "backend/cpu/matvec_quant.h"
+#include "core/dtype.h"
+#include "core/half.h"
+#include "core/threads.h"
+
+namespace {
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// One matrix of random blocks with realistic scales (d ~ 0.01, m ~ -0.1).
+std::vector<uint8_t> random_blocks(tsft::DType t, int64_t N, int64_t K, std::mt19937& gen) {
+  const tsft::DTypeInfo& info = tsft::dtype_info(t);
+  const int64_t n_blocks = N * K / info.block_elems;
+  std::vector<uint8_t> buf(static_cast<size_t>(n_blocks * info.block_bytes));
+  std::uniform_real_distribution<float> d_dist(0.002f, 0.02f), m_dist(-0.15f, -0.01f);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    uint8_t* p = buf.data() + b * info.block_bytes;
+    const uint16_t d = tsft::f32_to_f16(d_dist(gen)), m = tsft::f32_to_f16(m_dist(gen));
+    std::memcpy(p, &d, 2);
+    const int header = t == tsft::DType::kQ4_1 ? 4 : 2;
+    if (header == 4) std::memcpy(p + 2, &m, 2);
+    for (int64_t i = header; i < info.block_bytes; ++i) p[i] = static_cast<uint8_t>(byte(gen));
+  }
+  return buf;
+}
+
+// `copies` back-to-back copies of `one`, so consecutive calls touch distinct memory.
+template <typename T>
+std::vector<T> replicate(const std::vector<T>& one, int64_t copies) {
+  std::vector<T> all(one.size() * static_cast<size_t>(copies));
+  for (int64_t c = 0; c < copies; ++c) std::memcpy(all.data() + c * one.size(), one.data(), one.size() * sizeof(T));
+  return all;
+}
+
+// Best over several passes of the time per call, each pass calling f(copy) on every copy.
+template <typename F>
+double best_seconds_per_call(int64_t copies, F&& f) {
+  for (int64_t c = 0; c < copies; ++c) f(c);  // warm-up: page faults, thread start
+  double best = 1e30;
+  for (int pass = 0; pass < 5; ++pass) {
+    const double t0 = now();
+    for (int64_t c = 0; c < copies; ++c) f(c);
+    best = std::min(best, (now() - t0) / static_cast<double>(copies));
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int only_threads = 0;
+  double mb = 256.0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) only_threads = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--mb")) mb = std::atof(argv[i + 1]);
+  }
+  struct Shape { const char* name; int64_t N, K; tsft::DType type; };
+  const Shape shapes[] = {
+      {"q/o_proj", 576, 576, tsft::DType::kQ4_1},      {"k/v_proj", 192, 576, tsft::DType::kQ4_1},
+      {"gate/up_proj", 1536, 576, tsft::DType::kQ4_1}, {"down_proj", 576, 1536, tsft::DType::kQ4_1},
+      {"lm_head", 49152, 576, tsft::DType::kQ4_1},     {"lm_head", 49152, 576, tsft::DType::kQ8_0},
+  };
+  const double target_bytes = mb * 1024 * 1024;
+  std::printf("weights: ~%.0f MB of distinct copies per format, best of 5 passes\n\n", mb);
+  std::printf("| threads | shape | N x K | type | quant us/call | quant GB/s | sgemv us/call | "
+              "sgemv GB/s | speedup |\n|---|---|---|---|---|---|---|---|---|\n");
+  std::mt19937 gen(1);
+  for (const Shape& s : shapes) {
+    const std::vector<uint8_t> q1 = random_blocks(s.type, s.N, s.K, gen);
+    std::vector<float> f1(static_cast<size_t>(s.N * s.K));
+    tsft::dequantize_row(s.type, q1.data(), f1.data(), s.N * s.K);
+    const int64_t q_copies = std::max<int64_t>(2, static_cast<int64_t>(target_bytes / q1.size()));
+    const int64_t f_copies =
+        std::max<int64_t>(2, static_cast<int64_t>(target_bytes / (f1.size() * sizeof(float))));
+    const std::vector<uint8_t> q = replicate(q1, q_copies);
+    const std::vector<float> f = replicate(f1, f_copies);
+    std::vector<float> x(static_cast<size_t>(s.K)), y(static_cast<size_t>(s.N));
+    std::normal_distribution<float> nd;
+    for (auto& v : x) v = nd(gen);
+    for (int threads : {1, 2}) {
+      if (only_threads && threads != only_threads) continue;
+      tsft::set_num_threads(threads);
+      const double tq = best_seconds_per_call(q_copies, [&](int64_t c) {
+        tsft::matvec_quant(y.data(), x.data(), q.data() + c * q1.size(), s.type, nullptr, s.N, s.K);
+      });
+      const double tf = best_seconds_per_call(f_copies, [&](int64_t c) {
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, s.N, s.K, 1.0f, f.data() + c * f1.size(), s.K,
+                    x.data(), 1, 0.0f, y.data(), 1);
+      });
+      std::printf("| %d | %s | %lld x %lld | %s | %.1f | %.1f | %.1f | %.1f | %.2fx |\n", threads,
+                  s.name, static_cast<long long>(s.N), static_cast<long long>(s.K),
+                  std::string(tsft::dtype_name(s.type)).c_str(), tq * 1e6, q1.size() / tq / 1e9,
+                  tf * 1e6, f1.size() * sizeof(float) / tf / 1e9, tf / tq);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
