@@ -131,7 +131,7 @@ TEST(DefaultModel, LogitsAndGreedyMatchTransformers) {
   const auto slice = read_ids(golden, "vocab_slice");
   ASSERT_FALSE(slice.empty());
   for (int p = 0; p < 5; ++p) {
-    const std::string k = "p" + std::to_string(p) + "_";
+    const std::string k = std::string("p").append(std::to_string(p)).append("_");
     const auto ids = read_ids(golden, k + "ids");
     const int64_t T = ids.size();
     const float* last = read_f32(golden, k + "last_logits", V);
@@ -149,6 +149,14 @@ TEST(DefaultModel, LogitsAndGreedyMatchTransformers) {
     std::printf("[ prompt %d ] %lld tokens, max |logit diff| vs transformers: %.3g\n", p,
                 static_cast<long long>(T), max_diff);
     EXPECT_LT(max_diff, 1e-3f) << "prompt " << p;
+    // Token by token: the decoding path (matrix-vector products from the quantized blocks).
+    KvCache inc = m.make_cache(T);
+    std::vector<float> step(V);
+    for (int64_t t = 0; t < T; ++t) m.forward(&ids[t], 1, inc, step.data(), 1);
+    float step_diff = 0.0f;
+    for (int64_t v = 0; v < V; ++v) step_diff = std::max(step_diff, std::fabs(step[v] - last[v]));
+    std::printf("[ prompt %d ] decoding one token at a time, max |logit diff|: %.3g\n", p, step_diff);
+    EXPECT_LT(step_diff, 1e-3f) << "prompt " << p;
     const auto want_tokens = read_ids(golden, k + "greedy");
     EXPECT_EQ(greedy(m, ids, want_tokens.size()), want_tokens) << "prompt " << p;
   }

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "backend/cpu/dequant.h"
+#include "backend/cpu/matvec_quant.h"
 #include "core/error.h"
 #include "io/gguf_model.h"
 #include "io/model_loader.h"
@@ -44,16 +45,17 @@ std::string gguf_tensor_name(const std::string& hf) {
 namespace {
 
 // Undo llama.cpp's permute(): within each head, GGUF row 2*i + j holds HF row j*(D/2) + i.
-void unpermute_rows(float* w, int64_t rows, int64_t cols, int64_t n_heads) {
+// Rows are `row_bytes` long, so this works on float rows and on rows of quantized blocks alike.
+void unpermute_rows(uint8_t* w, int64_t rows, size_t row_bytes, int64_t n_heads) {
   const int64_t per_head = rows / n_heads, half = per_head / 2;
-  std::vector<float> tmp(static_cast<size_t>(per_head * cols));
+  std::vector<uint8_t> tmp(static_cast<size_t>(per_head) * row_bytes);
   for (int64_t h = 0; h < n_heads; ++h) {
-    float* base = w + h * per_head * cols;
-    std::memcpy(tmp.data(), base, tmp.size() * sizeof(float));
+    uint8_t* base = w + h * per_head * row_bytes;
+    std::memcpy(tmp.data(), base, tmp.size());
     for (int64_t i = 0; i < half; ++i)
       for (int64_t j = 0; j < 2; ++j)
-        std::memcpy(base + (j * half + i) * cols, tmp.data() + (2 * i + j) * cols,
-                    cols * sizeof(float));
+        std::memcpy(base + (j * half + i) * row_bytes, tmp.data() + (2 * i + j) * row_bytes,
+                    row_bytes);
   }
 }
 
@@ -117,7 +119,7 @@ ModelWeights weights_from_gguf(const GgufFile& g, const ModelConfig& cfg,
                                std::map<std::string, int>& type_counts) {
   ModelWeights w = ModelWeights::allocate(cfg);
   const bool permuted = arch_spec(cfg.arch).gguf_permuted_qk;
-  w.for_each(cfg, [&](const std::string& hf, Tensor& dst) {
+  w.for_each(cfg, [&](const std::string& hf, Tensor& dst, Tensor* quant) {
     const std::string name = gguf_tensor_name(hf);
     const GgufTensorInfo* t = g.find_tensor(name);
     if (t == nullptr) fail(g.path(), ": tensor '", name, "' missing (", hf, ")");
@@ -127,13 +129,17 @@ ModelWeights weights_from_gguf(const GgufFile& g, const ModelConfig& cfg,
            dst.shape.to_string());
     dequantize_row(t->dtype, t->data, dst.f32(), dst.numel());
     ++type_counts[std::string(dtype_name(t->dtype))];
-    if (permuted) {
-      const bool is_q = hf.find("q_proj.") != std::string::npos;
-      const bool is_k = hf.find("k_proj.") != std::string::npos;
-      if (is_q || is_k) {
-        const int64_t cols = dst.shape.ndim == 2 ? dst.shape[1] : 1;
-        unpermute_rows(dst.f32(), dst.shape[0], cols, is_q ? cfg.n_heads : cfg.n_kv_heads);
-      }
+    const bool is_q = hf.find("q_proj.") != std::string::npos;
+    const bool is_k = hf.find("k_proj.") != std::string::npos;
+    const int64_t heads = is_q ? cfg.n_heads : cfg.n_kv_heads;
+    const int64_t rows = dst.shape[0], cols = dst.shape.ndim == 2 ? dst.shape[1] : 1;
+    if (permuted && (is_q || is_k))
+      unpermute_rows(static_cast<uint8_t*>(dst.data), rows, cols * sizeof(float), heads);
+    // Keep the stored blocks of linear-layer matrices for decoding (read 4.5-8.5 bits a weight).
+    if (quant != nullptr && matvec_quant_supported(t->dtype)) {
+      auto& blob = w.quant_store.emplace_back(t->data, t->data + t->nbytes);
+      if (permuted && (is_q || is_k)) unpermute_rows(blob.data(), rows, t->nbytes / rows, heads);
+      *quant = Tensor{t->dtype, dst.shape, blob.data()};
     }
   });
   return w;

@@ -28,7 +28,7 @@ namespace {
 ModelWeights weights_from_safetensors(const SafetensorsModel& st, const ModelConfig& cfg,
                                       std::map<std::string, int>& type_counts) {
   ModelWeights w = ModelWeights::allocate(cfg);
-  w.for_each(cfg, [&](const std::string& name, Tensor& dst) {
+  w.for_each(cfg, [&](const std::string& name, Tensor& dst, Tensor* /*quant*/) {
     const SafetensorsTensor* t = st.find(name);
     if (t == nullptr) fail(st.dir(), ": tensor '", name, "' missing from the safetensors files");
     const Tensor src = t->view();

@@ -6,6 +6,7 @@
 #include "backend/cpu/attention.h"
 #include "backend/cpu/embedding.h"
 #include "backend/cpu/matmul.h"
+#include "backend/cpu/matvec_quant.h"
 #include "backend/cpu/rmsnorm.h"
 #include "backend/cpu/rope.h"
 #include "backend/cpu/swiglu.h"
@@ -19,6 +20,17 @@ void grow(std::vector<float>& v, int64_t n) {
 }
 
 const float* opt(const Tensor& t) { return t.data == nullptr ? nullptr : t.f32(); }
+
+// A linear layer: from the stored quantized blocks when decoding one token (the weights are then
+// read once, so fewer bytes is what counts), else BLAS on the float32 weights.
+void linear(float* out, const float* in, const Tensor& w, const Tensor& w_quant, const Tensor& bias,
+            int64_t T, int64_t K, int64_t N) {
+  if (T == 1 && w_quant.data != nullptr) {
+    matvec_quant(out, in, w_quant.data, w_quant.dtype, opt(bias), N, K);
+  } else {
+    matmul_forward(out, in, w.f32(), opt(bias), T, K, N);
+  }
+}
 
 }  // namespace
 
@@ -68,9 +80,9 @@ void Transformer::forward(const int32_t* tokens, int64_t T, KvCache& cache, floa
     float* v_new = cache.v(l) + past * KV;
 
     rmsnorm_forward(xn, x, lw.attn_norm.f32(), cfg_.rms_eps, T, C);
-    matmul_forward(q_.data(), xn, lw.wq.f32(), opt(lw.bq), T, C, Q);
-    matmul_forward(k_new, xn, lw.wk.f32(), opt(lw.bk), T, C, KV);
-    matmul_forward(v_new, xn, lw.wv.f32(), opt(lw.bv), T, C, KV);
+    linear(q_.data(), xn, lw.wq, lw.wq_q, lw.bq, T, C, Q);
+    linear(k_new, xn, lw.wk, lw.wk_q, lw.bk, T, C, KV);
+    linear(v_new, xn, lw.wv, lw.wv_q, lw.bv, T, C, KV);
     if (cfg_.qk_norm) {
       rmsnorm_forward(q_.data(), q_.data(), lw.q_norm.f32(), cfg_.rms_eps, T * Hq, D);
       rmsnorm_forward(k_new, k_new, lw.k_norm.f32(), cfg_.rms_eps, T * Hkv, D);
@@ -80,14 +92,14 @@ void Transformer::forward(const int32_t* tokens, int64_t T, KvCache& cache, floa
     attention_forward(att_.data(), q_.data(), cache.k(l), cache.v(l), pos_.data(), T, S, Hq, Hkv,
                       D, scratch_.data());
     // x += att @ wo^T: reuse xn for the projection, then add.
-    matmul_forward(xn, att_.data(), lw.wo.f32(), nullptr, T, Q, C);
+    linear(xn, att_.data(), lw.wo, lw.wo_q, Tensor{}, T, Q, C);
     for (int64_t i = 0; i < T * C; ++i) x[i] += xn[i];
 
     rmsnorm_forward(xn, x, lw.ffn_norm.f32(), cfg_.rms_eps, T, C);
-    matmul_forward(gate_.data(), xn, lw.w_gate.f32(), nullptr, T, C, F);
-    matmul_forward(up_.data(), xn, lw.w_up.f32(), nullptr, T, C, F);
+    linear(gate_.data(), xn, lw.w_gate, lw.w_gate_q, Tensor{}, T, C, F);
+    linear(up_.data(), xn, lw.w_up, lw.w_up_q, Tensor{}, T, C, F);
     swiglu_forward(gate_.data(), gate_.data(), up_.data(), T * F);
-    matmul_forward(xn, gate_.data(), lw.w_down.f32(), nullptr, T, F, C);
+    linear(xn, gate_.data(), lw.w_down, lw.w_down_q, Tensor{}, T, F, C);
     for (int64_t i = 0; i < T * C; ++i) x[i] += xn[i];
   }
   cache.advance(T);
@@ -95,7 +107,7 @@ void Transformer::forward(const int32_t* tokens, int64_t T, KvCache& cache, floa
   if (n_logits == 0) return;
   const float* last = x + (T - n_logits) * C;
   rmsnorm_forward(xn, last, w_.final_norm.f32(), cfg_.rms_eps, n_logits, C);
-  matmul_forward(logits, xn, w_.lm_head.f32(), nullptr, n_logits, C, V);
+  linear(logits, xn, w_.lm_head, w_.lm_head_q, Tensor{}, n_logits, C, V);
 }
 
 }  // namespace tsft

@@ -9,6 +9,8 @@
 
 namespace tsft {
 
+// Each matrix may also keep its stored quantized blocks (rows in Hugging Face order), used for
+// matrix-vector products when decoding; `dtype` is F32 and `data` null when there are none.
 struct LayerWeights {
   Tensor attn_norm;           // (C)
   Tensor wq, wk, wv, wo;      // (Hq*D, C), (Hkv*D, C), (Hkv*D, C), (C, Hq*D)
@@ -16,6 +18,7 @@ struct LayerWeights {
   Tensor q_norm, k_norm;      // (D); only when config.qk_norm
   Tensor ffn_norm;            // (C)
   Tensor w_gate, w_up, w_down;  // (F, C), (F, C), (C, F)
+  Tensor wq_q, wk_q, wv_q, wo_q, w_gate_q, w_up_q, w_down_q;  // quantized copies, or empty
 };
 
 struct ModelWeights {
@@ -23,42 +26,46 @@ struct ModelWeights {
   Tensor embed;       // (V, C)
   Tensor final_norm;  // (C)
   Tensor lm_head;     // (V, C); the same memory as embed when tied
+  Tensor lm_head_q;   // quantized copy of lm_head, or empty
   std::vector<LayerWeights> layers;
+  std::vector<std::vector<uint8_t>> quant_store;  // owns the quantized copies
 
   // Allocates every tensor for `cfg` (uninitialised) in one arena.
   static ModelWeights allocate(const ModelConfig& cfg);
-  // Visits (hf_name, tensor) for every parameter, e.g. "model.layers.0.self_attn.q_proj.weight".
+  // Visits (hf_name, tensor, quant_slot) for every parameter, e.g.
+  // "model.layers.0.self_attn.q_proj.weight"; quant_slot is where a quantized copy of a matrix
+  // used as a linear layer may be kept (null for norms, biases and an untied input embedding).
   template <typename F>
   void for_each(const ModelConfig& cfg, F&& f);
 };
 
 template <typename F>
 void ModelWeights::for_each(const ModelConfig& cfg, F&& f) {
-  f(std::string("model.embed_tokens.weight"), embed);
+  f(std::string("model.embed_tokens.weight"), embed, cfg.tie_embeddings ? &lm_head_q : nullptr);
   for (size_t i = 0; i < layers.size(); ++i) {
     LayerWeights& l = layers[i];
     const std::string p = "model.layers." + std::to_string(i) + ".";
-    f(p + "input_layernorm.weight", l.attn_norm);
-    f(p + "self_attn.q_proj.weight", l.wq);
-    f(p + "self_attn.k_proj.weight", l.wk);
-    f(p + "self_attn.v_proj.weight", l.wv);
+    f(p + "input_layernorm.weight", l.attn_norm, nullptr);
+    f(p + "self_attn.q_proj.weight", l.wq, &l.wq_q);
+    f(p + "self_attn.k_proj.weight", l.wk, &l.wk_q);
+    f(p + "self_attn.v_proj.weight", l.wv, &l.wv_q);
     if (cfg.qkv_bias) {
-      f(p + "self_attn.q_proj.bias", l.bq);
-      f(p + "self_attn.k_proj.bias", l.bk);
-      f(p + "self_attn.v_proj.bias", l.bv);
+      f(p + "self_attn.q_proj.bias", l.bq, nullptr);
+      f(p + "self_attn.k_proj.bias", l.bk, nullptr);
+      f(p + "self_attn.v_proj.bias", l.bv, nullptr);
     }
     if (cfg.qk_norm) {
-      f(p + "self_attn.q_norm.weight", l.q_norm);
-      f(p + "self_attn.k_norm.weight", l.k_norm);
+      f(p + "self_attn.q_norm.weight", l.q_norm, nullptr);
+      f(p + "self_attn.k_norm.weight", l.k_norm, nullptr);
     }
-    f(p + "self_attn.o_proj.weight", l.wo);
-    f(p + "post_attention_layernorm.weight", l.ffn_norm);
-    f(p + "mlp.gate_proj.weight", l.w_gate);
-    f(p + "mlp.up_proj.weight", l.w_up);
-    f(p + "mlp.down_proj.weight", l.w_down);
+    f(p + "self_attn.o_proj.weight", l.wo, &l.wo_q);
+    f(p + "post_attention_layernorm.weight", l.ffn_norm, nullptr);
+    f(p + "mlp.gate_proj.weight", l.w_gate, &l.w_gate_q);
+    f(p + "mlp.up_proj.weight", l.w_up, &l.w_up_q);
+    f(p + "mlp.down_proj.weight", l.w_down, &l.w_down_q);
   }
-  f(std::string("model.norm.weight"), final_norm);
-  if (!cfg.tie_embeddings) f(std::string("lm_head.weight"), lm_head);
+  f(std::string("model.norm.weight"), final_norm, nullptr);
+  if (!cfg.tie_embeddings) f(std::string("lm_head.weight"), lm_head, &lm_head_q);
 }
 
 }  // namespace tsft
