@@ -104,7 +104,7 @@ inline __m128i load_8_bytes(const uint8_t* p) {
 
 // The 32 nibbles of a Q4 block as four float vectors in element order: bytes 0..7 and 8..15
 // are widened to int32 once, their low nibbles are elements 0..15 and high nibbles 16..31.
-// `offset` is subtracted in the integer domain (8 for Q4_0: exact, no cancellation later).
+// kSubtract8 (Q4_0) takes 8 off in the integer domain: exact, so no cancellation in float later.
 template <bool kSubtract8>
 inline __m256 dot_q4_block(const uint8_t* qs, const __m256 x[4]) {
   const __m256i mask = _mm256_set1_epi32(0x0F);
@@ -148,6 +148,8 @@ float row_avx2(const uint8_t* w, const float* x, const float* xsum, int64_t nb) 
                           _mm256_loadu_ps(xb + 24)};
     const uint8_t* blk = w + b * kBlockBytes;
     if constexpr (kT == DType::kQ4_1) {
+      // d and m converted together (lane 0 = d, lane 1 = m); the m term is one FMA with
+      // (0, xsum, 0, 0), so it needs no scalar extraction per block.
       uint32_t dm_bits;
       std::memcpy(&dm_bits, blk, 4);
       const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(static_cast<int>(dm_bits)));
