@@ -66,6 +66,17 @@ TEST(Cli, BadOptionsGiveOneLineErrors) {
   EXPECT_EQ(run("no-such-command").exit_code, 2);
 }
 
+TEST(Cli, TokenizeShowsIdsAndPieces) {
+  // Ids from the Hugging Face golden (tests/data/tokenizer_golden.jsonl, first line).
+  const CliResult ids = run("tokenize --model " + kData + "/smollm2/tokenizer.json --ids-only --text 'Hello, world!'");
+  EXPECT_EQ(ids.exit_code, 0) << ids.out;
+  EXPECT_EQ(ids.out, "19556 28 905 17\n");
+  const CliResult pieces = run("tokenize --model " + kData + "/smollm2/tokenizer.json --text '<|im_end|>x'");
+  EXPECT_EQ(pieces.exit_code, 0) << pieces.out;
+  EXPECT_NE(pieces.out.find("<|im_end|>  (special)"), std::string::npos) << pieces.out;
+  expect_one_line_error(run("tokenize --model /nonexistent.json --text x"), "/nonexistent.json");
+}
+
 TEST(Cli, InspectDescribesTinyModel) {
   const CliResult r = run("inspect " + kData + "/tiny/qwen3");
   EXPECT_EQ(r.exit_code, 0) << r.out;

@@ -15,7 +15,8 @@ void print_usage() {
       "usage: toolsft <command> [options]   (toolsft <command> --help for its options)\n\n"
       "commands:\n"
       "  generate   generate text from a prompt with a GGUF file or Hugging Face directory\n"
-      "  inspect    show a model file's architecture, sizes, tensor types and tokenizer\n");
+      "  inspect    show a model file's architecture, sizes, tensor types and tokenizer\n"
+      "  tokenize   show the token ids and pieces of a text\n");
 }
 
 }  // namespace
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "generate") return tsft::cmd_generate(argc - 1, argv + 1);
     if (cmd == "inspect") return tsft::cmd_inspect(argc - 1, argv + 1);
+    if (cmd == "tokenize") return tsft::cmd_tokenize(argc - 1, argv + 1);
     std::fprintf(stderr, "toolsft: unknown command '%s' (try toolsft --help)\n", cmd.c_str());
     return 2;
   } catch (const tsft::Error& e) {
