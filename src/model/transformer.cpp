@@ -11,6 +11,7 @@
 #include "backend/cpu/rope.h"
 #include "backend/cpu/swiglu.h"
 #include "core/error.h"
+#include "model/vocab_resize.h"
 
 namespace tsft {
 namespace {
@@ -38,6 +39,11 @@ Transformer::Transformer(ModelConfig cfg, ModelWeights weights)
     : cfg_(std::move(cfg)), w_(std::move(weights)) {
   inv_freq_.resize(cfg_.head_dim / 2);
   rope_inv_freq(inv_freq_.data(), cfg_.head_dim, cfg_.rope_theta, cfg_.rope_scaling);
+}
+
+void Transformer::grow_vocab(int64_t new_vocab) {
+  w_ = tsft::grow_vocab(cfg_, w_, new_vocab);
+  cfg_.vocab = new_vocab;
 }
 
 void Transformer::ensure_workspace(int64_t T, int64_t S) {

@@ -26,6 +26,10 @@ class Transformer {
 
   KvCache make_cache(int64_t capacity) const { return KvCache(cfg_, capacity); }
 
+  // Grows the vocabulary to new_vocab rows (new tokens start at the mean embedding; see
+  // model/vocab_resize.h). Existing caches become invalid.
+  void grow_vocab(int64_t new_vocab);
+
  private:
   void ensure_workspace(int64_t T, int64_t S);
 
