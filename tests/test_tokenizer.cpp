@@ -443,7 +443,7 @@ TEST_F(TinyGguf, Loads) {
 }
 
 TEST_F(TinyGguf, Errors) {
-  expect_error(base("qwen2"), "tokenizer.ggml.pre");
+  expect_error(base("deepseek-llm"), "tokenizer.ggml.pre");
   auto kvs = base("smollm");
   kvs[0].str = "llama";
   expect_error(kvs, "tokenizer.ggml.model");

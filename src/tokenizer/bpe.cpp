@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "tokenizer/byte_level.h"
+#include "tokenizer/unicode.h"
 
 namespace tsft {
 
@@ -34,8 +35,11 @@ struct BpeModel::Cache {
 
 BpeModel::BpeModel(const std::vector<std::string>& vocab,
                    const std::vector<std::pair<std::string, std::string>>& merges, int32_t unk_id,
-                   bool fuse_unk, bool ignore_merges, const std::string& where)
-    : unk_id_(unk_id),
+                   bool fuse_unk, bool ignore_merges, const std::string& where,
+                   bool char_level, bool byte_fallback)
+    : char_level_(char_level),
+      byte_fallback_(byte_fallback),
+      unk_id_(unk_id),
       fuse_unk_(fuse_unk),
       ignore_merges_(ignore_merges),
       cache_(std::make_unique<Cache>()) {
@@ -45,7 +49,17 @@ BpeModel::BpeModel(const std::vector<std::string>& vocab,
     ids[vocab[i]] = static_cast<int32_t>(i);  // later wins, as a dict
 
   byte_ids_.fill(-1);
-  for (int b = 0; b < 256; ++b) {
+  fallback_ids_.fill(-1);
+  if (char_level_) {
+    static const char* kHex = "0123456789ABCDEF";
+    for (int b = 0; b < 256; ++b) {
+      const std::string name = std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">";
+      auto it = ids.find(name);
+      if (it != ids.end()) fallback_ids_[b] = it->second;
+    }
+    for (const auto& [tok, id] : ids) char_ids_.emplace(std::string(tok), id);
+  }
+  for (int b = 0; b < 256 && !char_level_; ++b) {
     auto it = ids.find(byte_level::encode(std::string(1, static_cast<char>(b))));
     if (it != ids.end()) byte_ids_[b] = it->second;
   }
@@ -71,7 +85,11 @@ BpeModel::BpeModel(const std::vector<std::string>& vocab,
 
   if (ignore_merges_) {
     for (size_t i = 0; i < vocab.size(); ++i) {
-      if (auto raw = byte_level::decode_token(vocab[i])) raw_vocab_[*raw] = static_cast<int32_t>(i);
+      if (char_level_) {
+        raw_vocab_[vocab[i]] = static_cast<int32_t>(i);
+      } else if (auto raw = byte_level::decode_token(vocab[i])) {
+        raw_vocab_[*raw] = static_cast<int32_t>(i);
+      }
     }
   }
 }
@@ -87,7 +105,7 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
       return;
     }
   }
-  if (piece.size() == 1 && byte_ids_[static_cast<uint8_t>(piece[0])] >= 0) {
+  if (!char_level_ && piece.size() == 1 && byte_ids_[static_cast<uint8_t>(piece[0])] >= 0) {
     out.push_back(byte_ids_[static_cast<uint8_t>(piece[0])]);
     return;
   }
@@ -130,17 +148,51 @@ void BpeModel::merge_word(std::string_view piece, std::vector<int32_t>& out) con
   syms.clear();
   heap.clear();
 
-  // One symbol per byte; bytes missing from the vocabulary become unk (fused if asked) or,
-  // with no unk token, vanish, as in HF.
-  for (char ch : piece) {
-    int32_t id = byte_ids_[static_cast<uint8_t>(ch)];
-    if (id < 0) {
-      if (unk_id_ < 0) continue;
-      if (fuse_unk_ && !syms.empty() && syms.back().id == unk_id_) continue;
-      id = unk_id_;
-    }
+  auto add = [&](int32_t id) {
     syms.push_back(
         {id, static_cast<int32_t>(syms.size()) - 1, static_cast<int32_t>(syms.size()) + 1, true});
+  };
+  if (!char_level_) {
+    // One symbol per byte; bytes missing from the vocabulary become unk (fused if asked) or,
+    // with no unk token, vanish, as in HF.
+    for (char ch : piece) {
+      int32_t id = byte_ids_[static_cast<uint8_t>(ch)];
+      if (id < 0) {
+        if (unk_id_ < 0) continue;
+        if (fuse_unk_ && !syms.empty() && syms.back().id == unk_id_) continue;
+        id = unk_id_;
+      }
+      add(id);
+    }
+  } else {
+    // One symbol per character, as HF's merge_word. A pending unk is added when the next known
+    // character comes, not before byte-fallback tokens: HF puts it after them, and so do we.
+    bool pending_unk = false;
+    for (size_t pos = 0; pos < piece.size();) {
+      uint32_t cp;
+      const int n = unicode::decode_utf8(piece, pos, &cp);
+      const std::string_view ch = piece.substr(pos, n);
+      pos += n;
+      auto it = char_ids_.find(std::string(ch));
+      if (it != char_ids_.end()) {
+        if (pending_unk) add(unk_id_);
+        pending_unk = false;
+        add(it->second);
+        continue;
+      }
+      if (byte_fallback_) {
+        bool all = true;
+        for (char b : ch) all = all && fallback_ids_[static_cast<uint8_t>(b)] >= 0;
+        if (all) {
+          for (char b : ch) add(fallback_ids_[static_cast<uint8_t>(b)]);
+          continue;
+        }
+      }
+      if (unk_id_ < 0) continue;
+      if (pending_unk && !fuse_unk_) add(unk_id_);
+      pending_unk = true;
+    }
+    if (pending_unk) add(unk_id_);
   }
   if (syms.empty()) return;
   syms.back().next = -1;

@@ -68,6 +68,87 @@ void split_gpt2(const std::vector<Char>& c, size_t b, size_t e, std::vector<Piec
   }
 }
 
+inline bool is_crlf(uint32_t cp) {
+  return cp == '\r' || cp == '\n';
+}
+
+inline uint32_t ascii_lower(uint32_t cp) {
+  return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
+}
+
+// Qwen2's and Llama 3's Split regex over chars[b, e):
+//   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}
+//   | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+// (?i) folds ASCII only here: Oniguruma's `'s` does not match U+017F (checked against HF).
+void split_qwen(const std::vector<Char>& c, size_t b, size_t e, size_t max_digits,
+                std::vector<PieceRange>& out) {
+  size_t i = b;
+  auto emit = [&](size_t from, size_t to) {
+    out.push_back({c[from].off, c[to].off});
+    i = to;
+  };
+  while (i < e) {
+    const Char& ch = c[i];
+    if (ch.cp == '\'' && i + 1 < e) {
+      uint32_t n1 = ascii_lower(c[i + 1].cp);
+      if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') {
+        emit(i, i + 2);
+        continue;
+      }
+      if (i + 2 < e) {
+        uint32_t n2 = ascii_lower(c[i + 2].cp);
+        if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) {
+          emit(i, i + 3);
+          continue;
+        }
+      }
+    }
+    // [^\r\n\p{L}\p{N}]?\p{L}+ : one char that is no letter, number or line break may lead.
+    {
+      size_t j = i;
+      if (ch.cls != CharClass::kLetter && ch.cls != CharClass::kNumber && !is_crlf(ch.cp) &&
+          i + 1 < e && c[i + 1].cls == CharClass::kLetter)
+        j = i + 1;
+      if (c[j].cls == CharClass::kLetter && j < e) {
+        size_t k = j + 1;
+        while (k < e && c[k].cls == CharClass::kLetter) ++k;
+        emit(i, k);
+        continue;
+      }
+    }
+    if (ch.cls == CharClass::kNumber) {  // \p{N}{1,max_digits}
+      size_t k = i + 1;
+      while (k < e && k - i < max_digits && c[k].cls == CharClass::kNumber) ++k;
+      emit(i, k);
+      continue;
+    }
+    // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
+    {
+      size_t j = i;
+      if (ch.cp == ' ' && i + 1 < e && regex_class(c[i + 1].cls) == CharClass::kOther) j = i + 1;
+      if (regex_class(c[j].cls) == CharClass::kOther) {
+        size_t k = j + 1;
+        while (k < e && regex_class(c[k].cls) == CharClass::kOther) ++k;
+        while (k < e && is_crlf(c[k].cp)) ++k;
+        emit(i, k);
+        continue;
+      }
+    }
+    // Only whitespace is left here. \s*[\r\n]+ : up to the run's last line break, if any.
+    size_t k = i + 1;
+    while (k < e && c[k].cls == CharClass::kSpace) ++k;
+    size_t q = k;
+    while (q > i && !is_crlf(c[q - 1].cp)) --q;
+    if (q > i) {
+      emit(i, q);
+      continue;
+    }
+    // \s+(?!\S) | \s+ as in GPT-2.
+    if (k < e && k - i >= 2) --k;
+    emit(i, k);
+  }
+}
+
 }  // namespace
 
 void pretokenize(std::string_view text, PreTokenizerKind kind, std::vector<PieceRange>& out) {
@@ -83,8 +164,11 @@ void pretokenize(std::string_view text, PreTokenizerKind kind, std::vector<Piece
   const size_t n = chars.size();
   chars.push_back({static_cast<uint32_t>(text.size()), 0, CharClass::kOther});  // sentinel
 
-  if (kind == PreTokenizerKind::kGpt2) {
-    split_gpt2(chars, 0, n, out);
+  if (kind == PreTokenizerKind::kGpt2 || kind == PreTokenizerKind::kQwen2 ||
+      kind == PreTokenizerKind::kLlama3) {
+    if (kind == PreTokenizerKind::kGpt2) split_gpt2(chars, 0, n, out);
+    if (kind == PreTokenizerKind::kQwen2) split_qwen(chars, 0, n, 1, out);
+    if (kind == PreTokenizerKind::kLlama3) split_qwen(chars, 0, n, 3, out);
     if (chars.capacity() > (size_t{1} << 20)) chars = {};  // keep no huge buffer per thread
     return;
   }

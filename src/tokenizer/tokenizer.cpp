@@ -1,4 +1,5 @@
-// Tokenizer: added-token split -> pre-tokenizer -> byte-level BPE, and the byte-level decoder;
+// Tokenizer: added-token split -> pre-tokenizer (byte-level) or normalizer/Metaspace (SPM) ->
+// BPE, and the byte-level or SentencePiece decoder;
 // plus the GGUF loader (tokenizer.ggml.* keys as llama.cpp writes them).
 #include "tokenizer/tokenizer.h"
 
@@ -21,7 +22,108 @@ struct Tokenizer::Impl {
   std::unordered_map<std::string, int32_t> token_to_id;  // added tokens shadow the vocab
   std::vector<std::string> id_bytes;                     // what each id decodes to
   std::vector<uint8_t> special;                          // 1 for special added tokens
+  // kSentencePieceBpe decoding: each token's text with '▁' made ' ', and the byte a
+  // <0xNN> token stands for (-1 for other tokens), as HF's Replace and ByteFallback decoders.
+  std::vector<int16_t> fallback_byte;
+
+  void encode_spm(std::string_view seg, bool at_start, std::vector<int32_t>& ids) const;
+  std::string decode_spm(const std::vector<int32_t>& ids, bool skip_special) const;
 };
+
+namespace {
+
+constexpr std::string_view kSpmSpace = "\xE2\x96\x81";  // U+2581 '▁'
+
+std::string replace_all(std::string_view s, std::string_view from, std::string_view to) {
+  std::string out;
+  out.reserve(s.size() + s.size() / 4);
+  for (size_t i = 0; i < s.size();) {
+    if (s.compare(i, from.size(), from) == 0) {
+      out += to;
+      i += from.size();
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
+// Rust's u8::from_str_radix(&token[3..5], 16) on "<0xNN>" (6 bytes), as HF's ByteFallback.
+int fallback_byte_of(std::string_view t) {
+  if (t.size() != 6 || t.substr(0, 3) != "<0x" || t[5] != '>') return -1;
+  auto hex = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  int hi = t[3] == '+' ? 0 : hex(t[3]), lo = hex(t[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
+}  // namespace
+
+// One stretch of text between added tokens: the normalizer and Metaspace steps, then BPE.
+void Tokenizer::Impl::encode_spm(std::string_view seg, bool at_start,
+                                 std::vector<int32_t>& ids) const {
+  const SentencePieceOptions& o = spec.spm;
+  if (seg.empty()) return;
+  std::string text;
+  if (o.prepend) text = kSpmSpace;
+  text += o.replace_spaces || o.metaspace ? replace_all(seg, " ", kSpmSpace) : std::string(seg);
+  if (o.metaspace) {
+    const bool starts = text.compare(0, kSpmSpace.size(), kSpmSpace) == 0;
+    if (!starts && (o.prepend_scheme == PrependScheme::kAlways ||
+                    (o.prepend_scheme == PrependScheme::kFirst && at_start)))
+      text.insert(0, kSpmSpace);
+  }
+  if (!o.metaspace || !o.split) {
+    bpe->encode(text, ids);
+    return;
+  }
+  // split: every '▁' starts a piece (HF's MergedWithNext).
+  std::string_view t = text;
+  size_t start = 0;
+  for (size_t i = kSpmSpace.size(); i < t.size();) {
+    if (t.compare(i, kSpmSpace.size(), kSpmSpace) == 0) {
+      if (i > start) bpe->encode(t.substr(start, i - start), ids);
+      start = i;
+      i += kSpmSpace.size();
+    } else {
+      ++i;
+    }
+  }
+  bpe->encode(t.substr(start), ids);
+}
+
+// HF's decoders Replace("▁", " "), ByteFallback, Fuse, Strip(" ", strip_start, 0).
+std::string Tokenizer::Impl::decode_spm(const std::vector<int32_t>& ids, bool skip_special) const {
+  std::string out, bytes;
+  auto flush = [&] {
+    if (bytes.empty()) return;
+    if (unicode::utf8_lossy(bytes) == bytes) {
+      out += bytes;
+    } else {
+      for (size_t i = 0; i < bytes.size(); ++i) out += "\xEF\xBF\xBD";  // one U+FFFD per byte
+    }
+    bytes.clear();
+  };
+  for (int32_t id : ids) {
+    if (id < 0 || id >= static_cast<int32_t>(id_bytes.size())) continue;
+    if (skip_special && special[id]) continue;
+    if (fallback_byte[id] >= 0) {
+      bytes += static_cast<char>(fallback_byte[id]);
+      continue;
+    }
+    flush();
+    out += id_bytes[id];
+  }
+  flush();
+  size_t cut = 0;
+  while (cut < out.size() && cut < static_cast<size_t>(spec.spm.strip_start) && out[cut] == ' ')
+    ++cut;
+  return out.substr(cut);
+}
 
 Tokenizer::Tokenizer(TokenizerSpec spec) : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
@@ -47,23 +149,29 @@ Tokenizer::Tokenizer(TokenizerSpec spec) : impl_(std::make_unique<Impl>()) {
       fail(where, ": special token id ", *id, " is outside the vocabulary (size ", size, ")");
   }
 
+  const bool spm = spec.model == ModelKind::kSentencePieceBpe;
   m.bpe = std::make_unique<BpeModel>(spec.vocab, spec.merges, spec.unk_id, spec.fuse_unk,
-                                     spec.ignore_merges, where);
+                                     spec.ignore_merges, where, spm, spec.byte_fallback);
   m.matcher = std::make_unique<AddedTokenMatcher>(spec.added);
 
   m.id_bytes.resize(size);
   m.special.assign(size, 0);
-  for (int32_t i = 0; i < n_vocab; ++i) {
-    auto raw = byte_level::decode_token(spec.vocab[i]);
-    m.id_bytes[i] = raw ? *raw : spec.vocab[i];
-  }
+  // What a token decodes to: its raw bytes (byte-level), or its text with '▁' as ' ' (SPM).
+  auto token_text = [&](const std::string& tok) {
+    if (spm) return replace_all(tok, kSpmSpace, " ");
+    auto raw = byte_level::decode_token(tok);
+    return raw ? *raw : tok;
+  };
+  for (int32_t i = 0; i < n_vocab; ++i) m.id_bytes[i] = token_text(spec.vocab[i]);
   m.token_to_id = std::move(vocab_ids);
   for (const AddedToken& t : spec.added) {
-    auto raw = byte_level::decode_token(t.content);
-    m.id_bytes[t.id] = raw ? *raw : t.content;
+    m.id_bytes[t.id] = token_text(t.content);
     m.special[t.id] = t.special ? 1 : 0;
     m.token_to_id[t.content] = t.id;
   }
+  m.fallback_byte.assign(size, -1);
+  for (int32_t i = 0; spm && i < size; ++i)
+    m.fallback_byte[i] = static_cast<int16_t>(fallback_byte_of(m.id_bytes[i]));
   m.spec = std::move(spec);
 }
 
@@ -87,6 +195,10 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special
       continue;
     }
     std::string_view seg = text.substr(s.begin, s.end - s.begin);
+    if (m.spec.model == ModelKind::kSentencePieceBpe) {
+      m.encode_spm(seg, s.begin == 0, ids);
+      continue;
+    }
     pieces.clear();
     pretokenize(seg, m.spec.pre, pieces);
     for (const PieceRange& p : pieces) m.bpe->encode(seg.substr(p.begin, p.end - p.begin), ids);
@@ -99,6 +211,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
   const Impl& m = *impl_;
+  if (m.spec.model == ModelKind::kSentencePieceBpe) return m.decode_spm(ids, skip_special);
   std::string bytes;
   for (int32_t id : ids) {
     if (id < 0 || id >= static_cast<int32_t>(m.id_bytes.size())) continue;
@@ -161,8 +274,14 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& gguf) {
     spec.pre = PreTokenizerKind::kSmolLM2;
   } else if (pre == "gpt2" || pre == "default") {
     spec.pre = PreTokenizerKind::kGpt2;
+  } else if (pre == "qwen2") {
+    spec.pre = PreTokenizerKind::kQwen2;
+  } else if (pre == "llama-bpe" || pre == "llama3") {
+    spec.pre = PreTokenizerKind::kLlama3;
+    spec.ignore_merges = true;  // as Llama 3's tokenizer.json (and llama.cpp for this pre type)
   } else {
-    fail(path, ": tokenizer.ggml.pre '", pre, "' is not supported (known: smollm, gpt2, default)");
+    fail(path, ": tokenizer.ggml.pre '", pre,
+         "' is not supported (known: smollm, gpt2, default, qwen2, llama-bpe, llama3)");
   }
 
   spec.vocab = gguf.get_string_array("tokenizer.ggml.tokens");

@@ -1,5 +1,6 @@
-// Byte-level BPE tokenizer (GPT-2 / SmolLM2 family) with added and special tokens, loaded from
-// a GGUF file's metadata or a Hugging Face tokenizer.json. encode() gives the same ids as the
+// BPE tokenizer (byte-level: GPT-2 / SmolLM2 / Qwen2 / Llama 3; SentencePiece-style with byte
+// fallback: Llama 2 / Mistral) with added and special tokens, loaded from a GGUF file's metadata
+// or a Hugging Face tokenizer.json. encode() gives the same ids as the
 // Hugging Face `tokenizers` library for the same pipeline.
 #pragma once
 
@@ -21,8 +22,30 @@ struct AddedToken {
   bool lstrip = false, rstrip = false, single_word = false, normalized = false;
 };
 
-// How text is split before BPE. kSmolLM2 = Digits(individual) then the GPT-2 regex.
-enum class PreTokenizerKind { kGpt2, kSmolLM2 };
+// How text is split before byte-level BPE. kSmolLM2 = Digits(individual) then the GPT-2 regex;
+// kQwen2 / kLlama3 = their Split regexes (see pretokenizer.h). SentencePiece-style BPE ignores it.
+enum class PreTokenizerKind { kGpt2, kSmolLM2, kQwen2, kLlama3 };
+
+// kByteLevelBpe: tokens are written in GPT-2's byte alphabet and every byte has a token.
+// kSentencePieceBpe: tokens are text with U+2581 '▁' for a space; a character with no token
+// becomes its <0xNN> byte tokens (byte_fallback) or unk (Llama 2 / Mistral / TinyLlama).
+enum class ModelKind { kByteLevelBpe, kSentencePieceBpe };
+
+enum class PrependScheme { kNever, kFirst, kAlways };
+
+// The text side of a SentencePiece-style pipeline, as HF tokenizer.json writes it.
+struct SentencePieceOptions {
+  // Legacy normalizer Sequence[Prepend("▁"), Replace(" ", "▁")]: every stretch of text between
+  // added tokens gets a leading '▁' and its spaces become '▁'.
+  bool prepend = false;
+  bool replace_spaces = false;
+  // Non-legacy pre_tokenizer Metaspace(replacement "▁", prepend_scheme, split).
+  bool metaspace = false;
+  PrependScheme prepend_scheme = PrependScheme::kFirst;
+  bool split = false;  // pieces start at each '▁'
+  // Decoder Sequence[Replace("▁", " "), ByteFallback, Fuse, Strip(" ", strip_start, 0)].
+  int strip_start = 1;
+};
 
 struct TokenizerSpec {
   std::vector<std::string> vocab;                           // id -> token (byte-level alphabet)
@@ -35,6 +58,9 @@ struct TokenizerSpec {
   // Rarer BPE options from tokenizer.json (GGUF files never set them).
   bool ignore_merges = false;  // a piece that is itself a vocab token skips merging
   bool fuse_unk = false;       // consecutive unknown bytes become one unk
+  ModelKind model = ModelKind::kByteLevelBpe;
+  bool byte_fallback = false;  // kSentencePieceBpe only
+  SentencePieceOptions spm;    // kSentencePieceBpe only
   std::string source;          // file the spec came from, for error messages
 };
 

@@ -1,6 +1,7 @@
-// Loads a Hugging Face tokenizer.json (byte-level BPE only) and the bos/eos/pad tokens and chat
+// Loads a Hugging Face tokenizer.json (byte-level or SentencePiece-style BPE) and the bos/eos/pad tokens and chat
 // template of a sibling tokenizer_config.json. Anything we would tokenize differently from HF
 // is rejected with the file and the JSON field named, never silently approximated.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -57,13 +58,36 @@ struct Reader {
   }
 };
 
-void check_byte_level(const Reader& r, const json& bl, const std::string& field) {
+void check_byte_level(const Reader& r, const json& bl, const std::string& field,
+                      bool use_regex) {
   if (r.flag(bl, "add_prefix_space", false, field)) {
     r.bad(field + ".add_prefix_space", "is true; only add_prefix_space=false is supported");
   }
-  if (!r.flag(bl, "use_regex", true, field)) {
-    r.bad(field + ".use_regex", "is false; only use_regex=true (the GPT-2 split) is supported");
+  if (r.flag(bl, "use_regex", true, field) != use_regex) {
+    r.bad(field + ".use_regex", use_regex ? "is false; only use_regex=true (the GPT-2 split) is "
+                                            "supported here"
+                                          : "is true; after a Split it must be false");
   }
+}
+
+// The Split regexes we have scanners for, exactly as the models' tokenizer.json files have them.
+constexpr const char* kQwen2Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+constexpr const char* kLlama3Regex =
+    R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+
+PreTokenizerKind parse_split(const Reader& r, const json& sp, const std::string& field) {
+  const json& pattern = r.object(r.member(sp, "pattern", field), field + ".pattern");
+  auto it = pattern.find("Regex");
+  if (it == pattern.end()) r.bad(field + ".pattern", "must be a Regex (a String split is not supported)");
+  const std::string re = r.string(*it, field + ".pattern.Regex");
+  const std::string behavior = r.string(r.member(sp, "behavior", field), field + ".behavior");
+  if (behavior != "Isolated") r.bad(field + ".behavior", "is '" + behavior + "'; only Isolated is supported");
+  if (r.flag(sp, "invert", false, field)) r.bad(field + ".invert", "is true; only false is supported");
+  if (re == kQwen2Regex) return PreTokenizerKind::kQwen2;
+  if (re == kLlama3Regex) return PreTokenizerKind::kLlama3;
+  r.bad(field + ".pattern.Regex",
+        "is an unknown regex; supported: the Qwen2 and Llama 3 split regexes (got '" + re + "')");
 }
 
 PreTokenizerKind parse_pre_tokenizer(const Reader& r, const json& pt) {
@@ -71,28 +95,136 @@ PreTokenizerKind parse_pre_tokenizer(const Reader& r, const json& pt) {
   if (pt.is_null()) r.bad(field, "is null; a byte-level BPE needs the ByteLevel pre-tokenizer");
   const std::string type = r.type_of(pt, field);
   if (type == "ByteLevel") {
-    check_byte_level(r, pt, field);
+    check_byte_level(r, pt, field, true);
     return PreTokenizerKind::kGpt2;
   }
   if (type != "Sequence") {
-    r.bad(field + ".type", "is '" + type + "'; supported: ByteLevel, Sequence[Digits, ByteLevel]");
+    r.bad(field + ".type", "is '" + type +
+                               "'; supported: ByteLevel, Sequence[Digits, ByteLevel], "
+                               "Sequence[Split, ByteLevel]");
   }
   const json& list = r.member(pt, "pretokenizers", field);
   if (!list.is_array()) r.bad(field + ".pretokenizers", "must be an array");
   std::vector<std::string> types;
-  for (size_t i = 0; i < list.size(); ++i) {
-    const std::string f = field + ".pretokenizers[" + std::to_string(i) + "]";
-    types.push_back(r.type_of(list[i], f));
-    if (types.back() == "ByteLevel") check_byte_level(r, list[i], f);
-    if (types.back() == "Digits" && !r.flag(list[i], "individual_digits", false, f)) {
-      r.bad(f + ".individual_digits", "is false; only individual_digits=true is supported");
-    }
+  for (size_t i = 0; i < list.size(); ++i) types.push_back(r.type_of(list[i], field + ".pretokenizers[" + std::to_string(i) + "]"));
+  auto f = [&](size_t i) { return field + ".pretokenizers[" + std::to_string(i) + "]"; };
+  if (types == std::vector<std::string>{"ByteLevel"}) {
+    check_byte_level(r, list[0], f(0), true);
+    return PreTokenizerKind::kGpt2;
   }
-  if (types == std::vector<std::string>{"ByteLevel"}) return PreTokenizerKind::kGpt2;
-  if (types == std::vector<std::string>{"Digits", "ByteLevel"}) return PreTokenizerKind::kSmolLM2;
+  if (types == std::vector<std::string>{"Digits", "ByteLevel"}) {
+    if (!r.flag(list[0], "individual_digits", false, f(0)))
+      r.bad(f(0) + ".individual_digits", "is false; only individual_digits=true is supported");
+    check_byte_level(r, list[1], f(1), true);
+    return PreTokenizerKind::kSmolLM2;
+  }
+  if (types == std::vector<std::string>{"Split", "ByteLevel"}) {
+    PreTokenizerKind kind = parse_split(r, list[0], f(0));
+    check_byte_level(r, list[1], f(1), false);
+    return kind;
+  }
   std::string got;
   for (const auto& t : types) got += (got.empty() ? "" : ", ") + t;
-  r.bad(field + ".pretokenizers", "is [" + got + "]; supported: [ByteLevel], [Digits, ByteLevel]");
+  r.bad(field + ".pretokenizers",
+        "is [" + got + "]; supported: [ByteLevel], [Digits, ByteLevel], [Split, ByteLevel]");
+}
+
+const std::string kSpmSpace = "\xE2\x96\x81";  // U+2581 '▁'
+
+// A Replace normalizer/decoder must be exactly Replace(String from, to).
+void check_replace(const Reader& r, const json& j, const std::string& field,
+                   const std::string& from, const std::string& to) {
+  const json& pattern = r.object(r.member(j, "pattern", field), field + ".pattern");
+  auto it = pattern.find("String");
+  const bool ok = it != pattern.end() && it->is_string() && it->get<std::string>() == from &&
+                  r.string(r.member(j, "content", field), field + ".content") == to;
+  if (!ok) r.bad(field, "must be Replace(\"" + from + "\", \"" + to + "\")");
+}
+
+// SentencePiece-style pipeline: normalizer Prepend/Replace, pre_tokenizer null or Metaspace,
+// decoder Sequence[Replace("▁", " "), ByteFallback, Fuse, Strip(" ", n, 0)].
+void parse_spm_pipeline(const Reader& r, const json& root, SentencePieceOptions& o) {
+  if (auto it = root.find("normalizer"); it != root.end() && !it->is_null()) {
+    std::vector<std::pair<const json*, std::string>> steps;
+    if (r.type_of(*it, "normalizer") == "Sequence") {
+      const json& list = r.member(*it, "normalizers", "normalizer");
+      if (!list.is_array()) r.bad("normalizer.normalizers", "must be an array");
+      for (size_t i = 0; i < list.size(); ++i)
+        steps.emplace_back(&list[i], "normalizer.normalizers[" + std::to_string(i) + "]");
+    } else {
+      steps.emplace_back(&*it, "normalizer");
+    }
+    // Prepend then Replace, or Replace then Prepend: the same text either way.
+    for (const auto& [step, f] : steps) {
+      const std::string type = r.type_of(*step, f);
+      if (type == "Prepend" && !o.prepend) {
+        if (r.string(r.member(*step, "prepend", f), f + ".prepend") != kSpmSpace)
+          r.bad(f + ".prepend", "must be \"\u2581\"");
+        o.prepend = true;
+      } else if (type == "Replace" && !o.replace_spaces) {
+        check_replace(r, *step, f, " ", kSpmSpace);
+        o.replace_spaces = true;
+      } else {
+        r.bad(f + ".type", "is '" + type +
+                               "'; a SentencePiece-style tokenizer supports only Prepend(\"\u2581\") "
+                               "and Replace(\" \", \"\u2581\") normalizers");
+      }
+    }
+  }
+  if (auto it = root.find("pre_tokenizer"); it != root.end() && !it->is_null()) {
+    const std::string f = "pre_tokenizer";
+    const std::string type = r.type_of(*it, f);
+    if (type != "Metaspace")
+      r.bad(f + ".type", "is '" + type + "'; a SentencePiece-style tokenizer supports only "
+                                         "Metaspace or none");
+    if (r.string(r.member(*it, "replacement", f), f + ".replacement") != kSpmSpace)
+      r.bad(f + ".replacement", "must be \"\u2581\"");
+    o.metaspace = true;
+    if (auto ps = it->find("prepend_scheme"); ps != it->end() && !ps->is_null()) {
+      const std::string scheme = r.string(*ps, f + ".prepend_scheme");
+      if (scheme == "first") o.prepend_scheme = PrependScheme::kFirst;
+      else if (scheme == "always") o.prepend_scheme = PrependScheme::kAlways;
+      else if (scheme == "never") o.prepend_scheme = PrependScheme::kNever;
+      else r.bad(f + ".prepend_scheme", "is '" + scheme + "'; expected first, always or never");
+    } else {
+      // Files from before prepend_scheme: add_prefix_space true means "always".
+      o.prepend_scheme = r.flag(*it, "add_prefix_space", true, f) ? PrependScheme::kAlways
+                                                                   : PrependScheme::kNever;
+    }
+    o.split = r.flag(*it, "split", true, f);
+  }
+  const std::string f = "decoder";
+  auto it = root.find("decoder");
+  if (it == root.end() || it->is_null()) r.bad(f, "is missing");
+  if (r.type_of(*it, f) != "Sequence")
+    r.bad(f + ".type", "is '" + r.type_of(*it, f) +
+                           "'; a SentencePiece-style tokenizer needs Sequence[Replace(\"\u2581\", "
+                           "\" \"), ByteFallback, Fuse, Strip]");
+  const json& list = r.member(*it, "decoders", f);
+  if (!list.is_array()) r.bad(f + ".decoders", "must be an array");
+  std::vector<std::string> types;
+  for (size_t i = 0; i < list.size(); ++i)
+    types.push_back(r.type_of(list[i], f + ".decoders[" + std::to_string(i) + "]"));
+  const std::vector<std::string> want = {"Replace", "ByteFallback", "Fuse"};
+  if (types.size() < 3 || types.size() > 4 || !std::equal(want.begin(), want.end(), types.begin()) ||
+      (types.size() == 4 && types[3] != "Strip")) {
+    std::string got;
+    for (const auto& t : types) got += (got.empty() ? "" : ", ") + t;
+    r.bad(f + ".decoders", "is [" + got + "]; supported: [Replace, ByteFallback, Fuse, Strip]");
+  }
+  check_replace(r, list[0], f + ".decoders[0]", kSpmSpace, " ");
+  o.strip_start = 0;
+  if (types.size() == 4) {
+    const json& st = list[3];
+    const std::string sf = f + ".decoders[3]";
+    const json& start = r.member(st, "start", sf);
+    const json& stop = r.member(st, "stop", sf);
+    if (r.string(r.member(st, "content", sf), sf + ".content") != " " ||
+        !start.is_number_unsigned() || !stop.is_number_unsigned() || stop.get<int64_t>() != 0 ||
+        start.get<int64_t>() > 1000)
+      r.bad(sf, "must be Strip(content \" \", start n, stop 0)");
+    o.strip_start = start.get<int>();
+  }
 }
 
 // A token named in tokenizer_config.json: a string, an AddedToken object, or null.
@@ -149,26 +281,46 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
   TokenizerSpec spec;
   spec.source = path;
 
-  if (auto it = root.find("normalizer"); it != root.end() && !it->is_null()) {
-    const std::string type = r.type_of(*it, "normalizer");
-    bool empty_sequence = type == "Sequence" && it->contains("normalizers") &&
-                          (*it)["normalizers"].is_array() && (*it)["normalizers"].empty();
-    if (!empty_sequence)
-      r.bad("normalizer.type", "is '" + type + "'; only no normalizer is supported");
-  }
-  spec.pre =
-      parse_pre_tokenizer(r, root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json());
-
-  if (auto it = root.find("decoder"); it == root.end() || it->is_null()) {
-    r.bad("decoder", "is missing; a byte-level BPE needs the ByteLevel decoder");
-  } else if (std::string type = r.type_of(*it, "decoder"); type != "ByteLevel") {
-    r.bad("decoder.type", "is '" + type + "'; only ByteLevel is supported");
+  // A Sequence decoder means a SentencePiece-style pipeline (byte-level ones use ByteLevel).
+  const auto dec = root.find("decoder");
+  const bool spm = dec != root.end() && dec->is_object() && dec->contains("type") &&
+                   (*dec)["type"] == "Sequence";
+  if (spm) {
+    spec.model = ModelKind::kSentencePieceBpe;
+    parse_spm_pipeline(r, root, spec.spm);
+  } else {
+    if (auto it = root.find("normalizer"); it != root.end() && !it->is_null()) {
+      const std::string type = r.type_of(*it, "normalizer");
+      bool empty_sequence = type == "Sequence" && it->contains("normalizers") &&
+                            (*it)["normalizers"].is_array() && (*it)["normalizers"].empty();
+      if (!empty_sequence)
+        r.bad("normalizer.type", "is '" + type +
+                                     "'; a byte-level tokenizer supports only no normalizer" +
+                                     (type == "NFC" ? " (NFC, as Qwen2 has, is not implemented)"
+                                                    : ""));
+    }
+    spec.pre =
+        parse_pre_tokenizer(r, root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json());
+    if (dec == root.end() || dec->is_null()) {
+      r.bad("decoder", "is missing; a byte-level BPE needs the ByteLevel decoder");
+    } else if (std::string type = r.type_of(*dec, "decoder"); type != "ByteLevel") {
+      r.bad("decoder.type", "is '" + type + "'; only ByteLevel is supported");
+    }
   }
   if (auto it = root.find("post_processor"); it != root.end() && !it->is_null()) {
     // encode() never adds special tokens, so processors that only add them are harmless.
-    const std::string type = r.type_of(*it, "post_processor");
-    if (type != "ByteLevel" && type != "TemplateProcessing") {
-      r.bad("post_processor.type", "is '" + type + "'; supported: ByteLevel, TemplateProcessing");
+    auto check = [&](const json& p, const std::string& f) {
+      const std::string type = r.type_of(p, f);
+      if (type != "ByteLevel" && type != "TemplateProcessing")
+        r.bad(f + ".type", "is '" + type + "'; supported: ByteLevel, TemplateProcessing");
+    };
+    if (r.type_of(*it, "post_processor") == "Sequence") {
+      const json& list = r.member(*it, "processors", "post_processor");
+      if (!list.is_array()) r.bad("post_processor.processors", "must be an array");
+      for (size_t i = 0; i < list.size(); ++i)
+        check(list[i], "post_processor.processors[" + std::to_string(i) + "]");
+    } else {
+      check(*it, "post_processor");
     }
   }
 
@@ -187,9 +339,11 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
             "is set; only byte-level BPE without affixes is supported");
     }
   }
-  if (r.flag(model, "byte_fallback", false, "model")) {
+  spec.byte_fallback = r.flag(model, "byte_fallback", false, "model");
+  if (spec.byte_fallback && !spm) {
     r.bad("model.byte_fallback",
-          "is true; byte fallback (SentencePiece-style BPE) is not supported");
+          "is true with a ByteLevel decoder; byte fallback needs the SentencePiece-style "
+          "decoder Sequence[Replace, ByteFallback, Fuse, Strip]");
   }
   spec.fuse_unk = r.flag(model, "fuse_unk", false, "model");
   spec.ignore_merges = r.flag(model, "ignore_merges", false, "model");
@@ -254,6 +408,16 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
       a.single_word = r.flag(t, "single_word", false, f);
       a.normalized = r.flag(t, "normalized", !a.special, f);
       spec.added.push_back(std::move(a));
+    }
+  }
+
+  if (spm && (spec.spm.prepend || spec.spm.replace_spaces)) {
+    // HF matches normalized=true added tokens on the normalized text, after Prepend: we match
+    // them on the raw text, which differs, so refuse rather than guess.
+    for (size_t i = 0; i < spec.added.size(); ++i) {
+      if (spec.added[i].normalized)
+        r.bad("added_tokens[" + std::to_string(i) + "].normalized",
+              "is true; with a normalizer only normalized=false added tokens are supported");
     }
   }
 
