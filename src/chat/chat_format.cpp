@@ -1,0 +1,54 @@
+#include "chat/chat_format.h"
+
+#include "core/error.h"
+
+namespace tsft {
+
+using nlohmann::ordered_json;
+
+ChatFormat::ChatFormat(ChatTemplate tpl, ordered_json extra, std::string end_of_turn,
+                       ToolPromptStyle style)
+    : tpl_(std::move(tpl)),
+      extra_(std::move(extra)),
+      end_of_turn_(std::move(end_of_turn)),
+      style_(std::move(style)) {
+  handles_tools_ = template_renders_tools(tpl_, extra_);
+}
+
+ChatFormat ChatFormat::from_tokenizer(const Tokenizer& tok, const std::string& source) {
+  if (tok.chat_template().empty())
+    fail(source, ": the model has no chat template (tokenizer.chat_template or tokenizer_config.json)");
+  ordered_json extra = ordered_json::object();
+  auto text_of = [&](int32_t id) { return id >= 0 ? tok.token_bytes(id) : std::string(); };
+  extra["bos_token"] = text_of(tok.bos_id());
+  extra["eos_token"] = text_of(tok.eos_id());
+  return ChatFormat(ChatTemplate(tok.chat_template(), source + " chat template"), std::move(extra),
+                    text_of(tok.eos_id()));
+}
+
+ordered_json ChatFormat::prepare(const ordered_json& messages, const ordered_json& tools) const {
+  if (handles_tools_) return messages;
+  // A template that ignores tools must still see the tool list and the tool turns, as text.
+  bool needs_text = tools.is_array() && !tools.empty();
+  for (const auto& m : messages)
+    needs_text |= m.value("role", "") == "tool" ||
+                  (m.contains("tool_calls") && m["tool_calls"].is_array() && !m["tool_calls"].empty());
+  return needs_text ? inject_tool_prompt(messages, tools, style_) : messages;
+}
+
+ordered_json ChatFormat::tools_for_template(const ordered_json& tools) const {
+  return handles_tools_ ? tools : ordered_json();
+}
+
+std::string ChatFormat::render(const ordered_json& messages, const ordered_json& tools,
+                               bool add_generation_prompt) const {
+  return tpl_.render(prepare(messages, tools), tools_for_template(tools), add_generation_prompt, extra_);
+}
+
+RenderedConversation ChatFormat::render_with_spans(const ordered_json& messages,
+                                                   const ordered_json& tools) const {
+  return render_conversation(tpl_, prepare(messages, tools), tools_for_template(tools), extra_,
+                             end_of_turn_);
+}
+
+}  // namespace tsft
