@@ -81,6 +81,7 @@ TEST(ChatFormat, SpansCoverToolCallsAndReplies) {
     EXPECT_EQ(call.find("Weather in Paris?"), std::string::npos) << dir << ": " << call;
     // Qwen3 renders the last reply with its (empty) <think> block, which the model writes too.
     const size_t at = reply.find("It is 18C and sunny in Paris.");
+    ASSERT_NE(at, std::string::npos) << dir << ": " << reply;
     EXPECT_TRUE(at == 0 || (dir == "Qwen3-0.6B" && reply.rfind("<think>", 0) == 0)) << dir << ": " << reply;
     EXPECT_EQ(reply.find("<tool_response>"), std::string::npos) << dir << ": " << reply;
     EXPECT_EQ(reply.substr(reply.size() - eot.size()), eot) << dir;

@@ -77,6 +77,28 @@ TEST(Cli, TokenizeShowsIdsAndPieces) {
   expect_one_line_error(run("tokenize --model /nonexistent.json --text x"), "/nonexistent.json");
 }
 
+TEST(Cli, RenderShowsPromptAndAssistantSpans) {
+  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
+  const std::string conv = write_file(
+      "conv.json",
+      R"({"messages": [{"role": "user", "content": "Weather in Paris?"},
+      {"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "get_weather",
+       "arguments": {"city": "Paris"}}}]}, {"role": "tool", "content": "18C"},
+      {"role": "assistant", "content": "18C in Paris."}],
+      "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]})");
+  const CliResult r = run("render --model " + kDefaultModel + " --conversation " + conv);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("ignores, tool prompt injected"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[0] <tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": "
+                       "\"Paris\"}}\n</tool_call><|im_end|>"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("[1] 18C in Paris.<|im_end|>"), std::string::npos) << r.out;
+  const std::string bad = write_file("bad.jsonl", "{\"messages\": []}\n{oops\n");
+  expect_one_line_error(run("render --model " + kDefaultModel + " --conversation " + bad + " --line 2"),
+                        bad + ":2: invalid JSON");
+}
+
 TEST(Cli, InspectDescribesTinyModel) {
   const CliResult r = run("inspect " + kData + "/tiny/qwen3");
   EXPECT_EQ(r.exit_code, 0) << r.out;

@@ -6,6 +6,7 @@ namespace tsft {
 int cmd_generate(int argc, char** argv);  // argv[0] is the subcommand name
 int cmd_inspect(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
+int cmd_render(int argc, char** argv);
 
 // The default model file, fetched by scripts/setup.sh.
 inline constexpr const char* kDefaultModel = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
