@@ -21,6 +21,17 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& messages,
                                  const nlohmann::ordered_json& tools, bool add_generation_prompt,
                                  const nlohmann::ordered_json& extra) const {
   using jinja::Value;
+  try {
+    return render_impl(messages, tools, add_generation_prompt, extra);
+  } catch (const jinja::RuntimeError& e) {
+    fail(name_, ": ", e.what());  // bad input values, before any template position applies
+  }
+}
+
+std::string ChatTemplate::render_impl(const nlohmann::ordered_json& messages,
+                                      const nlohmann::ordered_json& tools, bool add_generation_prompt,
+                                      const nlohmann::ordered_json& extra) const {
+  using jinja::Value;
   auto vars = jinja::Dict::make();
   vars->set("messages", Value::from_json(messages));
   vars->set("tools", Value::from_json(tools));

@@ -37,6 +37,9 @@ class ChatTemplate {
   const std::string& name() const { return name_; }
 
  private:
+  std::string render_impl(const nlohmann::ordered_json& messages, const nlohmann::ordered_json& tools,
+                          bool add_generation_prompt, const nlohmann::ordered_json& extra) const;
+
   std::string name_;
   std::unique_ptr<jinja::Template> tpl_;
   Clock clock_;

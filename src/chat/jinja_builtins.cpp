@@ -168,7 +168,7 @@ Value f_items(const Value& v, const CallArgs&) {
   if (v.is_undefined()) return Value(List{});
   if (!v.is_dict()) runtime_fail("items: can only get item pairs from a mapping");
   List l;
-  for (const auto& [k, e] : v.as_dict().items) l.push_back(Value(List{Value(k), e}));
+  for (const auto& [k, e] : v.as_dict().items) l.push_back(Value::tuple(List{Value(k), e}));
   return Value(std::move(l));
 }
 Value f_keys(const Value& v, const CallArgs&) { return Value(iterate(v.is_dict() ? v : Value(List{}))); }

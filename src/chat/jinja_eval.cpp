@@ -267,7 +267,7 @@ class Evaluator {
       case Expr::Kind::Tuple: {
         List l;
         for (const auto& a : e.args) l.push_back(eval(*a));
-        return Value(std::move(l));
+        return e.kind == Expr::Kind::Tuple ? Value::tuple(std::move(l)) : Value(std::move(l));
       }
       case Expr::Kind::DictLit: {
         auto d = Dict::make();

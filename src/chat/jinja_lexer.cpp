@@ -274,7 +274,10 @@ class Lexer {
         case 'U': {
           size_t n = e == 'x' ? 2 : e == 'u' ? 4 : 8;
           if (i + n > src_.size()) fail_at(p, "truncated escape");
+          for (size_t k = i; k < i + n; ++k)
+            if (!std::isxdigit(static_cast<unsigned char>(src_[k]))) fail_at(p, "invalid escape in string");
           uint32_t cp = static_cast<uint32_t>(std::stoul(src_.substr(i, n), nullptr, 16));
+          if (cp > 0x10FFFF) fail_at(p, "invalid escape in string");
           append_utf8(out, cp);
           i += n;
           break;

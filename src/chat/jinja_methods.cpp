@@ -190,7 +190,7 @@ Value dict_method(const Value& d, const std::string& name, const CallArgs& a) {
   }
   List l;
   for (const auto& [k, v] : dict.items) {
-    if (name == "items") l.push_back(Value(List{Value(k), v}));
+    if (name == "items") l.push_back(Value::tuple(List{Value(k), v}));
     else if (name == "keys") l.push_back(Value(k));
     else l.push_back(v);
   }

@@ -162,7 +162,7 @@ class Parser {
     while (true) {
       ExprPtr cond = parse_expression();
       expect_block_end();
-      Body b = parse_body({"elif", "else", "endif"});
+      Body b = parse_body({"endif", "elif", "else"});
       s->branches.emplace_back(std::move(cond), std::move(b));
       std::string kw = next().value;
       if (kw == "elif") continue;
@@ -543,6 +543,8 @@ class Parser {
       if (is_op(".")) {
         const Token& at = next();
         auto a = make(Expr::Kind::Attr, at);
+        a->line = e->line;
+        a->col = e->col;
         if (cur().type == TokenType::Int) {
           a->kind = Expr::Kind::Item;
           a->args.push_back(std::move(e));
@@ -582,11 +584,15 @@ class Parser {
     if (!is_slice) {
       if (!parts[0]) fail_tok(at, "empty subscript");
       auto e = make(Expr::Kind::Item, at);
+      e->line = obj->line;
+      e->col = obj->col;
       e->args.push_back(std::move(obj));
       e->args.push_back(std::move(parts[0]));
       return e;
     }
     auto e = make(Expr::Kind::Slice, at);
+    e->line = obj->line;
+    e->col = obj->col;
     e->args.push_back(std::move(obj));
     for (auto& p : parts) e->args.push_back(std::move(p));
     return e;
@@ -619,6 +625,8 @@ class Parser {
 
   ExprPtr parse_call(ExprPtr fn) {
     auto e = make(Expr::Kind::Call, cur());
+    e->line = fn->line;  // errors point at the start of the called expression
+    e->col = fn->col;
     e->args.push_back(std::move(fn));
     call_args(*e);
     return e;

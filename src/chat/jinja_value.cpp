@@ -7,7 +7,29 @@
 
 namespace tsft::jinja {
 
-Value Value::from_json(const nlohmann::ordered_json& j) {
+namespace {
+constexpr int kMaxJsonDepth = 256;  // deeper input is refused rather than risking the stack
+
+// A namespace can be made to contain itself ({% set ns.me = ns %}); printing, comparing or
+// serializing such a cycle must end in an error, not a stack overflow.
+thread_local int g_walk_depth = 0;
+struct WalkGuard {
+  WalkGuard() {
+    if (++g_walk_depth > 2 * kMaxJsonDepth) {
+      g_walk_depth = 0;  // the throw unwinds every guard; they must not count down below zero
+      runtime_fail("value nested too deeply (a cycle?)");
+    }
+  }
+  ~WalkGuard() {
+    if (g_walk_depth > 0) --g_walk_depth;
+  }
+};
+}  // namespace
+
+Value Value::from_json(const nlohmann::ordered_json& j) { return from_json(j, 0); }
+
+Value Value::from_json(const nlohmann::ordered_json& j, int depth) {
+  if (depth > kMaxJsonDepth) runtime_fail("input nested too deeply");
   switch (j.type()) {
     case nlohmann::ordered_json::value_t::null: return none();
     case nlohmann::ordered_json::value_t::boolean: return Value(j.get<bool>());
@@ -19,12 +41,12 @@ Value Value::from_json(const nlohmann::ordered_json& j) {
     case nlohmann::ordered_json::value_t::array: {
       List l;
       l.reserve(j.size());
-      for (const auto& e : j) l.push_back(from_json(e));
+      for (const auto& e : j) l.push_back(from_json(e, depth + 1));
       return Value(std::move(l));
     }
     case nlohmann::ordered_json::value_t::object: {
       auto d = Dict::make();
-      for (auto it = j.begin(); it != j.end(); ++it) d->set(it.key(), from_json(it.value()));
+      for (auto it = j.begin(); it != j.end(); ++it) d->set(it.key(), from_json(it.value(), depth + 1));
       return Value(d);
     }
     default: return none();
@@ -126,14 +148,16 @@ std::string python_string_repr(const std::string& s) {
 }
 
 std::string Value::repr() const {
+  WalkGuard guard;
   switch (kind_) {
     case Kind::String: return python_string_repr(str_);
     case Kind::List: {
-      std::string out = "[";
+      std::string out = tuple_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) {
         if (i) out += ", ";
         out += (*list_)[i].repr();
       }
+      if (tuple_) return out + (list_->size() == 1 ? ",)" : ")");
       return out + "]";
     }
     case Kind::Dict: {
@@ -208,6 +232,7 @@ Value CallArgs::get(size_t i, const std::string& name, Value fallback) const {
 }
 
 bool values_equal(const Value& a, const Value& b) {
+  WalkGuard guard;
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
     return a.as_int() == b.as_int();
@@ -241,6 +266,7 @@ bool values_equal(const Value& a, const Value& b) {
 }
 
 int compare_values(const Value& a, const Value& b) {
+  WalkGuard guard;
   if (a.is_number() && b.is_number()) {
     if (a.is_float() || b.is_float()) {
       double x = a.as_double(), y = b.as_double();
@@ -292,6 +318,7 @@ static void json_string(std::string& out, const std::string& s) {
 
 static void json_dump(std::string& out, const Value& v, int indent, int level,
                       const std::string& item_sep, const std::string& key_sep) {
+  WalkGuard guard;
   auto newline = [&](int lvl) {
     out += '\n';
     out.append(static_cast<size_t>(indent * lvl), ' ');

@@ -44,7 +44,9 @@ class Value {
   Value(List l) : kind_(Kind::List), list_(std::make_shared<List>(std::move(l))) {}
   Value(std::shared_ptr<Dict> d) : kind_(Kind::Dict), dict_(std::move(d)) {}
   Value(Function f) : kind_(Kind::Function), fn_(std::make_shared<Function>(std::move(f))) {}
-  static Value from_json(const nlohmann::ordered_json& j);
+  // A tuple is a list that prints as (a, b): literals like (1, 2) and dict.items() pairs.
+  static Value tuple(List l) { Value v(std::move(l)); v.tuple_ = true; return v; }
+  static Value from_json(const nlohmann::ordered_json& j);  // fails beyond 256 levels
 
   Kind kind() const { return kind_; }
   bool is_undefined() const { return kind_ == Kind::Undefined; }
@@ -55,6 +57,7 @@ class Value {
   bool is_number() const { return kind_ == Kind::Int || kind_ == Kind::Float || kind_ == Kind::Bool; }
   bool is_string() const { return kind_ == Kind::String; }
   bool is_list() const { return kind_ == Kind::List; }
+  bool is_tuple() const { return tuple_; }
   bool is_dict() const { return kind_ == Kind::Dict; }
   bool is_function() const { return kind_ == Kind::Function; }
 
@@ -76,7 +79,10 @@ class Value {
   const char* type_name() const;
 
  private:
+  static Value from_json(const nlohmann::ordered_json& j, int depth);
+
   Kind kind_ = Kind::Undefined;
+  bool tuple_ = false;
   int64_t int_ = 0;
   double float_ = 0;
   std::string str_;
