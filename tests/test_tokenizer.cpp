@@ -445,7 +445,7 @@ TEST_F(TinyGguf, Loads) {
 TEST_F(TinyGguf, Errors) {
   expect_error(base("deepseek-llm"), "tokenizer.ggml.pre");
   auto kvs = base("smollm");
-  kvs[0].str = "llama";
+  kvs[0].str = "t5";
   expect_error(kvs, "tokenizer.ggml.model");
   kvs = base("smollm");
   kvs[3].strs = {"ab"};

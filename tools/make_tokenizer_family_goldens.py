@@ -5,10 +5,11 @@ Trains, with HF `tokenizers`, a small BPE for each family on a deterministic tra
 corpus generator of make_tokenizer_goldens.py with another seed), then sets the pipeline of the
 family's real tokenizer.json and writes, under tests/data/tokenizers/<kind>/:
 
-- tokenizer.json
+- tokenizer.json (tokenizer.gguf for spm_gguf)
 - golden.jsonl: one line per line of tests/data/tokenizer_corpus.txt (or every `step`-th line,
   to keep the data small): {"line": n, "text": ..., "ids": [...], "decoded": ...} where ids =
-  encode(text, add_special_tokens=False) and decoded = decode(ids) (skip_special_tokens=False);
+  encode(text, add_special_tokens=False) and decoded = decode(ids) (skip_special_tokens=False),
+  left out where it equals text;
   "ids_plain" (special tokens left as text, HF's encode_special_tokens=True) and
   "decoded_skip" (skip_special_tokens=True) only where they differ from ids / decoded.
 
@@ -22,6 +23,11 @@ Kinds:
           byte_fallback, unk <unk>, fuse_unk; decoder Sequence[Replace("▁", " "), ByteFallback,
           Fuse, Strip(" ", 1, 0)]. The alphabet is cut so that many characters fall back to
           <0xNN> byte tokens.
+  Re-running can give another (equally valid) vocab here: with limit_alphabet the trainer breaks
+  ties between equally frequent characters in hash order. Tokenizer and golden are always
+  written together, so they stay consistent.
+- spm_gguf: tokenizer.gguf (tokenizer.ggml.model "llama", tokens + scores, no merges) from the
+          same vocab; the reference is transformers' GGUF loader.
 - spm_metaspace: the same vocab with the non-legacy pipeline: no normalizer, pre_tokenizer
           Metaspace(replacement "▁", prepend_scheme "first", split false).
 
@@ -116,26 +122,70 @@ def special_lines(specials):
             f'{b}\n\n{a}user', f'{a[:-1]} {a[1:]}', f'<{a}>']
 
 
+def write_spm_gguf(spm, lines, step, extra):
+    """A GGUF with tokenizer.ggml.model "llama" from the spm vocab: scores -id (so merges come
+    from the scores), byte tokens type 6, <s> </s> control; the reference is what transformers'
+    own GGUF loader builds from it (LlamaTokenizer: Metaspace first, no unk in BPE)."""
+    import gguf
+    from transformers import AutoTokenizer
+    d = os.path.join(OUT, 'spm_gguf')
+    os.makedirs(d, exist_ok=True)
+    tokens = [t for t, _ in sorted(spm['model']['vocab'].items(), key=lambda kv: kv[1])]
+    types, scores = [], []
+    for i, t in enumerate(tokens):
+        if t in ('<s>', '</s>'):
+            types.append(3); scores.append(0.0)
+        elif t == '<unk>':
+            types.append(2); scores.append(0.0)
+        elif t.startswith('<0x') and len(t) == 6:
+            types.append(6); scores.append(0.0)
+        else:
+            types.append(1); scores.append(float(-i))
+    path = os.path.join(d, 'tokenizer.gguf')
+    w = gguf.GGUFWriter(path, 'llama')
+    w.add_tokenizer_model('llama')
+    w.add_token_list(tokens)
+    w.add_token_scores(scores)
+    w.add_token_types(types)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    w.add_unk_token_id(0)
+    w.add_add_bos_token(True)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    tok = AutoTokenizer.from_pretrained(d, gguf_file='tokenizer.gguf').backend_tokenizer
+    write_golden('spm_gguf', tok, lines, step, extra)
+
+
 def write_kind(kind, j, lines, step, extra):
     d = os.path.join(OUT, kind)
     os.makedirs(d, exist_ok=True)
     text = json.dumps(j, ensure_ascii=False, indent=None, separators=(',', ':'))
     with open(os.path.join(d, 'tokenizer.json'), 'w', encoding='utf-8') as f:
         f.write(text)
-    tok = Tokenizer.from_str(text)
-    plain = Tokenizer.from_str(text)
+    write_golden(kind, Tokenizer.from_str(text), lines, step, extra)
+
+
+def write_golden(kind, tok, lines, step, extra):
+    d = os.path.join(OUT, kind)
+    plain = Tokenizer.from_str(tok.to_str())
     plain.encode_special_tokens = True
     n_ids = 0
     with open(os.path.join(d, 'golden.jsonl'), 'w', encoding='utf-8') as f:
         todo = [(i, lines[i]) for i in range(0, len(lines), step)] + [(-1, t) for t in extra]
         for i, t in todo:
             ids = tok.encode(t, add_special_tokens=False).ids
-            rec = {'line': i, 'text': t, 'ids': ids, 'decoded': tok.decode(ids, skip_special_tokens=False)}
+            rec = {'line': i, 'text': t, 'ids': ids}
+            decoded = tok.decode(ids, skip_special_tokens=False)
+            if decoded != t:
+                rec['decoded'] = decoded
             ids_plain = plain.encode(t, add_special_tokens=False).ids
             if ids_plain != ids:
                 rec['ids_plain'] = ids_plain
             skip = tok.decode(ids, skip_special_tokens=True)
-            if skip != rec['decoded']:
+            if skip != decoded:
                 rec['decoded_skip'] = skip
             n_ids += len(ids)
             f.write(json.dumps(rec, ensure_ascii=False, separators=(',', ':')) + '\n')
@@ -169,6 +219,7 @@ def main():
     spm_lines = special_lines(['<s>', '</s>', '<unk>']) + ['<0x41>', '▁', '▁▁a', 'a▁ b', '\u2581x']
     write_kind('spm', spm, lines, 2, spm_lines)
     write_kind('spm_metaspace', spm_metaspace_kind(spm), lines, 3, spm_lines)
+    write_spm_gguf(spm, lines, 3, spm_lines)
 
 
 if __name__ == '__main__':

@@ -71,7 +71,8 @@ class Tokenizer {
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
 
-  static Tokenizer from_gguf(const GgufFile& gguf);          // tokenizer.ggml.* keys
+  static Tokenizer from_gguf(const GgufFile& gguf);          // tokenizer.ggml.* keys (gpt2,
+                                                             // llama)
   static Tokenizer from_json_file(const std::string& path);  // tokenizer.json (+ sibling
                                                              // tokenizer_config.json if any)
 
@@ -95,6 +96,8 @@ class Tokenizer {
   const TokenizerSpec& spec() const;
 
  private:
+  static Tokenizer from_gguf_sentencepiece(const GgufFile& gguf);  // tokenizer.ggml.model llama
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
