@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace {
@@ -97,6 +98,18 @@ TEST(Cli, RenderShowsPromptAndAssistantSpans) {
   const std::string bad = write_file("bad.jsonl", "{\"messages\": []}\n{oops\n");
   expect_one_line_error(run("render --model " + kDefaultModel + " --conversation " + bad + " --line 2"),
                         bad + ":2: invalid JSON");
+}
+
+TEST(Cli, GenerateFromConversationPrintsOpenAiMessage) {
+  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
+  const std::string conv = write_file(
+      "gen_conv.json", R"({"messages": [{"role": "user", "content": "What is the capital of France?"}]})");
+  const CliResult r = run("generate --model " + kDefaultModel + " --quiet --json --max-new-tokens 16 --conversation " + conv);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);  // the whole output is one JSON message
+  EXPECT_NE(j["content"].get<std::string>().find("Paris"), std::string::npos) << r.out;
+  expect_one_line_error(run("generate --model " + kDefaultModel + " --conversation " + conv + " --tool-format xml"),
+                        "xml");
 }
 
 TEST(Cli, InspectDescribesTinyModel) {

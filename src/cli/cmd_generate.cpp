@@ -2,8 +2,11 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "chat/chat_format.h"
+#include "chat/tool_call.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/conversation_file.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/threads.h"
@@ -18,6 +21,11 @@ const std::vector<OptionSpec>& generate_options() {
       {"model", "PATH", "GGUF file or Hugging Face model directory", kDefaultModel},
       {"prompt", "TEXT", "prompt text, used as is (special tokens like <|im_start|> are parsed)", ""},
       {"prompt-file", "FILE", "read the prompt from a file instead", ""},
+      {"conversation", "FILE", "instead of a prompt: a JSON/JSONL conversation (messages, tools), "
+                               "rendered with the model's chat template", ""},
+      {"line", "N", "which line of a JSONL --conversation file (1-based; 0 = one JSON object)", "0"},
+      {"json", "", "print the reply as an OpenAI assistant message with parsed tool_calls", ""},
+      {"tool-format", "NAME", "tool-call syntax for --json: auto, hermes, llama3, mistral, name_parameters", "auto"},
       {"max-new-tokens", "N", "most tokens to generate", "128"},
       {"temperature", "T", "sampling temperature; 0 = greedy", "0"},
       {"top-k", "K", "sample among the K most likely tokens; 0 = off", "0"},
@@ -67,11 +75,14 @@ int cmd_generate(int argc, char** argv) {
   set_num_threads(static_cast<int>(args.integer("threads")));
 
   std::string prompt = args.str("prompt");
-  if (args.given("prompt-file")) {
-    if (args.given("prompt")) fail("give either --prompt or --prompt-file, not both");
-    prompt = read_file(args.str("prompt-file"));
-  }
-  if (prompt.empty()) fail("no prompt: pass --prompt TEXT or --prompt-file FILE");
+  if (args.given("prompt") + args.given("prompt-file") + args.given("conversation") > 1)
+    fail("give one of --prompt, --prompt-file and --conversation");
+  if (args.given("prompt-file")) prompt = read_file(args.str("prompt-file"));
+  nlohmann::ordered_json conversation;
+  if (args.given("conversation")) conversation = read_conversation(args.str("conversation"), args.integer("line"));
+  if (prompt.empty() && conversation.is_null())
+    fail("no prompt: pass --prompt TEXT, --prompt-file FILE or --conversation FILE");
+  const ToolCallFormat tool_format = tool_call_format_from_name(args.str("tool-format"));
 
   GenerationConfig gen;
   gen.max_new_tokens = args.integer("max-new-tokens");
@@ -92,16 +103,24 @@ int cmd_generate(int argc, char** argv) {
   LoadedModel m = load_model(path);
   if (!m.tokenizer) fail(path, ": the model has no tokenizer (tokenizer.json or GGUF tokenizer)");
   gen.eos_ids = m.gen_defaults.eos_ids;
+  if (!conversation.is_null()) {
+    const ChatFormat format = ChatFormat::from_tokenizer(*m.tokenizer, path);
+    const auto tools = conversation.contains("tools") ? conversation["tools"] : nlohmann::ordered_json();
+    prompt = format.render(conversation["messages"], tools, /*add_generation_prompt=*/true);
+  }
 
   std::vector<int32_t> ids = m.tokenizer->encode(prompt);
   if ((m.tokenizer->add_bos() || args.flag("add-bos")) && m.tokenizer->bos_id() >= 0)
     ids.insert(ids.begin(), m.tokenizer->bos_id());
   if (args.flag("print-ids")) std::fprintf(stderr, "prompt ids: %s\n", ids_to_string(ids).c_str());
 
-  GenerationResult r = generate(*m.model, *m.tokenizer, ids, gen, [](const std::string& piece) {
+  const bool json = args.flag("json");
+  GenerationResult r = generate(*m.model, *m.tokenizer, ids, gen, [json](const std::string& piece) {
+    if (json) return;
     std::fputs(piece.c_str(), stdout);
     std::fflush(stdout);
   });
+  if (json) std::fputs(to_openai_json(parse_tool_calls(r.text, tool_format)).c_str(), stdout);
   std::fputs("\n", stdout);
   if (args.flag("print-ids"))
     std::fprintf(stderr, "generated ids: %s\n", ids_to_string(r.tokens).c_str());
