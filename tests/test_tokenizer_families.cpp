@@ -165,6 +165,45 @@ TEST(Families, RegexCornerCases) {
   }
 }
 
+// HF's Oniguruma (tokenizers 0.23.3) and Rust's char::is_numeric know Unicode 16.0: CJK
+// Extension H (U+31350), Kirat Rai (U+16D43) and Extension I (U+2EBF0) are letters, Garay
+// (U+10D40) and outlined (U+1CCF5) digits are numbers, so "'s" after them is a contraction;
+// U+323B0 (assigned only in Unicode 17) is "other" and takes the apostrophe. Ids from HF; the
+// first five fail with Unicode 14 tables.
+TEST(Families, UnicodeVersionMatchesHf) {
+  const std::vector<std::string> texts = {"\U00031350's",   "x\U00016D43's", "\U0002EBF0's",
+                                          " \U00010D40's", "\U0001CCF5's",  "\U000323B0's"};
+  using V = std::vector<int32_t>;
+  const std::vector<std::pair<std::string, std::vector<V>>> want = {
+      {"tokenizers/qwen2",
+       {{175, 112, 238, 241, 269},
+        {90, 994, 116, 228, 269},
+        {175, 109, 110, 111, 269},
+        {223, 432, 116, 225, 269},
+        {1968, 114, 116, 269},
+        {175, 113, 239, 111, 9, 85}}},
+      {"tokenizers/llama3",
+       {{179, 116, 242, 245, 273},
+        {94, 1072, 120, 232, 273},
+        {179, 113, 114, 115, 273},
+        {227, 444, 120, 229, 273},
+        {2102, 118, 120, 273},
+        {179, 117, 243, 115, 13, 89}}},
+      {"smollm2",
+       {{187, 126, 231, 234, 506},
+        {104, 187, 240, 130, 221, 506},
+        {187, 123, 124, 125, 506},
+        {216, 187, 234, 130, 218, 506},
+        {187, 246, 128, 130, 506},
+        {187, 127, 232, 125, 23, 99}}},
+  };
+  for (const auto& [dir, ids] : want) {
+    const Tokenizer t = Tokenizer::from_json_file(kData + "/" + dir + "/tokenizer.json");
+    for (size_t i = 0; i < texts.size(); ++i)
+      EXPECT_EQ(t.encode(texts[i]), ids[i]) << dir << " text " << i;
+  }
+}
+
 // SentencePiece byte fallback: a character with no token becomes its UTF-8 bytes' <0xNN>
 // tokens, and decode puts the bytes back together.
 TEST(Families, ByteFallbackRoundTrip) {
