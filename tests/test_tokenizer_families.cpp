@@ -356,6 +356,10 @@ TEST(Families, SentencePieceGgufErrors) {
   GgufWriter w3;
   w3.set_string("tokenizer.ggml.model", "t5");
   expect_error(w3, "tokenizer.ggml.model");
+  GgufWriter w4;
+  w4.set_string("general.architecture", "gemma2");
+  w4.set_string("tokenizer.ggml.model", "llama");
+  expect_error(w4, "general.architecture");
   std::filesystem::remove(path);
 }
 

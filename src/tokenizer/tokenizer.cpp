@@ -398,6 +398,12 @@ Tokenizer Tokenizer::from_gguf_sentencepiece(const GgufFile& gguf) {
   const std::string& path = gguf.path();
   TokenizerSpec spec;
   spec.source = path;
+  // transformers builds these differently (Gemma: respelled space tokens and merges in file
+  // order; Phi-3: a Prepend normalizer), so refuse rather than give other ids.
+  const std::string arch = gguf.get_string_or("general.architecture", "");
+  if (arch == "gemma" || arch == "gemma2" || arch == "gemma3" || arch == "phi3")
+    fail(path, ": general.architecture '", arch,
+         "' with tokenizer.ggml.model 'llama' is not supported (only the Llama pipeline is)");
   spec.model = ModelKind::kSentencePieceBpe;
   spec.byte_fallback = true;
   spec.fuse_unk = true;
