@@ -324,7 +324,7 @@ TEST_F(BadJson, Errors) {
   expect_error(write({{"pre_tokenizer", {{"type", "Whitespace"}}}}), "pre_tokenizer.type");
   expect_error(write({{"pre_tokenizer", {{"add_prefix_space", true}}}}),
                "pre_tokenizer.add_prefix_space");
-  expect_error(write({{"normalizer", {{"type", "NFC"}}}}), "normalizer.type");
+  expect_error(write({{"normalizer", {{"type", "NFKC"}}}}), "normalizer.type");
   expect_error(write({{"decoder", nullptr}}), "decoder");
   expect_error(write({{"decoder", {{"type", "Metaspace"}}}}), "decoder.type");
   expect_error(write({{"model", {{"merges", {1, 2}}}}}), "model.merges[0]");

@@ -125,7 +125,8 @@ TEST_P(Family, ThreadsGiveSameIds) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tokenizers, Family,
-                         ::testing::Values("qwen2", "llama3", "spm", "spm_metaspace", "spm_gguf"));
+                         ::testing::Values("qwen2", "qwen2_nfc", "llama3", "spm", "spm_metaspace",
+                                           "spm_gguf"));
 
 TEST(Families, KindsAreRecognised) {
   auto load = [](const char* kind) {
@@ -134,6 +135,8 @@ TEST(Families, KindsAreRecognised) {
   EXPECT_EQ(load("qwen2").spec().pre, PreTokenizerKind::kQwen2);
   EXPECT_EQ(load("llama3").spec().pre, PreTokenizerKind::kLlama3);
   EXPECT_TRUE(load("llama3").spec().ignore_merges);
+  EXPECT_TRUE(load("qwen2_nfc").spec().nfc);
+  EXPECT_FALSE(load("qwen2").spec().nfc);
   const Tokenizer spm = load("spm");
   EXPECT_EQ(spm.spec().model, ModelKind::kSentencePieceBpe);
   EXPECT_TRUE(spm.spec().byte_fallback);
@@ -204,6 +207,18 @@ TEST(Families, UnicodeVersionMatchesHf) {
   }
 }
 
+// NFC as HF applies it (ids from HF): U+11935 U+11930 stays apart (HF's tables predate
+// U+11938); marks are reordered by class before composing; Hangul jamo compose arithmetically.
+TEST(Families, NfcCorners) {
+  const Tokenizer t = Tokenizer::from_json_file(kData + "/tokenizers/qwen2_nfc/tokenizer.json");
+  using V = std::vector<int32_t>;
+  EXPECT_EQ(t.encode("a\U00011935\U00011930b"), (V{67, 638, 100, 116, 638, 100, 111, 68}));
+  EXPECT_EQ(t.encode("e\u0301\u0327"), (V{135, 105, 556}));
+  EXPECT_EQ(t.encode("\u1100\u1161\u11a8"), (V{2831, 226}));
+  // Added tokens are matched before normalizing, and the text beside them is normalized alone.
+  EXPECT_EQ(t.encode("\u0301<|im_start|>e\u0301"), (V{556, 1, 428}));
+}
+
 // SentencePiece byte fallback: a character with no token becomes its UTF-8 bytes' <0xNN>
 // tokens, and decode puts the bytes back together.
 TEST(Families, ByteFallbackRoundTrip) {
@@ -272,7 +287,7 @@ TEST_F(FamilyErrors, ByteLevel) {
   expect_error("qwen2", {{"pre_tokenizer", seq}}, "pre_tokenizer.pretokenizers[1].use_regex");
   seq["pretokenizers"][0]["invert"] = true;
   expect_error("qwen2", {{"pre_tokenizer", seq}}, "pre_tokenizer.pretokenizers[0].invert");
-  expect_error("qwen2", {{"normalizer", {{"type", "NFC"}}}}, "normalizer.type");
+  expect_error("qwen2", {{"normalizer", {{"type", "NFKC"}}}}, "normalizer.type");
   expect_error("llama3", {{"post_processor", {{"processors", {{{"type", "RobertaProcessing"}}}}}}},
                "post_processor.processors[0].type");
 }
@@ -300,6 +315,12 @@ TEST_F(FamilyErrors, SentencePiece) {
   json added = j["added_tokens"];
   added[0]["normalized"] = true;
   expect_error("spm", {{"added_tokens", added}}, "added_tokens[0].normalized");
+  std::ifstream qin(kData + "/tokenizers/qwen2_nfc/tokenizer.json");
+  json qadded = json::parse(qin)["added_tokens"];
+  qadded[1]["normalized"] = true;
+  expect_error("qwen2_nfc", {{"added_tokens", qadded}}, "added_tokens[1].normalized");
+  expect_error("qwen2", {{"normalizer", {{"type", "Sequence"}, {"normalizers", {{{"type", "NFC"}}, {{"type", "NFD"}}}}}}},
+               "normalizer.type");
 }
 
 // Metaspace with split=true and prepend_scheme=always: pieces start at each '▁', and every

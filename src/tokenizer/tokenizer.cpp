@@ -10,6 +10,7 @@
 #include "io/gguf.h"
 #include "tokenizer/added_tokens.h"
 #include "tokenizer/bpe.h"
+#include "tokenizer/nfc.h"
 #include "tokenizer/byte_level.h"
 #include "tokenizer/pretokenizer.h"
 #include "tokenizer/unicode.h"
@@ -199,6 +200,11 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool parse_special
     if (m.spec.model == ModelKind::kSentencePieceBpe) {
       m.encode_spm(seg, s.begin == 0, ids);
       continue;
+    }
+    thread_local std::string normalized;
+    if (m.spec.nfc && !unicode::nfc_trivial(seg)) {
+      normalized = unicode::nfc(seg);
+      seg = normalized;
     }
     pieces.clear();
     pretokenize(seg, m.spec.pre, pieces);

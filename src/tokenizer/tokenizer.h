@@ -58,6 +58,7 @@ struct TokenizerSpec {
   // Rarer BPE options from tokenizer.json (GGUF files never set them).
   bool ignore_merges = false;  // a piece that is itself a vocab token skips merging
   bool fuse_unk = false;       // consecutive unknown bytes become one unk
+  bool nfc = false;  // normalizer NFC (Qwen2's files), byte-level only
   ModelKind model = ModelKind::kByteLevelBpe;
   bool byte_fallback = false;  // kSentencePieceBpe only
   SentencePieceOptions spm;    // kSentencePieceBpe only

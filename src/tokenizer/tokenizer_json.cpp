@@ -291,13 +291,19 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
   } else {
     if (auto it = root.find("normalizer"); it != root.end() && !it->is_null()) {
       const std::string type = r.type_of(*it, "normalizer");
-      bool empty_sequence = type == "Sequence" && it->contains("normalizers") &&
-                            (*it)["normalizers"].is_array() && (*it)["normalizers"].empty();
-      if (!empty_sequence)
-        r.bad("normalizer.type", "is '" + type +
-                                     "'; a byte-level tokenizer supports only no normalizer" +
-                                     (type == "NFC" ? " (NFC, as Qwen2 has, is not implemented)"
-                                                    : ""));
+      const json* one = &*it;
+      std::string f = "normalizer";
+      if (type == "Sequence" && it->contains("normalizers") && (*it)["normalizers"].is_array() &&
+          (*it)["normalizers"].size() <= 1) {
+        one = (*it)["normalizers"].empty() ? nullptr : &(*it)["normalizers"][0];
+        f = "normalizer.normalizers[0]";
+      }
+      if (one) {
+        const std::string t = r.type_of(*one, f);
+        if (t != "NFC")
+          r.bad(f + ".type", "is '" + t + "'; a byte-level tokenizer supports only NFC or none");
+        spec.nfc = true;
+      }
     }
     spec.pre =
         parse_pre_tokenizer(r, root.contains("pre_tokenizer") ? root["pre_tokenizer"] : json());
@@ -411,7 +417,7 @@ Tokenizer Tokenizer::from_json_file(const std::string& path) {
     }
   }
 
-  if (spm && (spec.spm.prepend || spec.spm.replace_spaces)) {
+  if ((spm && (spec.spm.prepend || spec.spm.replace_spaces)) || spec.nfc) {
     // HF matches normalized=true added tokens on the normalized text, after Prepend: we match
     // them on the raw text, which differs, so refuse rather than guess.
     for (size_t i = 0; i < spec.added.size(); ++i) {
