@@ -229,9 +229,8 @@ TEST(Jinja, RefusesRunawayInputWithoutCrashing) {
   json deep_json = json::array();
   for (int i = 0; i < 1000; ++i) deep_json = json::array({deep_json});
   EXPECT_NE(error_of("{{ x }}", {{"x", deep_json}}).find("nested too deeply"), std::string::npos);
-  const char* cycle = "{% set ns = namespace(a=1) %}{% set ns.me = ns %}";
-  for (const char* use : {"{{ ns }}", "{{ ns | tojson }}", "{{ ns == ns }}"})
-    EXPECT_NE(error_of(std::string(cycle) + use).find("nested too deeply"), std::string::npos) << use;
+  EXPECT_EQ(error_of("{% set ns = namespace(a=1) %}{% set ns.me = {'x': [ns]} %}"),
+            "t.jinja:1:33: cannot store a namespace inside itself");
   // Malformed input of every kind yields an error or output, never a crash.
   const char* junk[] = {"{{", "{%", "{#", "{{ }}", "{% %}", "{% if %}", "{{ [1, }}", "{{ {1: }}",
                         "{{ a[1:2:3:4] }}", "{% set %}", "{% for %}", "{% macro %}", "}}", "%}",

@@ -122,10 +122,25 @@ class Evaluator {
       Value ns = lookup(s.targets[0]);
       if (!ns.is_dict() || !ns.as_dict().is_namespace)
         runtime_fail("cannot assign attribute on non-namespace object");
+      // A namespace holding itself would be a reference cycle (leaked, unprintable): refuse it.
+      if (reaches(v, &ns.as_dict(), 0)) runtime_fail("cannot store a namespace inside itself");
       ns.as_dict().set(s.attr, v);
       return;
     }
     assign(s.targets, v, *scopes_.back());
+  }
+
+  static bool reaches(const Value& v, const Dict* target, int depth) {
+    if (depth > 512) return true;
+    if (v.is_dict()) {
+      if (&v.as_dict() == target) return true;
+      for (const auto& kv : v.as_dict().items)
+        if (reaches(kv.second, target, depth + 1)) return true;
+    } else if (v.is_list()) {
+      for (const auto& e : v.as_list())
+        if (reaches(e, target, depth + 1)) return true;
+    }
+    return false;
   }
 
   Value apply_filters(const std::vector<ExprPtr>& filters, Value v) {
@@ -182,7 +197,8 @@ class Evaluator {
 
   Value make_macro(const Stmt& s, const Body& body,
                    const std::vector<std::pair<std::string, ExprPtr>>& params) {
-    std::vector<std::shared_ptr<Dict>> closure = scopes_;
+    // Weak: the macro is stored in one of these scopes, and a strong capture would be a cycle.
+    std::vector<std::weak_ptr<Dict>> closure(scopes_.begin(), scopes_.end());
     const Body* b = &body;
     const auto* p = &params;
     const Stmt* stmt = &s;
@@ -190,7 +206,11 @@ class Evaluator {
       if (call_depth_ >= kMaxCallDepth) runtime_fail("maximum macro recursion depth exceeded");
       auto scope = Dict::make();
       std::vector<std::shared_ptr<Dict>> saved = std::move(scopes_);
-      scopes_ = closure;
+      scopes_.clear();
+      for (const auto& w : closure) {
+        auto d = w.lock();
+        scopes_.push_back(d ? d : Dict::make());  // a scope that ended (macro escaped its loop)
+      }
       scopes_.push_back(scope);
       ++call_depth_;
       struct Restore {
