@@ -231,6 +231,11 @@ TEST(Jinja, RefusesRunawayInputWithoutCrashing) {
   EXPECT_NE(error_of("{{ x }}", {{"x", deep_json}}).find("nested too deeply"), std::string::npos);
   EXPECT_EQ(error_of("{% set ns = namespace(a=1) %}{% set ns.me = {'x': [ns]} %}"),
             "t.jinja:1:33: cannot store a namespace inside itself");
+  EXPECT_NE(error_of("{{ 9223372036854775807 + 1 }}").find("integer overflow"), std::string::npos);
+  EXPECT_NE(error_of("{{ 3 ** 100 }}").find("integer overflow"), std::string::npos);
+  EXPECT_EQ(render("{{ (-1) ** 1000001 }} {{ 2 ** 62 }} {{ 2 ** -1 }}"), "-1 4611686018427387904 0.5");
+  EXPECT_NE(error_of("{{ 'ab' * 1000000000000 }}").find("too large"), std::string::npos);
+  EXPECT_NE(error_of("{{ range(100000000) | length }}").find("too large"), std::string::npos);
   // Malformed input of every kind yields an error or output, never a crash.
   const char* junk[] = {"{{", "{%", "{#", "{{ }}", "{% %}", "{% if %}", "{{ [1, }}", "{{ {1: }}",
                         "{{ a[1:2:3:4] }}", "{% set %}", "{% for %}", "{% macro %}", "}}", "%}",

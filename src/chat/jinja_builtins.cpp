@@ -1,6 +1,7 @@
 // The built-in filters, with jinja2's argument names and defaults; `tojson` is transformers'
 // override: json.dumps(x, ensure_ascii=False, indent=indent, separators=separators, sort_keys).
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <map>
 #include <set>
@@ -314,7 +315,9 @@ Value f_round(const Value& v, const CallArgs& a) {
 }
 Value f_abs(const Value& v, const CallArgs&) {
   if (!v.is_number()) runtime_fail(std::string("bad operand type for abs(): '") + v.type_name() + "'");
-  return v.is_float() ? Value(std::fabs(v.as_double())) : Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
+  if (v.is_float()) return Value(std::fabs(v.as_double()));
+  if (v.as_int() == INT64_MIN) runtime_fail("integer overflow in abs");
+  return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
 }
 Value minmax(const Value& v, const CallArgs& a, bool want_max) {
   bool cs = a.get(0, "case_sensitive", Value(false)).truthy();

@@ -2,6 +2,7 @@
 // scope, so `set` inside a loop does not leak out; namespaces are shared objects and do.
 #include "chat/jinja_eval.h"
 
+#include <climits>
 #include <cmath>
 
 #include "core/error.h"
@@ -9,7 +10,8 @@
 namespace tsft::jinja {
 namespace {
 
-constexpr int kMaxCallDepth = 100;  // macro recursion; deeper is an error, not a stack overflow
+constexpr int kMaxCallDepth = 100;
+constexpr size_t kMaxRepeat = size_t{1} << 26;  // 'x' * n beyond 64 MiB is refused, not allocated  // macro recursion; deeper is an error, not a stack overflow
 
 enum class Flow { Normal, Break, Continue };
 
@@ -333,7 +335,9 @@ class Evaluator {
         Value v = eval(*e.args[0]);
         if (!v.is_number()) runtime_fail(std::string("bad operand type for unary -: '") + v.type_name() + "'");
         if (e.kind == Expr::Kind::Pos) return v.is_bool() ? Value(v.as_int()) : v;
-        return v.is_float() ? Value(-v.as_double()) : Value(-v.as_int());
+        if (v.is_float()) return Value(-v.as_double());
+        if (v.as_int() == INT64_MIN) runtime_fail("integer overflow in unary -");
+        return Value(-v.as_int());
       }
       case Expr::Kind::Not: return Value(!eval(*e.args[0]).truthy());
       case Expr::Kind::And: {
@@ -392,6 +396,8 @@ class Evaluator {
       const Value& count = (a.is_string() || a.is_list()) ? b : a;
       if (count.is_int() || count.is_bool()) {
         int64_t n = std::max<int64_t>(0, count.as_int());
+        size_t unit = seq.is_string() ? seq.as_string().size() : seq.as_list().size();
+        if (unit > 0 && n > static_cast<int64_t>(kMaxRepeat / unit)) runtime_fail("repetition result too large");
         if (seq.is_string()) {
           std::string s;
           for (int64_t i = 0; i < n; ++i) s += seq.as_string();
@@ -424,18 +430,26 @@ class Evaluator {
         return Value(r);
       }
     } else {
-      int64_t x = a.as_int(), y = b.as_int();
-      if (op == "+") return Value(x + y);
-      if (op == "-") return Value(x - y);
-      if (op == "*") return Value(x * y);
-      if (op == "**") {
+      // Python ints are unbounded; ours are 64-bit, so overflow is an error rather than UB.
+      int64_t x = a.as_int(), y = b.as_int(), r = 0;
+      bool overflow = false;
+      if (op == "+") overflow = __builtin_add_overflow(x, y, &r);
+      else if (op == "-") overflow = __builtin_sub_overflow(x, y, &r);
+      else if (op == "*") overflow = __builtin_mul_overflow(x, y, &r);
+      else if (op == "**") {
         if (y < 0) return Value(std::pow(static_cast<double>(x), static_cast<double>(y)));
-        int64_t r = 1;
-        for (int64_t i = 0; i < y && i < 64; ++i) r *= x;
-        return Value(r);
+        r = 1;
+        if (x == -1) r = (y % 2) ? -1 : 1;
+        else if (x == 0) r = y == 0 ? 1 : 0;
+        else if (x != 1)
+          for (int64_t i = 0; i < y && !overflow; ++i) overflow = __builtin_mul_overflow(r, x, &r);
       }
+      if (overflow) runtime_fail("integer overflow in " + op);
+      if (op == "+" || op == "-" || op == "*" || op == "**") return Value(r);
       if (y == 0) runtime_fail("integer division or modulo by zero");
-      int64_t q = x / y, r = x % y;
+      if (x == INT64_MIN && y == -1) runtime_fail("integer overflow in " + op);
+      int64_t q = x / y;
+      r = x % y;
       if (r != 0 && ((r < 0) != (y < 0))) {
         --q;
         r += y;

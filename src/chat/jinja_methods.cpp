@@ -378,7 +378,7 @@ void add_builtin_globals(Dict& globals) {
     if (step == 0) runtime_fail("range() arg 3 must not be zero");
     List l;
     for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-      if (l.size() >= 10'000'000) runtime_fail("range too large");
+      if (l.size() >= 1'000'000) runtime_fail("range too large");
       l.push_back(Value(i));
     }
     return Value(std::move(l));

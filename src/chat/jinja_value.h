@@ -2,6 +2,7 @@
 // ordered dict and callables, with Python's truthiness, str()/repr() and comparison rules.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -62,7 +63,7 @@ class Value {
   bool is_function() const { return kind_ == Kind::Function; }
 
   bool as_bool() const { return int_ != 0; }
-  int64_t as_int() const { return kind_ == Kind::Float ? static_cast<int64_t>(float_) : int_; }
+  int64_t as_int() const { return kind_ == Kind::Float ? float_to_int(float_) : int_; }
   double as_double() const { return kind_ == Kind::Float ? float_ : static_cast<double>(int_); }
   const std::string& as_string() const { return str_; }
   // For an undefined value: the name it was looked up under (for error messages).
@@ -79,6 +80,13 @@ class Value {
   const char* type_name() const;
 
  private:
+  // Truncates toward zero like Python's int(), saturating where int64 ends (NaN gives 0).
+  static int64_t float_to_int(double d) {
+    if (!(d == d)) return 0;
+    if (d >= 9.2233720368547758e18) return INT64_MAX;
+    if (d <= -9.2233720368547758e18) return INT64_MIN;
+    return static_cast<int64_t>(d);
+  }
   static Value from_json(const nlohmann::ordered_json& j, int depth);
 
   Kind kind_ = Kind::Undefined;
