@@ -171,8 +171,11 @@ Tokenizer::Tokenizer(TokenizerSpec spec) : impl_(std::make_unique<Impl>()) {
     m.token_to_id[t.content] = t.id;
   }
   m.fallback_byte.assign(size, -1);
-  for (int32_t i = 0; spm && i < size; ++i)
+  for (int32_t i = 0; spm && i < size; ++i) {
     m.fallback_byte[i] = static_cast<int16_t>(fallback_byte_of(m.id_bytes[i]));
+    // token_bytes() gives the byte itself (decode_spm reads fallback_byte, not this).
+    if (m.fallback_byte[i] >= 0) m.id_bytes[i] = std::string(1, static_cast<char>(m.fallback_byte[i]));
+  }
   m.spec = std::move(spec);
 }
 

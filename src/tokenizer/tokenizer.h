@@ -84,7 +84,9 @@ class Tokenizer {
   // HF's byte-level decode: ids out of range are skipped (as HF does), invalid UTF-8 becomes
   // U+FFFD.
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = false) const;
-  std::string token_bytes(int32_t id) const;  // the raw bytes one token stands for
+  // The raw bytes one token stands for (SentencePiece-style: '▁' as a space, a <0xNN> token as
+  // its byte; the decoder's strip of the first space is not applied).
+  std::string token_bytes(int32_t id) const;
 
   int32_t vocab_size() const;
   int32_t bos_id() const;
