@@ -124,6 +124,48 @@ TEST(ChatTemplate, RaiseExceptionNamesPosition) {
   }
 }
 
+// Damaged templates (characters and Jinja fragments deleted, inserted, swapped) must give a
+// tsft::Error or a render, never a crash or a hang: a deterministic small fuzz.
+TEST(ChatTemplate, DamagedTemplatesNeverCrash) {
+  const char* frags[] = {"{%", "%}", "{{", "}}", "{#", "#}", "-", "+", "(", ")", "[", "]", "'", "\"",
+                         " if ", " for ", " endfor ", " endif ", " in ", " is ", "|", ".", ",", ":",
+                         "loop", "ns", " not ", "*", "**", "//", "~", "\n", "0", "-1", "x"};
+  json msgs = json::parse(R"([{"role":"system","content":"s"},{"role":"user","content":"hi"},
+    {"role":"assistant","content":"ok","tool_calls":[{"type":"function","function":{"name":"f","arguments":{"a":1}}}]},
+    {"role":"tool","content":"r"},{"role":"user","content":"more"}])");
+  json tools = json::parse(R"([{"type":"function","function":{"name":"f","parameters":{}}}])");
+  uint64_t state = 12345;
+  auto next = [&](uint64_t n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<size_t>((state >> 33) % n);
+  };
+  int errors = 0, renders = 0;
+  for (const char* model : kModels) {
+    std::string base = read_file(model_dir(model) + "/chat_template.jinja");
+    for (int iter = 0; iter < 300; ++iter) {
+      std::string src = base;
+      for (int edits = 1 + static_cast<int>(next(4)); edits > 0; --edits) {
+        size_t pos = next(src.size() + 1);
+        switch (next(3)) {
+          case 0: src.erase(pos, 1 + next(6)); break;
+          case 1: src.insert(pos, frags[next(sizeof(frags) / sizeof(frags[0]))]); break;
+          default: if (pos + 1 < src.size()) std::swap(src[pos], src[pos + 1]);
+        }
+      }
+      try {
+        tsft::ChatTemplate tpl(src, "fuzz.jinja");
+        tpl.render(msgs, next(2) ? tools : json(), next(2) == 1, {{"bos_token", "<s>"}});
+        ++renders;
+      } catch (const tsft::Error& e) {
+        EXPECT_EQ(std::string(e.what()).rfind("fuzz.jinja:", 0), 0u) << e.what();
+        ++errors;
+      }
+    }
+  }
+  EXPECT_GT(errors, 0);
+  EXPECT_GT(renders, 0);
+}
+
 TEST(ChatTemplate, ConcurrentRendersAgree) {
   tsft::ChatTemplate tpl = load_template("Qwen3-0.6B");
   json msgs = json::parse(R"([{"role":"system","content":"s"},{"role":"user","content":"hi"},
