@@ -308,6 +308,8 @@ Value f_indent(const Value& v, const CallArgs& a) {
 Value f_round(const Value& v, const CallArgs& a) {
   int64_t precision = a.get(0, "precision", Value(0)).as_int();
   std::string method = a.get(1, "method", Value("common")).str();
+  if (!v.is_number()) runtime_fail(std::string("round: '") + v.type_name() + "' is not a number");
+  if (method == "common" && !v.is_float()) return Value(v.as_int());  // Python round(int, n) is an int
   double m = std::pow(10.0, static_cast<double>(precision));
   double x = v.as_double() * m;
   double r = method == "ceil" ? std::ceil(x) : method == "floor" ? std::floor(x) : std::nearbyint(x);

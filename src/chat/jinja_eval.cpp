@@ -352,6 +352,15 @@ class Evaluator {
         if (eval(*e.args[0]).truthy()) return eval(*e.args[1]);
         return e.args[2] ? eval(*e.args[2]) : Value::undefined();
       case Expr::Kind::Binary: return binary(e.name, eval(*e.args[0]), eval(*e.args[1]));
+      case Expr::Kind::Compare: {
+        Value left = eval(*e.args[0]);
+        for (size_t i = 0; i < e.ops.size(); ++i) {
+          Value right = eval(*e.args[i + 1]);
+          if (!binary(e.ops[i], left, right).truthy()) return Value(false);
+          left = std::move(right);
+        }
+        return Value(true);
+      }
     }
     return Value();
   }

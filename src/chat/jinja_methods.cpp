@@ -265,7 +265,10 @@ Value get_item(const Value& obj, const Value& key) {
 }
 
 Value get_slice(const Value& obj, const Value& start, const Value& stop, const Value& step_v) {
-  if (!obj.is_list() && !obj.is_string()) runtime_fail(std::string("'") + obj.type_name() + "' object is not subscriptable");
+  // jinja2's getitem turns a TypeError into an undefined value.
+  if (!obj.is_list() && !obj.is_string()) return Value::undefined();
+  for (const Value* v : {&start, &stop, &step_v})
+    if (!v->is_none() && !v->is_int() && !v->is_bool()) return Value::undefined();
   std::vector<std::string> cs;
   int64_t n = obj.is_list() ? static_cast<int64_t>(obj.as_list().size())
                             : static_cast<int64_t>((cs = utf8_chars(obj.as_string())).size());

@@ -400,11 +400,23 @@ class Parser {
         break;
       }
       ExprPtr rhs = parse_math1();
-      // Chains (a < b < c) would need b shared by two comparisons; templates do not use them.
-      if (chain) fail_tok(at, "chained comparisons are not supported");
-      chain = binary(Expr::Kind::Binary, at, std::move(e), std::move(rhs), op);
+      if (!chain) {
+        chain = make(Expr::Kind::Compare, at);
+        chain->args.push_back(std::move(e));
+      }
+      chain->ops.push_back(op);
+      chain->args.push_back(std::move(rhs));
     }
-    return chain ? std::move(chain) : std::move(e);
+    if (!chain) return e;
+    if (chain->ops.size() == 1) {  // the common case: one plain binary comparison
+      auto b = make(Expr::Kind::Binary, cur());
+      b->line = chain->line;
+      b->col = chain->col;
+      b->name = chain->ops[0];
+      b->args = std::move(chain->args);
+      return b;
+    }
+    return chain;
   }
 
   ExprPtr parse_math1() {

@@ -35,6 +35,7 @@ struct Expr {
     And,
     Or,
     Cond,     // args[1] if args[0] else args[2] (args[2] may be null)
+    Compare,  // a chain args[0] ops[0] args[1] ops[1] args[2] ...: each operand evaluated once
   };
   Kind kind;
   int line = 0, col = 0;
@@ -43,6 +44,7 @@ struct Expr {
   bool negated = false;
   std::vector<ExprPtr> args;
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
+  std::vector<std::string> ops;  // Compare
 };
 
 struct Stmt;
