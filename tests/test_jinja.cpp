@@ -194,6 +194,7 @@ TEST(Jinja, ChainedComparisonsAndLenientSubscripts) {
   EXPECT_EQ(render("{{ 1 < 2 < 3 }} {{ 1 < 3 < 2 }} {{ 1 == 1 != 2 }} {{ 'a' in 'ab' in ['ab'] }}"),
             "True False True True");
   // jinja2 turns subscripting a number into an undefined value, not an error.
+  EXPECT_EQ(render("{{ [1, 2, 1].count(1) }} {{ ['a', 'b'].index('b') }}"), "2 1");
   EXPECT_EQ(render("[{{ (5)[1:] }}][{{ (2.5)[0] }}] {{ 2 | round(1) }} {{ 2.25 | round(1) }}"), "[][] 2 2.2");
 }
 

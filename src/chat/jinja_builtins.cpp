@@ -287,6 +287,7 @@ Value f_indent(const Value& v, const CallArgs& a) {
   std::string pad = w.is_string() ? w.as_string() : std::string(static_cast<size_t>(std::max<int64_t>(0, w.as_int())), ' ');
   bool first = a.get(1, "first", Value(false)).truthy();
   bool blank = a.get(2, "blank", Value(false)).truthy();
+  if (!v.is_string()) runtime_fail(std::string("indent: expected a string, got '") + v.type_name() + "'");
   // jinja2 appends "\n" before splitlines() so a trailing newline survives.
   std::string s = need_str(v) + "\n";
   std::vector<std::string> lines;

@@ -237,7 +237,21 @@ Value get_attr(const Value& obj, const std::string& name) {
     return Value(Function([s, name](CallArgs& a) { return string_method(s, name, a); }));
   }
   if (obj.is_list() && (name == "append" || name == "pop" || name == "insert" || name == "extend"))
-    runtime_fail("access to attribute '" + name + "' of 'list' object is unsafe");
+    runtime_fail("access to attribute '" + name + "' of 'list' object is unsafe");  // immutable sandbox
+  if (obj.is_list() && (name == "count" || name == "index")) {
+    List l = obj.as_list();
+    return Value(Function([l, name](CallArgs& a) -> Value {
+      Value x = a.get(0, "value");
+      int64_t n = 0;
+      for (size_t i = 0; i < l.size(); ++i) {
+        if (!values_equal(l[i], x)) continue;
+        if (name == "index") return Value(static_cast<int64_t>(i));
+        ++n;
+      }
+      if (name == "index") runtime_fail("value is not in list");
+      return Value(n);
+    }));
+  }
   return Value::undefined(name);
 }
 
