@@ -22,16 +22,7 @@ std::string read(const std::string& path) {
 // SmolLM2's tokenizer plus the template's own markers as special tokens (new ids past the
 // vocabulary), so every template's turn markers stay whole tokens as in the real model.
 Tokenizer tokenizer_with(const std::vector<std::string>& markers) {
-  TokenizerSpec spec = Tokenizer::from_json_file(kData + "/smollm2/tokenizer.json").spec();
-  int32_t next = static_cast<int32_t>(spec.vocab.size());
-  for (const auto& m : markers) {
-    AddedToken t;
-    t.id = next++;
-    t.content = m;
-    t.special = true;
-    spec.added.push_back(t);
-  }
-  return Tokenizer(std::move(spec));
+  return Tokenizer::from_json_file(kData + "/smollm2/tokenizer.json").with_special_tokens(markers);
 }
 
 struct TemplateCase {

@@ -58,14 +58,22 @@ TEST_P(VocabResize, GrowsWithMeanRowsAndKeepsOldLogits) {
 
 INSTANTIATE_TEST_SUITE_P(TiedAndUntied, VocabResize, ::testing::Values("llama", "llama_untied"));
 
-TEST(VocabResize, DefaultModelDecodesAfterGrowing) {
-  // The quantized LM head copy is dropped (new rows are not representable); decoding still works.
+TEST(VocabResize, SentinelTokenOnTheDefaultModel) {
   const std::string path = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
   ASSERT_TRUE(std::filesystem::exists(path));
-  LoadedModel lm = load_model(path, false);
+  LoadedModel lm = load_model(path);
+  const Tokenizer tok = lm.tokenizer->with_special_tokens({"<my_tool_selection>", "<|im_end|>"});
+  EXPECT_EQ(tok.vocab_size(), 49153);  // <|im_end|> already exists and keeps its id
+  std::vector<int32_t> want = lm.tokenizer->encode("calculator");
+  want.push_back(49152);
+  EXPECT_EQ(tok.encode("calculator<my_tool_selection>"), want);
+  EXPECT_EQ(tok.decode({49152}), "<my_tool_selection>");
+  EXPECT_TRUE(tok.is_special(49152));
+
+  // The quantized LM head copy is dropped (new rows are not representable); decoding still works.
   Transformer& m = *lm.model;
   EXPECT_NE(m.weights().lm_head_q.data, nullptr);
-  m.grow_vocab(49153);
+  m.grow_vocab(tok.vocab_size());
   EXPECT_EQ(m.weights().lm_head_q.data, nullptr);
   EXPECT_NE(m.weights().layers[0].w_up_q.data, nullptr);
   std::vector<float> logits(49153);

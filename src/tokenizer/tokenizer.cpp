@@ -265,6 +265,21 @@ std::optional<int32_t> Tokenizer::token_id(std::string_view token) const {
 const std::string& Tokenizer::chat_template() const {
   return impl_->spec.chat_template;
 }
+Tokenizer Tokenizer::with_special_tokens(const std::vector<std::string>& contents) const {
+  TokenizerSpec spec = impl_->spec;
+  int32_t next = vocab_size();
+  for (const std::string& c : contents) {
+    if (c.empty()) fail("a new special token must not be empty");
+    if (token_id(c)) continue;
+    AddedToken t;
+    t.id = next++;
+    t.content = c;
+    t.special = true;
+    spec.added.push_back(std::move(t));
+  }
+  return Tokenizer(std::move(spec));
+}
+
 const TokenizerSpec& Tokenizer::spec() const {
   return impl_->spec;
 }

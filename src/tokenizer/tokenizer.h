@@ -98,6 +98,11 @@ class Tokenizer {
   const std::string& chat_template() const;
   const TokenizerSpec& spec() const;
 
+  // A copy with new special tokens (e.g. a "<my_tool_selection>" sentinel) appended at the next
+  // free ids, as HF's add_special_tokens does; texts that are already tokens keep their ids.
+  // The model's vocabulary must grow to vocab_size() too (Transformer::grow_vocab).
+  Tokenizer with_special_tokens(const std::vector<std::string>& contents) const;
+
  private:
   static Tokenizer from_gguf_sentencepiece(const GgufFile& gguf);  // tokenizer.ggml.model llama
 
