@@ -13,15 +13,23 @@ ordered_json first_n(const ordered_json& messages, size_t n) {
   return out;
 }
 
-bool starts_with(const std::string& s, const std::string& prefix) {
-  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+std::string trim(const std::string& s) {
+  const size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
 }
 
-// Text that must appear inside the assistant's span, to reject accidental matches: its content,
-// else the name of its first tool call.
+// Text that must appear inside the assistant's span, to reject accidental matches: its content
+// (trimmed, and after any </think>, since templates trim and move reasoning), else the name of
+// its first tool call.
 std::string anchor_of(const ordered_json& msg) {
-  if (msg.contains("content") && msg["content"].is_string() && !msg["content"].get<std::string>().empty())
-    return msg["content"].get<std::string>();
+  if (msg.contains("content") && msg["content"].is_string()) {
+    std::string c = msg["content"].get<std::string>();
+    const size_t think = c.rfind("</think>");
+    if (think != std::string::npos) c = c.substr(think + 8);
+    c = trim(c);
+    if (!c.empty()) return c;
+  }
   if (msg.contains("tool_calls") && msg["tool_calls"].is_array() && !msg["tool_calls"].empty()) {
     const ordered_json& c = msg["tool_calls"][0];
     const ordered_json& f = c.contains("function") ? c["function"] : c;
@@ -40,19 +48,21 @@ bool locate(const std::string& full, const std::string& seg, size_t from, size_t
     span = {expected_at, expected_at + seg.size()};
     return true;
   }
+  // The earliest occurrence wins: a later identical reply must not be taken for this one.
+  bool found = false;
   for (size_t k = 0; k < seg.size();) {
     const std::string cand = seg.substr(k);
     if (!anchor.empty() && cand.find(anchor) == std::string::npos) break;
     const size_t at = full.find(cand, from);
-    if (at != std::string::npos) {
+    if (at != std::string::npos && (!found || at < span.begin)) {
       span = {at, at + cand.size()};
-      return true;
+      found = true;
     }
     const size_t nl = seg.find('\n', k);
     if (nl == std::string::npos) break;
     k = nl + 1;
   }
-  return false;
+  return found;
 }
 
 }  // namespace
@@ -74,16 +84,18 @@ RenderedConversation render_conversation(const ChatTemplate& tpl, const ordered_
     } catch (const Error& e) {
       fail("message ", i, " (assistant): cannot render the conversation up to it: ", e.what());
     }
-    if (!starts_with(upto, before))
-      fail("message ", i, " (assistant): the template's render with the generation prompt is not a "
-           "prefix of the render with the reply, so the assistant's part cannot be found");
-    std::string seg = upto.substr(before.size());
+    // Usually `before` is a prefix of `upto`. Some generation prompts are not (Qwen3 with
+    // enable_thinking=false adds an empty <think></think> that a reply with reasoning replaces):
+    // the assistant's part then starts where the two renders part.
+    size_t common = 0;
+    while (common < before.size() && common < upto.size() && before[common] == upto[common]) ++common;
+    std::string seg = upto.substr(common);
     if (!end_of_turn.empty()) {
       const size_t eot = seg.rfind(end_of_turn);
       if (eot != std::string::npos) seg.resize(eot + end_of_turn.size());
     }
     TextSpan span;
-    if (seg.empty() || !locate(out.text, seg, prev_end, before.size(), anchor_of(msg), span))
+    if (seg.empty() || !locate(out.text, seg, prev_end, common, anchor_of(msg), span))
       fail("message ", i, " (assistant): its rendered reply was not found in the full conversation");
     out.assistant.push_back(span);
     prev_end = span.end;

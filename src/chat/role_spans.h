@@ -26,8 +26,8 @@ struct RenderedConversation {
 // Renders `messages` (no generation prompt) and finds each assistant message's span: the text
 // the template adds between the render of the conversation before it (with the generation prompt)
 // and the render that includes it, cut just after the last `end_of_turn` in it (e.g.
-// "<|im_end|>"; empty keeps the whole addition). Throws tsft::Error naming the message index when
-// the template makes that impossible (the prefix render is not a prefix).
+// "<|im_end|>"; empty keeps the whole addition), then found in the full render. Throws
+// tsft::Error naming the message index when it cannot be found there.
 RenderedConversation render_conversation(const ChatTemplate& tpl,
                                          const nlohmann::ordered_json& messages,
                                          const nlohmann::ordered_json& tools,
