@@ -8,6 +8,7 @@
 #include "chat/chat_format.h"
 #include "cli/args.h"
 #include "cli/conversation_file.h"
+#include "cli/model_files.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "io/gguf.h"
@@ -17,14 +18,6 @@ namespace tsft {
 namespace {
 
 using nlohmann::ordered_json;
-
-Tokenizer tokenizer_of(const std::string& path) {
-  if (!std::filesystem::exists(path)) fail(path, ": no such file or directory");
-  if (std::filesystem::is_directory(path))
-    return Tokenizer::from_json_file((std::filesystem::path(path) / "tokenizer.json").string());
-  GgufFile g(path);
-  return Tokenizer::from_gguf(g);
-}
 
 }  // namespace
 
@@ -51,7 +44,7 @@ int cmd_render(int argc, char** argv) {
   const ordered_json conv = read_conversation(args.str("conversation"), args.integer("line"));
   const ordered_json tools = conv.contains("tools") ? conv["tools"] : ordered_json();
   const std::string model = args.str("model");
-  const Tokenizer tok = tokenizer_of(model);
+  const Tokenizer tok = load_tokenizer(model);
   const ChatFormat format = ChatFormat::from_tokenizer(tok, model);
 
   if (args.flag("generation-prompt")) {

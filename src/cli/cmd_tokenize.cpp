@@ -7,25 +7,13 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_files.h"
 #include "core/error.h"
 #include "io/gguf.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tsft {
 namespace {
-
-Tokenizer load_tokenizer(const std::string& path) {
-  if (!std::filesystem::exists(path)) fail(path, ": no such file or directory");
-  if (std::filesystem::is_directory(path)) {
-    const auto tj = std::filesystem::path(path) / "tokenizer.json";
-    if (!std::filesystem::exists(tj)) fail(path, ": no tokenizer.json in this directory");
-    return Tokenizer::from_json_file(tj.string());
-  }
-  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0)
-    return Tokenizer::from_json_file(path);
-  GgufFile g(path);
-  return Tokenizer::from_gguf(g);
-}
 
 bool valid_utf8(const std::string& s) {
   for (size_t i = 0; i < s.size();) {

@@ -1,0 +1,23 @@
+#include "cli/model_files.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "io/gguf.h"
+
+namespace tsft {
+
+Tokenizer load_tokenizer(const std::string& path) {
+  if (!std::filesystem::exists(path)) fail(path, ": no such file or directory");
+  if (std::filesystem::is_directory(path)) {
+    const auto tj = std::filesystem::path(path) / "tokenizer.json";
+    if (!std::filesystem::exists(tj)) fail(path, ": no tokenizer.json in this directory");
+    return Tokenizer::from_json_file(tj.string());
+  }
+  if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0)
+    return Tokenizer::from_json_file(path);
+  GgufFile g(path);
+  return Tokenizer::from_gguf(g);
+}
+
+}  // namespace tsft
