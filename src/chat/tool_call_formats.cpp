@@ -36,6 +36,27 @@ std::string json_error(std::string_view text, size_t base = 0) {
   return parsed.ok ? std::string("invalid JSON") : parsed.error;
 }
 
+// A call whose arguments are one JSON value starting at `value`: adds the call, or records why it
+// is invalid. Returns the end of the value, or npos when it never closes (the reply is then
+// marked truncated with `unclosed`).
+size_t add_call_with_json_args(ReplyBuilder& builder, std::string_view text, size_t value,
+                               std::string_view name, const std::string& unclosed) {
+  const JsonSpan span = scan_json_value(text, value);
+  if (span.status == SpanStatus::kIncomplete) {
+    builder.truncate_call(unclosed);
+    return npos;
+  }
+  const std::string_view candidate = text.substr(value, span.end - value);
+  JsonParse parsed;
+  if (span.status == SpanStatus::kComplete) parsed = parse_json(candidate);
+  if (!parsed.ok) {
+    builder.fail_call(parsed.error.empty() ? json_error(candidate) : parsed.error);
+  } else {
+    builder.add_call(name, parsed.value);
+  }
+  return span.end;
+}
+
 bool mentions_call_key(std::string_view s) {
   return s.find("\"name\"") != npos || s.find("\"parameters\"") != npos ||
          s.find("\"arguments\"") != npos || s.find("\"function\"") != npos;
@@ -306,20 +327,10 @@ ParsedReply parse_mistral(std::string_view text) {
       if (pos == npos) return builder.finish();
       continue;
     }
-    const JsonSpan span = scan_json_value(text, value);
-    if (span.status == SpanStatus::kIncomplete) {
-      builder.truncate_call("arguments never closed (output cut short?)");
-      return builder.finish();
-    }
-    const std::string_view candidate = text.substr(value, span.end - value);
-    JsonParse parsed;
-    if (span.status == SpanStatus::kComplete) parsed = parse_json(candidate);
-    if (!parsed.ok) {
-      builder.fail_call(parsed.error.empty() ? json_error(candidate) : parsed.error);
-    } else {
-      builder.add_call(name, parsed.value);
-    }
-    pos = skip_space(text, span.end);
+    const size_t end =
+        add_call_with_json_args(builder, text, value, name, "arguments never closed (output cut short?)");
+    if (end == npos) return builder.finish();
+    pos = skip_space(text, end);
   }
   builder.add_content(text.substr(pos));
   return builder.finish();
@@ -374,21 +385,11 @@ ParsedReply parse_name_parameters(std::string_view text) {
       line = content_from = next_line(value);
       continue;
     }
-    const JsonSpan span = scan_json_value(text, value);
-    if (span.status == SpanStatus::kIncomplete) {
-      builder.truncate_call("parameters never closed (output cut short?)");
-      return builder.finish();
-    }
-    const std::string_view candidate = text.substr(value, span.end - value);
-    JsonParse parsed;
-    if (span.status == SpanStatus::kComplete) parsed = parse_json(candidate);
-    if (!parsed.ok) {
-      builder.fail_call(parsed.error.empty() ? json_error(candidate) : parsed.error);
-    } else {
-      builder.add_call(name, parsed.value);
-    }
-    content_from = span.end;
-    line = next_line(span.end);
+    const size_t end = add_call_with_json_args(builder, text, value, name,
+                                               "parameters never closed (output cut short?)");
+    if (end == npos) return builder.finish();
+    content_from = end;
+    line = next_line(end);
   }
   if (content_from < text.size()) builder.add_content(text.substr(content_from));
   return builder.finish();
