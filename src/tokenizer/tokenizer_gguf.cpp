@@ -9,6 +9,18 @@
 #include "tokenizer/unicode.h"
 
 namespace tsft {
+namespace {
+
+// A token id stored under `key`, or -1 when absent; an id outside the vocabulary is an error.
+int32_t token_id_or_none(const GgufFile& gguf, const char* key, size_t vocab_size) {
+  const uint64_t v = gguf.get_uint_or(key, UINT64_MAX);
+  if (v == UINT64_MAX) return -1;
+  if (v >= vocab_size)
+    fail(gguf.path(), ": ", key, " = ", v, " is outside the vocabulary (", vocab_size, " tokens)");
+  return static_cast<int32_t>(v);
+}
+
+}  // namespace
 
 Tokenizer Tokenizer::from_gguf(const GgufFile& gguf) {
   const std::string& path = gguf.path();
@@ -64,14 +76,7 @@ Tokenizer Tokenizer::from_gguf(const GgufFile& gguf) {
     }
   }
 
-  auto id_or_none = [&](const char* key) -> int32_t {
-    uint64_t v = gguf.get_uint_or(key, UINT64_MAX);
-    if (v == UINT64_MAX) return -1;
-    if (v >= spec.vocab.size())
-      fail(path, ": ", key, " = ", v, " is outside the vocabulary (", spec.vocab.size(),
-           " tokens)");
-    return static_cast<int32_t>(v);
-  };
+  auto id_or_none = [&](const char* key) { return token_id_or_none(gguf, key, spec.vocab.size()); };
   spec.bos_id = id_or_none("tokenizer.ggml.bos_token_id");
   spec.eos_id = id_or_none("tokenizer.ggml.eos_token_id");
   spec.pad_id = id_or_none("tokenizer.ggml.padding_token_id");
@@ -173,14 +178,7 @@ Tokenizer Tokenizer::from_gguf_sentencepiece(const GgufFile& gguf) {
            spec.vocab.size(), " tokens");
     spec.merges = merges_from_scores(spec.vocab, scores);
   }
-  auto id_or_none = [&](const char* key) -> int32_t {
-    uint64_t v = gguf.get_uint_or(key, UINT64_MAX);
-    if (v == UINT64_MAX) return -1;
-    if (v >= spec.vocab.size())
-      fail(path, ": ", key, " = ", v, " is outside the vocabulary (", spec.vocab.size(),
-           " tokens)");
-    return static_cast<int32_t>(v);
-  };
+  auto id_or_none = [&](const char* key) { return token_id_or_none(gguf, key, spec.vocab.size()); };
   spec.bos_id = id_or_none("tokenizer.ggml.bos_token_id");
   spec.eos_id = id_or_none("tokenizer.ggml.eos_token_id");
   spec.pad_id = id_or_none("tokenizer.ggml.padding_token_id");
