@@ -112,6 +112,13 @@ TEST(Cli, GenerateFromConversationPrintsOpenAiMessage) {
                         "xml");
 }
 
+TEST(Cli, InspectProbesTheChatTemplateForTools) {
+  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
+  const CliResult r = run("inspect " + kDefaultModel);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("tools: ignores them"), std::string::npos) << r.out;
+}
+
 TEST(Cli, InspectDescribesTinyModel) {
   const CliResult r = run("inspect " + kData + "/tiny/qwen3");
   EXPECT_EQ(r.exit_code, 0) << r.out;

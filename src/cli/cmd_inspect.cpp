@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <map>
 
+#include "chat/chat_format.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -44,10 +45,18 @@ void print_tokenizer(const Tokenizer& t) {
   const std::string& tpl = t.chat_template();
   if (tpl.empty()) {
     std::printf("chat template:    none\n");
-  } else {
-    std::printf("chat template:    %zu characters, handles tools: %s\n", tpl.size(),
-                tpl.find("tools") != std::string::npos ? "mentions 'tools'" : "no");
+    return;
   }
+  // The same probe rendering uses (a tool offered and looked for), not a guess from the text.
+  std::string tools;
+  try {
+    tools = ChatFormat::from_tokenizer(t, "model").template_handles_tools()
+                ? "renders them"
+                : "ignores them (toolsft injects its tool prompt)";
+  } catch (const Error& e) {
+    tools = std::string("cannot tell: ") + e.what();
+  }
+  std::printf("chat template:    %zu characters; tools: %s\n", tpl.size(), tools.c_str());
 }
 
 }  // namespace
