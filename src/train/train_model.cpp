@@ -96,6 +96,8 @@ TrainableModel::TrainableModel(const ModelConfig& cfg, ModelWeights& weights, Lo
   zero_grad();
 }
 
+TrainableModel::~TrainableModel() = default;
+
 void TrainableModel::zero_grad() {
   for (Param& p : params_) std::memset(p.grad, 0, static_cast<size_t>(p.numel) * sizeof(float));
 }

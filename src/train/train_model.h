@@ -39,6 +39,9 @@ class TrainableModel {
   // lora: null for full fine-tuning; else only its pairs are trained.
   TrainableModel(const ModelConfig& cfg, ModelWeights& weights, LoraWeights* lora,
                  TrainModelOptions opt);
+  ~TrainableModel();
+  TrainableModel(const TrainableModel&) = delete;
+  TrainableModel& operator=(const TrainableModel&) = delete;
 
   const ModelConfig& config() const { return cfg_; }
   ParamList& params() { return params_; }
