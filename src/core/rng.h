@@ -2,6 +2,7 @@
 // The same seed gives the same sequence on every machine.
 #pragma once
 
+#include <array>
 #include <cstdint>
 
 namespace tsft {
@@ -29,6 +30,11 @@ class Rng {
     s_[2] ^= t;
     s_[3] = rotl(s_[3], 45);
     return result;
+  }
+  // The generator's full state, for exact resume from a checkpoint.
+  std::array<uint64_t, 4> state() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+  void set_state(const std::array<uint64_t, 4>& s) {
+    for (int i = 0; i < 4; ++i) s_[i] = s[i];
   }
   // Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
