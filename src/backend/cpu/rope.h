@@ -30,4 +30,11 @@ void rope_forward(float* x, const float* cos_t, const float* sin_t, int64_t T, i
 void rope_forward_ref(float* x, const int32_t* pos, const float* inv_freq, int64_t T, int64_t H,
                       int64_t D);
 
+// Backward, in place: dx (T, H, D) holds the gradient wrt the rotated output and becomes the
+// gradient wrt the input (the rotation is orthogonal: apply its transpose). cos/sin (T, D/2).
+void rope_backward(float* dx, const float* cos_t, const float* sin_t, int64_t T, int64_t H,
+                   int64_t D);
+void rope_backward_ref(float* dx, const float* cos_t, const float* sin_t, int64_t T, int64_t H,
+                       int64_t D);
+
 }  // namespace tsft

@@ -9,4 +9,11 @@ namespace tsft {
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n);
 void swiglu_forward_ref(float* out, const float* gate, const float* up, int64_t n);
 
+// Backward: dgate (n), dup (n) OVERWRITTEN from dout (n), gate (n), up (n).
+// Each element is read before it is written, so dgate or dup may alias dout, gate or up.
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
+                     const float* up, int64_t n);
+void swiglu_backward_ref(float* dgate, float* dup, const float* dout, const float* gate,
+                         const float* up, int64_t n);
+
 }  // namespace tsft
