@@ -2,7 +2,10 @@
 // replacement; checkpoints: bitwise restore, resumed AdamW identical to an uninterrupted one,
 // rotation, stale temp dirs, and clear errors for unwritable dirs and mismatched checkpoints.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cmath>
 #include <cstring>
@@ -149,6 +152,49 @@ TEST_F(CheckpointTest, SafetensorsWriterErrors) {
   msg = error_of([&] { write_safetensors(path("q.safetensors"), {{"q", view(DType::kQ8_0, {32}, x.data())}}); });
   EXPECT_NE(msg.find("Q8_0"), std::string::npos) << msg;
   EXPECT_FALSE(fs::exists(path("d.safetensors")));
+}
+
+// Makes writes past limit bytes fail with EFBIG (as a full disk fails with ENOSPC) for its lifetime.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t limit) {
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit r = old_;
+    r.rlim_cur = limit;
+    setrlimit(RLIMIT_FSIZE, &r);
+  }
+  ~FileSizeLimit() {
+    setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit old_{};
+  void (*old_handler_)(int) = nullptr;
+};
+
+TEST_F(CheckpointTest, WriteFailureRemovesTempFile) {
+  std::vector<float> big(1 << 18, 1.0f);  // 1 MiB
+  const std::string p = path("big.safetensors");
+  std::string msg;
+  {
+    FileSizeLimit limit(64 << 10);
+    msg = error_of([&] { write_safetensors(p, {{"big", view(DType::kF32, {1 << 18}, big.data())}}); });
+  }
+  EXPECT_NE(msg.find(p + ": write failed: File too large"), std::string::npos) << msg;
+  EXPECT_TRUE(fs::is_empty(dir_)) << "temp file left behind";
+
+  // The same failure inside a checkpoint leaves neither the checkpoint nor its temp dir.
+  std::vector<float> g(big.size());
+  ParamList params = {{"big", big.data(), g.data(), static_cast<int64_t>(big.size()), true}};
+  AdamW opt(params);
+  {
+    FileSizeLimit limit(64 << 10);
+    msg = error_of([&] { save_checkpoint(path("out"), 1, params, opt, {}, 0); });
+  }
+  EXPECT_NE(msg.find("params.safetensors: write failed"), std::string::npos) << msg;
+  EXPECT_TRUE(fs::is_empty(path("out")));
 }
 
 TEST_F(CheckpointTest, FsUtil) {
