@@ -2,15 +2,15 @@
 // with its key and file:line, the to_yaml round trip, the docs being current; the progress line's
 // formatting and metrics.jsonl truncation on resume.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <cmath>
-#include <algorithm>
-#include <unistd.h>
 
 #include "core/error.h"
 #include "train/metrics_log.h"
@@ -125,17 +125,24 @@ TEST_F(TrainConfigTest, EverythingFromOverridesWithoutAFile) {
 }
 
 TEST_F(TrainConfigTest, OverridesFromArgs) {
-  std::vector<std::string> argv_s = {"--config",      "run.yaml",         "--train.learning_rate",
-                                     "1e-4",          "--lora.r=4",       "--lora.enabled",
-                                     "--verbose",     "--data.packing",   "false",
-                                     "--model.path",  "/m"};
+  std::vector<std::string> argv_s = {"--config",
+                                     "run.yaml",
+                                     "--train.learning_rate",
+                                     "1e-4",
+                                     "--lora.r=4",
+                                     "--lora.enabled",
+                                     "--verbose",
+                                     "--data.packing",
+                                     "false",
+                                     "--model.path",
+                                     "/m"};
   std::vector<char*> argv;
   for (auto& s : argv_s) argv.push_back(s.data());
   std::vector<std::string> rest;
   const auto ov = overrides_from_args(static_cast<int>(argv.size()), argv.data(), &rest);
-  EXPECT_EQ(ov, (std::vector<std::string>{"train.learning_rate=1e-4", "lora.r=4",
-                                          "lora.enabled=true", "data.packing=false",
-                                          "model.path=/m"}));
+  EXPECT_EQ(ov,
+            (std::vector<std::string>{"train.learning_rate=1e-4", "lora.r=4", "lora.enabled=true",
+                                      "data.packing=false", "model.path=/m"}));
   EXPECT_EQ(rest, (std::vector<std::string>{"--config", "run.yaml", "--verbose"}));
 
   std::string typo = "--train.learnig_rate=1";
@@ -165,7 +172,8 @@ TEST_F(TrainConfigTest, ErrorsNameTheKeyAndFileLine) {
        {"train.learning_rate: expected a number, got 'abc' (run.yaml:5)"}},
       {"  learnig_rate: 1e-4\n",
        {"unknown key train.learnig_rate (run.yaml:5)", "did you mean train.learning_rate?"}},
-      {"  max_seq_len: 128\n", {"train.max_seq_len", "run.yaml:5", "did you mean data.max_seq_len"}},
+      {"  max_seq_len: 128\n",
+       {"train.max_seq_len", "run.yaml:5", "did you mean data.max_seq_len"}},
       {"trian:\n  seed: 1\n", {"unknown section 'trian' (run.yaml:5)", "did you mean train?"}},
       {"  learning_rate: 0\n", {"train.learning_rate: must be > 0, got 0 (run.yaml:5)"}},
       {"  learning_rate: -1e-4\n", {"train.learning_rate: must be > 0", "run.yaml:5"}},
@@ -282,8 +290,10 @@ TEST_F(TrainConfigTest, ToYamlRoundTrips) {
 
 TEST_F(TrainConfigTest, HelpListsEveryKeyWithDefault) {
   const std::string h = config_help();
-  for (const auto& [section, obj] : to_json(load_train_config(
-           "", {"model.path=/m", "data.train=/d", "train.output_dir=/o"})).items())
+  // Named: items() of a temporary would dangle.
+  const nlohmann::json all =
+      to_json(load_train_config("", {"model.path=/m", "data.train=/d", "train.output_dir=/o"}));
+  for (const auto& [section, obj] : all.items())
     for (const auto& [key, v] : obj.items())
       EXPECT_NE(h.find("--" + section + "." + key + " <"), std::string::npos) << key;
   EXPECT_NE(h.find("constant|constant_with_warmup|linear|cosine"), std::string::npos);

@@ -14,7 +14,8 @@ std::string format_eta(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--";
   const int64_t s = static_cast<int64_t>(std::llround(seconds));
   char buf[64];
-  if (s < 60) std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
+  if (s < 60)
+    std::snprintf(buf, sizeof(buf), "%llds", static_cast<long long>(s));
   else if (s < 3600)
     std::snprintf(buf, sizeof(buf), "%lldm%02llds", static_cast<long long>(s / 60),
                   static_cast<long long>(s % 60));
@@ -47,8 +48,7 @@ std::string format_bar(double fraction, int width) {
   fraction = std::clamp(std::isfinite(fraction) ? fraction : 0.0, 0.0, 1.0);
   const int filled = static_cast<int>(fraction * width);
   std::string bar = "[";
-  for (int i = 0; i < width; ++i)
-    bar += i < filled ? '=' : (i == filled ? '>' : ' ');
+  for (int i = 0; i < width; ++i) bar += i < filled ? '=' : (i == filled ? '>' : ' ');
   return bar + "]";
 }
 
@@ -63,8 +63,8 @@ std::string format_progress_line(int64_t step, int64_t total_steps, double epoch
     std::snprintf(buf, sizeof(buf), " %d%%", static_cast<int>(frac * 100));
     line += buf;
   }
-  std::snprintf(buf, sizeof(buf), " | epoch %.2f | loss %.4f | lr %.2e | %s tok/s", epoch, loss,
-                lr, format_rate(tokens_per_s).c_str());
+  std::snprintf(buf, sizeof(buf), " | epoch %.2f | loss %.4f | lr %.2e | %s tok/s", epoch, loss, lr,
+                format_rate(tokens_per_s).c_str());
   line += buf;
   if (total_steps > 0) line += " | ETA " + format_eta(eta_s);
   return line;
@@ -84,17 +84,18 @@ ProgressBar::ProgressBar(int64_t total_steps, bool enabled, int64_t start_step, 
   TSFT_CHECK(out_ != nullptr);
 }
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+  finish();
+}
 
-void ProgressBar::update(int64_t step, double epoch, double loss, double lr,
-                         double tokens_per_s) {
+void ProgressBar::update(int64_t step, double epoch, double loss, double lr, double tokens_per_s) {
   if (!enabled_) return;
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const int64_t done = step - start_step_;
   const double eta = done > 0 ? elapsed / done * static_cast<double>(total_ - step) : -1.0;
-  last_line_ = format_progress_line(step, total_, epoch, loss, lr, tokens_per_s, eta,
-                                    tty_ ? 20 : 0);
+  last_line_ =
+      format_progress_line(step, total_, epoch, loss, lr, tokens_per_s, eta, tty_ ? 20 : 0);
   if (tty_) {
     std::fprintf(out_, "\r\033[K%s", last_line_.c_str());
     drawn_ = true;

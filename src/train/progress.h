@@ -17,8 +17,9 @@ std::string format_rate(double per_second);
 std::string format_bar(double fraction, int width);
 
 // The whole line without a trailing newline, e.g.
-// "step 120/500 [=====>     ] 24% | epoch 0.48 | loss 1.2345 | lr 1.80e-04 | 2,345 tok/s | ETA 3m12s".
-// total_steps <= 0 leaves out the total, bar, percentage and ETA; bar_width 0 leaves out the bar.
+// "step 120/500 [=====>     ] 24% | epoch 0.48 | loss 1.2345 | lr 1.80e-04 | 2,345 tok/s | ETA
+// 3m12s". total_steps <= 0 leaves out the total, bar, percentage and ETA; bar_width 0 leaves out
+// the bar.
 std::string format_progress_line(int64_t step, int64_t total_steps, double epoch, double loss,
                                  double lr, double tokens_per_s, double eta_s, int bar_width);
 

@@ -24,8 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-using FieldRef =
-    std::variant<std::string*, int64_t*, double*, bool*, std::vector<std::string>*>;
+using FieldRef = std::variant<std::string*, int64_t*, double*, bool*, std::vector<std::string>*>;
 
 enum class Kind { kString, kPath, kInt, kFloat, kBool, kEnum, kList };
 
@@ -64,7 +63,7 @@ const Bound kAtLeastOne{.lo = 1};
 const Bound kUnitOpen{.lo = 0, .hi = 1, .hi_open = true};  // [0, 1)
 const Bound kUnitClosed{.lo = 0, .hi = 1};                 // [0, 1]
 
-const std::vector<std::string> kLoraModules = {"q_proj",    "k_proj",  "v_proj",  "o_proj",
+const std::vector<std::string> kLoraModules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                "gate_proj", "up_proj", "down_proj"};
 
 const std::vector<KeyDef>& key_table() {
@@ -129,8 +128,8 @@ const std::vector<KeyDef>& key_table() {
        .help = "optimizer steps to run; -1 = from epochs", .bound = {.lo = -1}},
       {TSFT_KEY(train, batch_size), .kind = Kind::kInt, .help = "packed rows per micro-batch",
        .bound = kAtLeastOne},
-      {TSFT_KEY(train, grad_accum), .kind = Kind::kInt,
-       .help = "micro-batches per optimizer step", .bound = kAtLeastOne},
+      {TSFT_KEY(train, grad_accum), .kind = Kind::kInt, .help = "micro-batches per optimizer step",
+       .bound = kAtLeastOne},
       {TSFT_KEY(train, learning_rate), .kind = Kind::kFloat,
        .help = "peak learning rate (after warmup)", .bound = kPositive},
       {TSFT_KEY(train, lr_scheduler), .kind = Kind::kEnum,
@@ -140,8 +139,8 @@ const std::vector<KeyDef>& key_table() {
        .help = "fraction of the steps spent warming up", .bound = kUnitClosed},
       {TSFT_KEY(train, warmup_steps), .kind = Kind::kInt,
        .help = "warmup steps; wins over warmup_ratio when > 0", .bound = kNonNegative},
-      {TSFT_KEY(train, weight_decay), .kind = Kind::kFloat,
-       .help = "AdamW decoupled weight decay", .bound = kNonNegative},
+      {TSFT_KEY(train, weight_decay), .kind = Kind::kFloat, .help = "AdamW decoupled weight decay",
+       .bound = kNonNegative},
       {TSFT_KEY(train, adam_beta1), .kind = Kind::kFloat,
        .help = "AdamW decay rate of the first moment", .bound = kUnitOpen},
       {TSFT_KEY(train, adam_beta2), .kind = Kind::kFloat,
@@ -238,8 +237,8 @@ std::string suggest_key(const std::string& section, const std::string& key) {
 
 [[noreturn]] void fail_unknown_key(const std::string& section, const std::string& key,
                                    const std::string& where) {
-  fail("unknown key ", section, ".", key, " (", where, ")", suggest_key(section, key),
-       " Keys of ", section, ": ", [&] {
+  fail("unknown key ", section, ".", key, " (", where, ")", suggest_key(section, key), " Keys of ",
+       section, ": ", [&] {
          std::vector<std::string> keys;
          for (const KeyDef& d : key_table())
            if (d.section == section) keys.push_back(d.key);
@@ -266,24 +265,36 @@ std::string describe_bound(const Bound& b) {
 
 const char* kind_word(Kind k) {
   switch (k) {
-    case Kind::kString: return "string";
-    case Kind::kPath: return "path";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kBool: return "bool";
-    case Kind::kEnum: return "enum";
-    case Kind::kList: return "list";
+    case Kind::kString:
+      return "string";
+    case Kind::kPath:
+      return "path";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kEnum:
+      return "enum";
+    case Kind::kList:
+      return "list";
   }
   return "?";
 }
 
 const char* expected_word(Kind k) {
   switch (k) {
-    case Kind::kInt: return "an integer";
-    case Kind::kFloat: return "a number";
-    case Kind::kBool: return "true or false";
-    case Kind::kList: return "a list";
-    default: return "a string";
+    case Kind::kInt:
+      return "an integer";
+    case Kind::kFloat:
+      return "a number";
+    case Kind::kBool:
+      return "true or false";
+    case Kind::kList:
+      return "a list";
+    default:
+      return "a string";
   }
 }
 
@@ -313,8 +324,7 @@ std::optional<double> parse_double(const std::string& s) {
   double v = 0;
   const char* b = s.data() + (s[0] == '+');
   auto r = std::from_chars(b, s.data() + s.size(), v);
-  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(v))
-    return std::nullopt;
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size() || !std::isfinite(v)) return std::nullopt;
   return v;
 }
 
@@ -483,8 +493,7 @@ struct Loader {
     if (!d) {
       const size_t dot = name.find('.');
       if (dot == std::string::npos || !is_section(name.substr(0, dot)))
-        fail("unknown config key '", name, "' (", loc, ")",
-             did_you_mean(closest(name, [] {
+        fail("unknown config key '", name, "' (", loc, ")", did_you_mean(closest(name, [] {
                std::vector<std::string> n;
                for (const KeyDef& k : key_table()) n.push_back(k.name());
                return n;
@@ -533,9 +542,10 @@ struct Loader {
       fail("lora.target_modules: empty while lora.enabled is true (", at("lora.target_modules"),
            ")");
     if (!l.enabled && l.base_weights == "quantized")
-      fail("lora.base_weights: 'quantized' needs lora.enabled: true, since full fine-tuning "
-           "updates the base weights (",
-           at("lora.base_weights"), ")");
+      fail(
+          "lora.base_weights: 'quantized' needs lora.enabled: true, since full fine-tuning "
+          "updates the base weights (",
+          at("lora.base_weights"), ")");
   }
 };
 
@@ -544,13 +554,18 @@ std::string yaml_value(const KeyDef& d, TrainConfig& cfg) {
   return std::visit(
       [](auto* p) -> std::string {
         using T = std::remove_pointer_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, std::string>) return nlohmann::json(*p).dump();
-        else if constexpr (std::is_same_v<T, int64_t>) return std::to_string(*p);
-        else if constexpr (std::is_same_v<T, double>) return format_double(*p);
-        else if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
+        if constexpr (std::is_same_v<T, std::string>)
+          return nlohmann::json(*p).dump();
+        else if constexpr (std::is_same_v<T, int64_t>)
+          return std::to_string(*p);
+        else if constexpr (std::is_same_v<T, double>)
+          return format_double(*p);
+        else if constexpr (std::is_same_v<T, bool>)
+          return *p ? "true" : "false";
         else {
           std::string s = "[";
-          for (size_t i = 0; i < p->size(); ++i) s += (i ? ", " : "") + nlohmann::json((*p)[i]).dump();
+          for (size_t i = 0; i < p->size(); ++i)
+            s += (i ? ", " : "") + nlohmann::json((*p)[i]).dump();
           return s + "]";
         }
       },
@@ -564,11 +579,16 @@ std::string default_text(const KeyDef& d) {
   return std::visit(
       [](auto* p) -> std::string {
         using T = std::remove_pointer_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, std::string>) return p->empty() ? "\"\"" : *p;
-        else if constexpr (std::is_same_v<T, int64_t>) return std::to_string(*p);
-        else if constexpr (std::is_same_v<T, double>) return format_double(*p);
-        else if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
-        else return join(*p, ",");
+        if constexpr (std::is_same_v<T, std::string>)
+          return p->empty() ? "\"\"" : *p;
+        else if constexpr (std::is_same_v<T, int64_t>)
+          return std::to_string(*p);
+        else if constexpr (std::is_same_v<T, double>)
+          return format_double(*p);
+        else if constexpr (std::is_same_v<T, bool>)
+          return *p ? "true" : "false";
+        else
+          return join(*p, ",");
       },
       d.field(defaults));
 }
@@ -608,7 +628,9 @@ TrainConfig load_train_config(const std::string& yaml_path,
   return loader.cfg;
 }
 
-bool is_config_key(const std::string& dotted) { return find_key(dotted) != nullptr; }
+bool is_config_key(const std::string& dotted) {
+  return find_key(dotted) != nullptr;
+}
 
 std::vector<std::string> overrides_from_args(int argc, char** argv,
                                              std::vector<std::string>* rest) {
@@ -632,8 +654,10 @@ std::vector<std::string> overrides_from_args(int argc, char** argv,
     if (eq != std::string::npos) {
       out.push_back(name + "=" + arg.substr(eq + 1));
     } else if (d->kind == Kind::kBool) {
-      if (i + 1 < argc && parse_bool(argv[i + 1])) out.push_back(name + "=" + argv[++i]);
-      else out.push_back(name + "=true");
+      if (i + 1 < argc && parse_bool(argv[i + 1]))
+        out.push_back(name + "=" + argv[++i]);
+      else
+        out.push_back(name + "=true");
     } else if (i + 1 < argc) {
       out.push_back(name + "=" + argv[++i]);
     } else {
@@ -708,8 +732,8 @@ std::string config_reference_markdown() {
       section = d.section;
       out += "\n## " + section + "\n\n| key | type | default | meaning |\n|---|---|---|---|\n";
     }
-    std::string type = d.kind == Kind::kEnum ? "one of `" + join(d.choices, "`, `") + "`"
-                                             : type_text(d, ", ");
+    std::string type =
+        d.kind == Kind::kEnum ? "one of `" + join(d.choices, "`, `") + "`" : type_text(d, ", ");
     std::string def = default_text(d);
     if (!d.required) def = "`" + def + "`";
     out += "| `" + d.name() + "` | " + type + " | " + def + " | " + help_text(d) + " |\n";

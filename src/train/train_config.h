@@ -42,7 +42,7 @@ struct TrainConfig {
     int64_t r = 16;
     double alpha = 32.0;
     double dropout = 0.05;
-    std::vector<std::string> target_modules = {"q_proj",    "k_proj", "v_proj", "o_proj",
+    std::vector<std::string> target_modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                "gate_proj", "up_proj", "down_proj"};
     std::string base_weights = "f32";  // f32 | quantized
     bool operator==(const Lora&) const = default;
@@ -63,13 +63,13 @@ struct TrainConfig {
     double adam_beta1 = 0.9;
     double adam_beta2 = 0.999;
     double adam_eps = 1e-8;
-    double max_grad_norm = 1.0;   // 0 = no clipping
+    double max_grad_norm = 1.0;      // 0 = no clipping
     std::string precision = "auto";  // auto | f32 | bf16
     bool gradient_checkpointing = false;
     int64_t logging_steps = 10;
-    int64_t save_steps = 0;  // 0 = only at the end
+    int64_t save_steps = 0;        // 0 = only at the end
     int64_t save_total_limit = 2;  // 0 = keep all
-    std::string resume_from;  // "" = none, "latest", or a checkpoint directory
+    std::string resume_from;       // "" = none, "latest", or a checkpoint directory
     bool progress = true;
     bool operator==(const Train&) const = default;
   } train;
