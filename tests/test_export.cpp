@@ -8,13 +8,28 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
 #include "core/error.h"
+#include "export/hf_export.h"
+#include "export/merge.h"
+#include "export/peft_adapter.h"
 #include "export/tokenizer_export.h"
 #include "io/gguf.h"
+#include "io/hf_config.h"
+#include "io/model_loader.h"
+#include "io/safetensors.h"
+#include "io/safetensors_writer.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tsft {
@@ -186,6 +201,384 @@ TEST(TokenizerExport, DuplicateVocabularyEntryIsAnError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("appears twice"), std::string::npos) << e.what();
   }
+}
+
+// ---- Hugging Face model directories ----
+
+std::vector<float> all_logits(Transformer& m, const std::vector<int32_t>& ids) {
+  const int64_t T = static_cast<int64_t>(ids.size());
+  std::vector<float> out(static_cast<size_t>(T * m.config().vocab));
+  KvCache cache = m.make_cache(T);
+  m.forward(ids.data(), T, cache, out.data(), T);
+  return out;
+}
+
+float max_abs_diff(const std::vector<float>& a, const float* b) {
+  float d = 0.0f;
+  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(a[i] - b[i]));
+  return d;
+}
+
+void expect_same_config(const ModelConfig& a, const ModelConfig& b, const std::string& name) {
+  EXPECT_EQ(a.arch, b.arch) << name;
+  EXPECT_EQ(a.hidden, b.hidden) << name;
+  EXPECT_EQ(a.n_layers, b.n_layers) << name;
+  EXPECT_EQ(a.n_heads, b.n_heads) << name;
+  EXPECT_EQ(a.n_kv_heads, b.n_kv_heads) << name;
+  EXPECT_EQ(a.head_dim, b.head_dim) << name;
+  EXPECT_EQ(a.intermediate, b.intermediate) << name;
+  EXPECT_EQ(a.vocab, b.vocab) << name;
+  EXPECT_EQ(a.max_positions, b.max_positions) << name;
+  EXPECT_EQ(a.rms_eps, b.rms_eps) << name;
+  EXPECT_EQ(a.rope_theta, b.rope_theta) << name;
+  EXPECT_EQ(a.rope_scaling.type, b.rope_scaling.type) << name;
+  EXPECT_EQ(a.rope_scaling.factor, b.rope_scaling.factor) << name;
+  EXPECT_EQ(a.rope_scaling.low_freq_factor, b.rope_scaling.low_freq_factor) << name;
+  EXPECT_EQ(a.rope_scaling.high_freq_factor, b.rope_scaling.high_freq_factor) << name;
+  EXPECT_EQ(a.rope_scaling.original_max_position, b.rope_scaling.original_max_position) << name;
+  EXPECT_EQ(a.tie_embeddings, b.tie_embeddings) << name;
+  EXPECT_EQ(a.qkv_bias, b.qkv_bias) << name;
+  EXPECT_EQ(a.qk_norm, b.qk_norm) << name;
+  EXPECT_EQ(a.bos_id, b.bos_id) << name;
+  EXPECT_EQ(a.eos_ids, b.eos_ids) << name;
+}
+
+// Every tiny architecture: write, reload with our loader, same config and bitwise-same logits.
+TEST(HfExport, TinyModelsRoundTrip) {
+  for (const char* arch : {"llama", "llama_untied", "llama3_rope", "qwen2", "qwen3"}) {
+    SCOPED_TRACE(arch);
+    LoadedModel base = load_model(kData + "/tiny/" + arch, false);
+    const ModelConfig& cfg = base.model->config();
+    TempDir dir(std::string("hf_") + arch);
+    const std::string out = dir / "model";
+    write_hf_model(out, cfg, base.model->weights(), nullptr, &base.gen_defaults);
+    EXPECT_FALSE(fs::exists(out + ".tmp-" + std::to_string(::getpid())));
+    LoadedModel back = load_model(out, false);
+    expect_same_config(cfg, back.model->config(), arch);
+    SafetensorsFile st(out + "/model.safetensors");
+    EXPECT_EQ(st.find("lm_head.weight") == nullptr, cfg.tie_embeddings);
+    for (const auto& t : st.tensors()) EXPECT_EQ(t.dtype, DType::kF32) << t.name;
+    const auto j = read_json(out + "/config.json");
+    EXPECT_EQ(j["torch_dtype"], "float32");
+    EXPECT_EQ(j["hidden_act"], "silu");
+    const std::vector<int32_t> ids = {1, 5, 77, 3, 200, 42, 9, 255};
+    EXPECT_EQ(all_logits(*back.model, ids), all_logits(*base.model, ids));
+  }
+}
+
+// The default model (quantized GGUF) exported with its tokenizer: same logits from the float32
+// weights, same token ids, chat template kept.
+TEST(HfExport, SmolLM2FromGguf) {
+  if (!fs::exists(kGguf)) GTEST_SKIP() << kGguf << " is missing (scripts/fetch_model.sh fetches it)";
+  LoadedModel base = load_model(kGguf);
+  TempDir dir("hf_smollm2");
+  const std::string out = dir / "model";
+  write_hf_model(out, base.model->config(), base.model->weights(), base.tokenizer.get(),
+                 &base.gen_defaults);
+  for (const char* f : {"config.json", "model.safetensors", "generation_config.json",
+                        "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  LoadedModel back = load_model(out);
+  ASSERT_TRUE(back.tokenizer);
+  expect_same_config(base.model->config(), back.model->config(), "smollm2");
+  const std::string text = "<|im_start|>user\nWhat is 12*7?<|im_end|>\n";
+  const auto ids = base.tokenizer->encode(text);
+  EXPECT_EQ(back.tokenizer->encode(text), ids);
+  EXPECT_EQ(back.tokenizer->chat_template(), base.tokenizer->chat_template());
+  EXPECT_EQ(back.gen_defaults.eos_ids, base.gen_defaults.eos_ids);
+  // Prefill (T > 1) runs on the float32 weights in both, so the logits are identical.
+  EXPECT_EQ(all_logits(*back.model, ids), all_logits(*base.model, ids));
+  const auto cfg = read_json(out + "/tokenizer_config.json");
+  EXPECT_EQ(cfg["eos_token"], "<|im_end|>");
+  EXPECT_EQ(cfg["model_max_length"], base.model->config().max_positions);
+}
+
+TEST(HfExport, ReplacesAnExistingDirectoryAndRejectsAFile) {
+  LoadedModel base = load_model(kData + "/tiny/llama", false);
+  const ModelConfig& cfg = base.model->config();
+  TempDir dir("hf_replace");
+  const std::string out = dir / "model";
+  fs::create_directories(out);
+  std::ofstream(out + "/stale.txt") << "old";
+  write_hf_model(out, cfg, base.model->weights(), nullptr, nullptr);
+  EXPECT_FALSE(fs::exists(out + "/stale.txt"));
+  EXPECT_TRUE(fs::exists(out + "/model.safetensors"));
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    EXPECT_EQ(e.path().filename(), "model") << "left behind: " << e.path();
+  std::ofstream(dir / "file") << "x";
+  EXPECT_THROW(write_hf_model(dir / "file", cfg, base.model->weights(), nullptr, nullptr), Error);
+  ModelConfig factors = cfg;
+  factors.rope_scaling.type = RopeScaling::Type::kFactors;
+  EXPECT_THROW(hf_config_text(factors), Error);
+}
+
+TEST(HfExport, ConfigTextReadsBack) {
+  ModelConfig c = load_model(kData + "/tiny/llama3_rope", false).model->config();
+  ASSERT_EQ(c.rope_scaling.type, RopeScaling::Type::kLlama3);
+  expect_same_config(c, parse_hf_config_text(hf_config_text(c), "llama3"), "llama3");
+  c.rope_scaling = RopeScaling{};
+  c.rope_scaling.type = RopeScaling::Type::kLinear;
+  c.rope_scaling.factor = 2.5f;
+  c.eos_ids = {2, 7};
+  expect_same_config(c, parse_hf_config_text(hf_config_text(c), "linear"), "linear");
+  // Shortest decimal, as Python wrote it, not the float's binary expansion.
+  EXPECT_NE(hf_config_text(c).find("\"rms_norm_eps\": 1e-05,"), std::string::npos) << hf_config_text(c);
+}
+
+// ---- PEFT adapters and merging ----
+
+struct PeftGolden {
+  std::string dir;
+  std::string base;
+};
+
+// Goldens from tools/make_peft_goldens.py (real PEFT save_pretrained + logits).
+std::optional<PeftGolden> peft_golden(const std::string& arch) {
+  PeftGolden g{kData + "/train/peft_" + arch, kData + "/tiny/" + arch};
+  for (const char* f : {"adapter_config.json", "adapter_model.safetensors", "logits.safetensors"})
+    if (!fs::exists(g.dir + "/" + f)) return std::nullopt;
+  return g;
+}
+
+void expect_same_lora(const LoraWeights& a, const LoraWeights& b) {
+  ASSERT_EQ(a.layers.size(), b.layers.size());
+  for (size_t l = 0; l < a.layers.size(); ++l)
+    for (int t = 0; t < kNumLoraTargets; ++t) {
+      const LoraPair &x = a.layers[l][t], &y = b.layers[l][t];
+      ASSERT_EQ(x.enabled, y.enabled);
+      if (!x.enabled) continue;
+      ASSERT_TRUE(x.a.shape == y.a.shape && x.b.shape == y.b.shape);
+      EXPECT_EQ(std::memcmp(x.a.data, y.a.data, x.a.nbytes()), 0) << l << " " << t;
+      EXPECT_EQ(std::memcmp(x.b.data, y.b.data, x.b.nbytes()), 0) << l << " " << t;
+    }
+}
+
+class PeftArch : public ::testing::TestWithParam<const char*> {};
+
+// Reading PEFT's adapter and merging it gives PEFT's logits (PeftModel and merge_and_unload).
+TEST_P(PeftArch, ReadMergeMatchesPeftLogits) {
+  const auto g = peft_golden(GetParam());
+  if (!g) GTEST_SKIP() << "tests/data/train/peft_" << GetParam() << " not generated yet (tools/make_peft_goldens.py)";
+  LoadedModel base = load_model(g->base, false);
+  const ModelConfig cfg = base.model->config();
+  const LoraWeights lora = read_peft_adapter(g->dir, cfg);
+  EXPECT_EQ(lora.config.rank, 4);
+  EXPECT_EQ(lora.config.alpha, 8.0f);
+  ModelWeights w = copy_weights_f32(cfg, base.model->weights());
+  merge_lora(w, cfg, lora);
+  Transformer merged(cfg, std::move(w));
+  SafetensorsFile golden(g->dir + "/logits.safetensors");
+  const SafetensorsTensor* ids_t = golden.find("input_ids");
+  ASSERT_NE(ids_t, nullptr);
+  const int32_t* p = static_cast<const int32_t*>(ids_t->view().data);
+  const std::vector<int32_t> ids(p, p + ids_t->shape.back());
+  const auto logits = all_logits(merged, ids);
+  for (const char* name : {"logits", "merged_logits"}) {
+    const SafetensorsTensor* t = golden.find(name);
+    ASSERT_NE(t, nullptr) << name;
+    ASSERT_EQ(t->view().numel(), static_cast<int64_t>(logits.size())) << name;
+    const float d = max_abs_diff(logits, t->view().f32());
+    std::printf("%s %s: max |diff| %.3g\n", GetParam(), name, d);
+    EXPECT_LT(d, 1e-4f) << name;
+  }
+  // Without the adapter the logits differ: the test would notice a merge that did nothing.
+  const SafetensorsTensor* plain = golden.find("base_logits");
+  if (plain) {
+    EXPECT_GT(max_abs_diff(logits, plain->view().f32()), 1e-3f);
+  }
+}
+
+// Writing what was read gives PEFT's key set and config fields, and reads back bitwise.
+TEST_P(PeftArch, WriteMatchesPeftFormat) {
+  const auto g = peft_golden(GetParam());
+  if (!g) GTEST_SKIP() << "tests/data/train/peft_" << GetParam() << " not generated yet (tools/make_peft_goldens.py)";
+  const ModelConfig cfg = config_from_hf_dir(g->base);
+  const LoraWeights lora = read_peft_adapter(g->dir, cfg);
+  TempDir dir(std::string("peft_") + GetParam());
+  const std::string out = dir / "adapter";
+  const auto peft_cfg = read_json(g->dir + "/adapter_config.json");
+  write_peft_adapter(out, lora, cfg, peft_cfg["base_model_name_or_path"].get<std::string>());
+
+  std::set<std::string> peft_keys, our_keys;
+  SafetensorsFile theirs(g->dir + "/adapter_model.safetensors");
+  for (const auto& t : theirs.tensors()) peft_keys.insert(t.name);
+  SafetensorsFile ours(out + "/adapter_model.safetensors");
+  for (const auto& t : ours.tensors()) {
+    our_keys.insert(t.name);
+    EXPECT_EQ(t.dtype, DType::kF32) << t.name;
+  }
+  EXPECT_EQ(our_keys, peft_keys);
+
+  const auto our_cfg = read_json(out + "/adapter_config.json");
+  std::set<std::string> peft_fields, our_fields;
+  for (auto it = peft_cfg.begin(); it != peft_cfg.end(); ++it)
+    if (it.key() != "peft_version") peft_fields.insert(it.key());
+  for (auto it = our_cfg.begin(); it != our_cfg.end(); ++it) our_fields.insert(it.key());
+  EXPECT_EQ(our_fields, peft_fields);
+  for (const std::string& f : peft_fields) EXPECT_EQ(our_cfg[f], peft_cfg[f]) << "field " << f;
+
+  expect_same_lora(read_peft_adapter(out, cfg), lora);
+}
+
+INSTANTIATE_TEST_SUITE_P(Peft, PeftArch, ::testing::Values("llama", "qwen2"));
+
+// A small adapter of our own for the error cases (no goldens needed).
+LoraWeights small_adapter(const ModelConfig& cfg) {
+  LoraConfig lc;
+  lc.rank = 2;
+  lc.alpha = 3.0f;
+  lc.target_modules = {"q_proj", "down_proj"};
+  Rng rng(7);
+  LoraWeights w = LoraWeights::create(cfg, lc, rng);
+  w.for_each([&](const std::string&, Tensor& t) {
+    float* d = t.f32();
+    for (int64_t i = 0; i < t.numel(); ++i) d[i] = static_cast<float>(rng.uniform() - 0.5);
+  });
+  return w;
+}
+
+void expect_error(const std::function<void()>& f, const std::string& needle) {
+  try {
+    f();
+    ADD_FAILURE() << "expected a tsft::Error containing '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+}
+
+TEST(PeftAdapter, RoundTripAndErrors) {
+  const ModelConfig cfg = config_from_hf_dir(kData + "/tiny/llama");
+  const LoraWeights lora = small_adapter(cfg);
+  TempDir dir("peft_errors");
+  const std::string ok = dir / "ok";
+  write_peft_adapter(ok, lora, cfg, "base");
+  expect_same_lora(read_peft_adapter(ok, cfg), lora);
+  const auto good_cfg = read_json(ok + "/adapter_config.json");
+  EXPECT_EQ(good_cfg["lora_alpha"], 3);
+  EXPECT_EQ(good_cfg["target_modules"], nlohmann::json::array({"down_proj", "q_proj"}));
+
+  // A variant of the good adapter with one config field changed.
+  auto with_field = [&](const std::string& name, const char* key, nlohmann::json value) {
+    const std::string d = dir / name;
+    fs::create_directories(d);
+    fs::copy_file(ok + "/adapter_model.safetensors", d + "/adapter_model.safetensors",
+                  fs::copy_options::overwrite_existing);
+    auto c = good_cfg;
+    c[key] = std::move(value);
+    std::ofstream(d + "/adapter_config.json") << c.dump();
+    return d;
+  };
+  const std::pair<const char*, nlohmann::json> bad_fields[] = {
+      {"rank_pattern", {{"q_proj", 8}}}, {"alpha_pattern", {{"q_proj", 8}}},
+      {"fan_in_fan_out", true},          {"use_dora", true},
+      {"use_rslora", true},              {"peft_type", "IA3"},
+      {"bias", "all"},                   {"modules_to_save", {"lm_head"}},
+      {"target_modules", "q_proj|k_proj"}, {"target_modules", {"q_proj", "embed_tokens"}},
+  };
+  for (const auto& [key, value] : bad_fields)
+    expect_error([&] { read_peft_adapter(with_field(std::string("bad_") + key, key, value), cfg); }, key);
+  // A target that the file has no tensors for.
+  expect_error([&] { read_peft_adapter(with_field("more_targets", "target_modules", {"q_proj", "down_proj", "up_proj"}), cfg); },
+               "up_proj.lora_A.weight' is missing");
+
+  // Keys: PEFT's ".default" adapter name is accepted; unknown and missing keys are errors.
+  SafetensorsFile st(ok + "/adapter_model.safetensors");
+  auto with_tensors = [&](const std::string& name, auto&& edit) {
+    std::vector<std::pair<std::string, Tensor>> ts;
+    for (const auto& t : st.tensors()) ts.emplace_back(t.name, t.view());
+    edit(ts);
+    const std::string d = dir / name;
+    fs::create_directories(d);
+    fs::copy_file(ok + "/adapter_config.json", d + "/adapter_config.json", fs::copy_options::overwrite_existing);
+    write_safetensors(d + "/adapter_model.safetensors", ts, {});
+    return d;
+  };
+  const std::string named = with_tensors("named", [](auto& ts) {
+    for (auto& [n, t] : ts) n.replace(n.rfind(".weight"), 7, ".default.weight");
+  });
+  expect_same_lora(read_peft_adapter(named, cfg), lora);
+  expect_error([&] { read_peft_adapter(with_tensors("missing", [](auto& ts) { ts.pop_back(); }), cfg); }, "is missing");
+  expect_error([&] {
+    read_peft_adapter(with_tensors("unknown", [](auto& ts) { ts.emplace_back("base_model.model.lm_head.lora_A.weight", ts[0].second); }), cfg);
+  }, "unexpected tensor 'base_model.model.lm_head.lora_A.weight'");
+  // A base with another shape: the error names the key and both shapes.
+  ModelConfig other = cfg;
+  other.intermediate = 96;
+  expect_error([&] { read_peft_adapter(ok, other); }, "mlp.down_proj.lora_A.weight' has shape (2, 128) but the base model (r=2) needs (2, 96)");
+  expect_error([&] { read_peft_adapter(dir / "nope", cfg); }, "no such adapter directory");
+}
+
+TEST(Merge, AddsScaledProductAndDropsQuantizedCopies) {
+  LoadedModel base = load_model(kData + "/tiny/llama", false);
+  const ModelConfig cfg = base.model->config();
+  const LoraWeights lora = small_adapter(cfg);
+  ModelWeights w = copy_weights_f32(cfg, base.model->weights());
+  // Pretend matrices have quantized copies: the merged ones must lose theirs.
+  uint8_t fake[16] = {};
+  w.layers[0].wq_q = Tensor{DType::kQ8_0, Shape{1}, fake};
+  w.layers[0].wk_q = Tensor{DType::kQ8_0, Shape{1}, fake};
+  merge_lora(w, cfg, lora);
+  EXPECT_EQ(w.layers[0].wq_q.data, nullptr);
+  EXPECT_EQ(w.layers[0].wk_q.data, fake);
+  // W'[o][i] = W[o][i] + alpha/r * sum_k B[o][k] A[k][i], checked at a few entries in double.
+  const Tensor& w0 = base.model->weights().layers[1].w_down;
+  const LoraPair& p = lora.layers[1][static_cast<int>(LoraTarget::kDown)];
+  for (auto [o, i] : {std::pair<int64_t, int64_t>{0, 0}, {5, 100}, {63, 127}}) {
+    double want = w0.f32()[o * w0.shape[1] + i];
+    double s = 0;
+    for (int64_t k = 0; k < 2; ++k) s += double(p.b.f32()[o * 2 + k]) * p.a.f32()[k * w0.shape[1] + i];
+    want += 1.5 * s;
+    EXPECT_NEAR(w.layers[1].w_down.f32()[o * w0.shape[1] + i], want, 1e-5);
+  }
+  EXPECT_EQ(std::memcmp(w.layers[1].wk.data, base.model->weights().layers[1].wk.data, w.layers[1].wk.nbytes()), 0);
+  ModelConfig other = cfg;
+  other.n_layers = 1;
+  LoraWeights one = small_adapter(other);
+  expect_error([&] { merge_lora(w, cfg, one); }, "the adapter has 1 layers but the model has 2");
+}
+
+// ---- toolsft merge ----
+
+struct CliResult {
+  int exit_code;
+  std::string out;
+};
+
+CliResult run_cli(const std::string& args) {
+  FILE* p = popen((std::string(TSFT_BINARY) + " " + args + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+TEST(MergeCli, WritesAMergedModelWithPeftLogits) {
+  const auto g = peft_golden("llama");
+  if (!g) GTEST_SKIP() << "tests/data/train/peft_llama not generated yet (tools/make_peft_goldens.py)";
+  TempDir dir("merge_cli");
+  const std::string out = dir / "merged";
+  const CliResult r = run_cli("merge --model " + g->base + " --adapter " + g->dir + " --output " + out);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  LoadedModel m = load_model(out, false);
+  SafetensorsFile golden(g->dir + "/logits.safetensors");
+  const SafetensorsTensor* ids_t = golden.find("input_ids");
+  const int32_t* p = static_cast<const int32_t*>(ids_t->view().data);
+  const std::vector<int32_t> ids(p, p + ids_t->shape.back());
+  EXPECT_LT(max_abs_diff(all_logits(*m.model, ids), golden.find("merged_logits")->view().f32()), 1e-4f);
+
+  const CliResult missing = run_cli("merge --model " + g->base + " --adapter " + (dir / "nope") + " --output " + (dir / "x"));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.out.find("no such adapter directory"), std::string::npos) << missing.out;
+  // An adapter for another base: the error names the tensor and both shapes.
+  if (fs::exists(kGguf)) {
+    const CliResult other = run_cli("merge --model " + kGguf + " --adapter " + g->dir + " --output " + (dir / "y"));
+    EXPECT_EQ(other.exit_code, 1);
+    EXPECT_NE(other.out.find("has shape (4, 64) but the base model"), std::string::npos) << other.out;
+    EXPECT_FALSE(fs::exists(dir / "y"));
+  }
+  EXPECT_FALSE(fs::exists(dir / "x"));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ void print_usage() {
       "commands:\n"
       "  generate   generate text from a prompt with a GGUF file or Hugging Face directory\n"
       "  inspect    show a model file's architecture, sizes, tensor types and tokenizer\n"
+      "  merge      merge a LoRA adapter into its base model, write a Hugging Face directory\n"
       "  tokenize   show the token ids and pieces of a text\n"
       "  render     show a conversation as the model sees it, and what the assistant wrote\n");
 }
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "generate") return tsft::cmd_generate(argc - 1, argv + 1);
     if (cmd == "inspect") return tsft::cmd_inspect(argc - 1, argv + 1);
+    if (cmd == "merge") return tsft::cmd_merge(argc - 1, argv + 1);
     if (cmd == "tokenize") return tsft::cmd_tokenize(argc - 1, argv + 1);
     if (cmd == "render") return tsft::cmd_render(argc - 1, argv + 1);
     std::fprintf(stderr, "toolsft: unknown command '%s' (try toolsft --help)\n", cmd.c_str());
