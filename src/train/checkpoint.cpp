@@ -112,8 +112,10 @@ void save_checkpoint(const std::string& output_dir, int64_t step, const ParamLis
 
   // A killed save leaves only a temp dir, which no listing sees; clear them before writing.
   std::error_code ec;
+  std::vector<std::string> stale;
   for (const auto& e : fs::directory_iterator(output_dir, ec))
-    if (is_stale_tmp(e.path().filename().string())) remove_tree(e.path().string());
+    if (is_stale_tmp(e.path().filename().string())) stale.push_back(e.path().string());
+  for (const auto& p : stale) remove_tree(p);
 
   uint64_t need = 0;
   for (const Param& p : params) need += 3 * static_cast<uint64_t>(p.numel) * sizeof(float);
