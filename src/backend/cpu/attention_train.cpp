@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "backend/cpu/matmul.h"
@@ -30,6 +31,10 @@ int64_t check_layout(const int32_t* seq_start, int64_t S, int64_t Hq, int64_t Hk
   return longest;
 }
 
+// Scratch that every user writes before reading: left uninitialized (a zero fill of the dK/dV
+// partials alone costs as much as a small head's gemms).
+std::unique_ptr<float[]> scratch(int64_t n) { return std::unique_ptr<float[]>(new float[n]); }
+
 struct Block {
   int64_t seq, head, i0;  // i0: first query row of the block, relative to the sequence start
 };
@@ -51,7 +56,7 @@ void attention_train_forward(float* out, float* lse, const float* q, const float
   const int64_t n_tasks = static_cast<int64_t>(tasks.size());
 #pragma omp parallel if (n_tasks > 1)
   {
-    std::vector<float> scores(kQueryBlock * longest);
+    const auto scores = scratch(kQueryBlock * longest);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < n_tasks; ++t) {
       const Block& task = tasks[t];
@@ -63,7 +68,7 @@ void attention_train_forward(float* out, float* lse, const float* q, const float
       const int64_t row0 = base + task.i0;
       const float* kb = k + base * ldk + hk * D;
       const float* vb = v + base * ldk + hk * D;
-      float* sc = scores.data();
+      float* sc = scores.get();
       gemm_nt(sc, nk, q + row0 * ldq + h * D, ldq, kb, ldk, b, nk, D, scale, 0.0f);
       for (int64_t r = 0; r < b; ++r) {
         float* row = sc + r * nk;
@@ -98,9 +103,9 @@ void attention_train_backward(float* dq, float* dk, float* dv, const float* dout
   const int64_t ldq = Hq * D, ldk = Hkv * D;
   // With GQA every query head first writes its own dK/dV partial (laid out like q); the group's
   // partials are then summed in head order. Without GQA the heads write dk/dv directly.
-  std::vector<float> partial(group > 1 ? 2 * N * Hq * D : 0);
-  float* pk = group > 1 ? partial.data() : dk;
-  float* pv = group > 1 ? partial.data() + N * Hq * D : dv;
+  const auto partial = scratch(group > 1 ? 2 * N * Hq * D : 0);
+  float* pk = group > 1 ? partial.get() : dk;
+  float* pv = group > 1 ? partial.get() + N * Hq * D : dv;
   const int64_t ldp = group > 1 ? ldq : ldk;
 
   // One task per (sequence, query head): it owns dq of its rows and head, and its dK/dV partial.
@@ -114,7 +119,7 @@ void attention_train_backward(float* dq, float* dk, float* dv, const float* dout
   const int64_t n_tasks = static_cast<int64_t>(tasks.size());
 #pragma omp parallel if (n_tasks > 1)
   {
-    std::vector<float> p_buf(kQueryBlock * longest), ds_buf(kQueryBlock * longest);
+    const auto p_buf = scratch(kQueryBlock * longest), ds_buf = scratch(kQueryBlock * longest);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < n_tasks; ++t) {
       const int64_t base = seq_start[tasks[t].seq];
@@ -134,8 +139,8 @@ void attention_train_backward(float* dq, float* dk, float* dv, const float* dout
         const float* qb = q + off;
         const float* dob = dout + off;
         const float* ob = out + off;
-        float* p = p_buf.data();
-        float* ds = ds_buf.data();
+        float* p = p_buf.get();
+        float* ds = ds_buf.get();
         gemm_nt(p, nk, qb, ldq, kb, ldk, b, nk, D, scale, 0.0f);
         gemm_nt(ds, nk, dob, ldq, vb, ldk, b, nk, D, 1.0f, 0.0f);
         for (int64_t r = 0; r < b; ++r) {
@@ -168,14 +173,18 @@ void attention_train_backward(float* dq, float* dk, float* dv, const float* dout
         float* dvr = dv + n * ldk + hk * D;
         const float* pkr = pk + n * ldq + hk * group * D;
         const float* pvr = pv + n * ldq + hk * group * D;
+        // Head order 0, 1, ..., group-1 for every element.
+#pragma omp simd
         for (int64_t d = 0; d < D; ++d) {
-          float ak = 0.0f, av = 0.0f;
-          for (int64_t g = 0; g < group; ++g) {
-            ak += pkr[g * D + d];
-            av += pvr[g * D + d];
+          dkr[d] = pkr[d];
+          dvr[d] = pvr[d];
+        }
+        for (int64_t g = 1; g < group; ++g) {
+#pragma omp simd
+          for (int64_t d = 0; d < D; ++d) {
+            dkr[d] += pkr[g * D + d];
+            dvr[d] += pvr[g * D + d];
           }
-          dkr[d] = ak;
-          dvr[d] = av;
         }
       }
   }
