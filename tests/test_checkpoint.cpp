@@ -5,9 +5,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <csignal>
-
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -65,7 +64,8 @@ struct Toy {
   explicit Toy(int n = 37) : w(n), gw(n), b(5), gb(5) {
     for (int i = 0; i < n; ++i) w[i] = std::sin(0.3f * i);
     for (int i = 0; i < 5; ++i) b[i] = 0.1f * i;
-    params = {{"model.w", w.data(), gw.data(), n, true}, {"model.b", b.data(), gb.data(), 5, false}};
+    params = {{"model.w", w.data(), gw.data(), n, true},
+              {"model.b", b.data(), gb.data(), 5, false}};
   }
   void make_grads(int step) {
     for (size_t i = 0; i < w.size(); ++i) gw[i] = std::cos(0.7f * i + step) * w[i] + 0.01f;
@@ -115,7 +115,8 @@ TEST_F(CheckpointTest, SafetensorsRoundTripAllDtypes) {
   EXPECT_EQ(f.tensors().size(), 6u);
   EXPECT_EQ(f.metadata().at("format"), "pt");
   EXPECT_EQ(f.metadata().at("note"), "quote \" and \\ ok");
-  auto check = [&](const char* name, DType dt, std::vector<int64_t> shape, const void* data, size_t bytes) {
+  auto check = [&](const char* name, DType dt, std::vector<int64_t> shape, const void* data,
+                   size_t bytes) {
     const SafetensorsTensor* t = f.find(name);
     ASSERT_NE(t, nullptr) << name;
     EXPECT_EQ(t->dtype, dt) << name;
@@ -141,20 +142,25 @@ TEST_F(CheckpointTest, SafetensorsWriterErrors) {
   // Cannot create: the parent is a regular file (fails for root too).
   std::ofstream(path("file")) << "x";
   const std::string bad = path("file") + "/t.safetensors";
-  std::string msg = error_of([&] { write_safetensors(bad, {{"x", view(DType::kF32, {1}, x.data())}}); });
+  std::string msg = error_of([&] {
+    write_safetensors(bad, {{"x", view(DType::kF32, {1}, x.data())}});
+  });
   EXPECT_NE(msg.find(bad), std::string::npos) << msg;
   EXPECT_NE(msg.find("Not a directory"), std::string::npos) << msg;
   msg = error_of([&] {
-    write_safetensors(path("d.safetensors"),
-                      {{"x", view(DType::kF32, {1}, x.data())}, {"x", view(DType::kF32, {1}, x.data())}});
+    write_safetensors(path("d.safetensors"), {{"x", view(DType::kF32, {1}, x.data())},
+                                              {"x", view(DType::kF32, {1}, x.data())}});
   });
   EXPECT_NE(msg.find("given twice"), std::string::npos) << msg;
-  msg = error_of([&] { write_safetensors(path("q.safetensors"), {{"q", view(DType::kQ8_0, {32}, x.data())}}); });
+  msg = error_of([&] {
+    write_safetensors(path("q.safetensors"), {{"q", view(DType::kQ8_0, {32}, x.data())}});
+  });
   EXPECT_NE(msg.find("Q8_0"), std::string::npos) << msg;
   EXPECT_FALSE(fs::exists(path("d.safetensors")));
 }
 
-// Makes writes past limit bytes fail with EFBIG (as a full disk fails with ENOSPC) for its lifetime.
+// Makes writes past limit bytes fail with EFBIG (as a full disk fails with ENOSPC) for its
+// lifetime.
 class FileSizeLimit {
  public:
   explicit FileSizeLimit(rlim_t limit) {
@@ -180,7 +186,9 @@ TEST_F(CheckpointTest, WriteFailureRemovesTempFile) {
   std::string msg;
   {
     FileSizeLimit limit(64 << 10);
-    msg = error_of([&] { write_safetensors(p, {{"big", view(DType::kF32, {1 << 18}, big.data())}}); });
+    msg = error_of([&] {
+      write_safetensors(p, {{"big", view(DType::kF32, {1 << 18}, big.data())}});
+    });
   }
   EXPECT_NE(msg.find(p + ": write failed: File too large"), std::string::npos) << msg;
   EXPECT_TRUE(fs::is_empty(dir_)) << "temp file left behind";
@@ -204,13 +212,16 @@ TEST_F(CheckpointTest, FsUtil) {
   EXPECT_TRUE(fs::is_empty(nested));  // the probe file is gone
   EXPECT_GT(free_bytes(nested), 0u);
   check_free_space(nested, 1, "a byte");
-  const std::string msg = error_of([&] { check_free_space(nested, uint64_t{1} << 62, "the model"); });
+  const std::string msg =
+      error_of([&] { check_free_space(nested, uint64_t{1} << 62, "the model"); });
   EXPECT_NE(msg.find("not enough space in " + nested + " for the model: need 4398046511104 MiB, "),
             std::string::npos)
       << msg;
   std::ofstream(path("plain")) << "x";
-  EXPECT_NE(error_of([&] { ensure_writable_dir(path("plain") + "/sub"); }).find(path("plain")), std::string::npos);
-  EXPECT_NE(error_of([&] { ensure_writable_dir(path("plain")); }).find("not a directory"), std::string::npos);
+  EXPECT_NE(error_of([&] { ensure_writable_dir(path("plain") + "/sub"); }).find(path("plain")),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { ensure_writable_dir(path("plain")); }).find("not a directory"),
+            std::string::npos);
 
   // atomic_rename_dir replaces an existing directory.
   fs::create_directories(path("final"));
@@ -239,7 +250,8 @@ TEST_F(CheckpointTest, SaveModifyLoadIsBitwise) {
   Rng rng(42);
   rng.next_u64();
   const auto rs = rng.state();
-  nlohmann::json state = {{"step", 3}, {"epoch", 0.5}, {"rng", rs}, {"metrics", {{{"loss", 1.25}}}}};
+  nlohmann::json state = {
+      {"step", 3}, {"epoch", 0.5}, {"rng", rs}, {"metrics", {{{"loss", 1.25}}}}};
   bool extra_called = false;
   save_checkpoint(dir_.string(), 3, toy.params, opt, state, 0, [&](const std::string& tmp) {
     extra_called = true;
@@ -308,7 +320,8 @@ TEST_F(CheckpointTest, RotationAndListing) {
   AdamW opt(toy.params);
   EXPECT_TRUE(list_checkpoints(dir_.string()).empty());
   EXPECT_EQ(latest_checkpoint(path("missing")), "");
-  for (int step : {10, 20, 30, 40}) save_checkpoint(dir_.string(), step, toy.params, opt, {{"step", step}}, 2);
+  for (int step : {10, 20, 30, 40})
+    save_checkpoint(dir_.string(), step, toy.params, opt, {{"step", step}}, 2);
   auto all = list_checkpoints(dir_.string());
   ASSERT_EQ(all.size(), 2u);
   EXPECT_EQ(all[0].first, 30);
@@ -418,7 +431,8 @@ TEST_F(CheckpointTest, MismatchesNameFileAndTensor) {
   std::ofstream(ck + "/trainer_state.json", std::ios::trunc) << "{}";
   msg = error_of([&] { load_checkpoint(ck, toy.params, o2); });
   EXPECT_NE(msg.find(params_file), std::string::npos) << msg;
-  EXPECT_NE(error_of([&] { load_checkpoint(path("nope"), toy.params, o2); }).find("nope"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_checkpoint(path("nope"), toy.params, o2); }).find("nope"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ TEST(AdamW, MatchesTorchFormulaOverThreeSteps) {
   std::vector<RefAdamW> ref_w, ref_b;
   for (float x : w1) ref_w.push_back({x});
   for (float x : b) ref_b.push_back({x});
-  const double grads_w[3][4] = {{0.1, -0.2, 0.3, 1e-3}, {-0.5, 0.25, 0.0, 2.0}, {0.05, 0.05, -1.5, -0.01}};
+  const double grads_w[3][4] = {
+      {0.1, -0.2, 0.3, 1e-3}, {-0.5, 0.25, 0.0, 2.0}, {0.05, 0.05, -1.5, -0.01}};
   const double grads_b[3][2] = {{1.0, -2.0}, {0.5, 0.0}, {-0.75, 3.0}};
   const double lrs[3] = {1e-2, 5e-3, 2e-2};
   for (int s = 0; s < 3; ++s) {
@@ -50,14 +51,17 @@ TEST(AdamW, MatchesTorchFormulaOverThreeSteps) {
     for (int i = 0; i < 2; ++i) gb[i] = static_cast<float>(grads_b[s][i]);
     opt.step(static_cast<float>(lrs[s]));
     const double lr = static_cast<float>(lrs[s]);
-    for (int i = 0; i < 4; ++i) ref_w[i].step(g1[i], lr, s + 1, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, true);
-    for (int i = 0; i < 2; ++i) ref_b[i].step(gb[i], lr, s + 1, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, false);
+    for (int i = 0; i < 4; ++i)
+      ref_w[i].step(g1[i], lr, s + 1, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, true);
+    for (int i = 0; i < 2; ++i)
+      ref_b[i].step(gb[i], lr, s + 1, cfg.beta1, cfg.beta2, cfg.eps, cfg.weight_decay, false);
     for (int i = 0; i < 4; ++i) {
       EXPECT_NEAR(w1[i], ref_w[i].p, 1e-6) << "step " << s + 1 << " w[" << i << "]";
       EXPECT_NEAR(opt.m(0)[i], ref_w[i].m, 1e-6);
       EXPECT_NEAR(opt.v(0)[i], ref_w[i].v, 1e-6);
     }
-    for (int i = 0; i < 2; ++i) EXPECT_NEAR(b[i], ref_b[i].p, 1e-6) << "step " << s + 1 << " b[" << i << "]";
+    for (int i = 0; i < 2; ++i)
+      EXPECT_NEAR(b[i], ref_b[i].p, 1e-6) << "step " << s + 1 << " b[" << i << "]";
   }
   EXPECT_EQ(opt.steps_done(), 3);
   EXPECT_EQ(opt.index_of("b"), 1);
@@ -132,7 +136,8 @@ TEST(LrSchedule, WarmupStepsFromRatioRoundUp) {
 TEST(LrSchedule, LinearWithWarmup) {
   // total 10, warmup 2: lambda = 0, 0.5, then (10 - s) / 8.
   LrSchedule s(LrScheduleKind::kLinear, 1e-3f, 10, 2);
-  const double expect[] = {0.0, 0.5, 1.0, 7.0 / 8, 6.0 / 8, 5.0 / 8, 4.0 / 8, 3.0 / 8, 2.0 / 8, 1.0 / 8, 0.0, 0.0};
+  const double expect[] = {0.0,     0.5,     1.0,     7.0 / 8, 6.0 / 8, 5.0 / 8,
+                           4.0 / 8, 3.0 / 8, 2.0 / 8, 1.0 / 8, 0.0,     0.0};
   for (int i = 0; i < 12; ++i) {
     EXPECT_DOUBLE_EQ(s.factor_at(i), expect[i]) << i;
     EXPECT_FLOAT_EQ(s.lr_at(i), static_cast<float>(1e-3f * expect[i])) << i;

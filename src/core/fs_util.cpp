@@ -15,7 +15,9 @@ namespace fs = std::filesystem;
 namespace tsft {
 namespace {
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
 
 std::string mib(uint64_t bytes) {
   return str((bytes + (1u << 20) - 1) >> 20, " MiB");
@@ -41,7 +43,8 @@ std::string parent_dir(const std::string& path) {
 void ensure_writable_dir(const std::string& dir) {
   if (dir.empty()) fail("output directory is empty");
   std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) fail(dir, ": exists and is not a directory");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    fail(dir, ": exists and is not a directory");
   fs::create_directories(dir, ec);
   if (ec) fail(dir, ": cannot create the directory: ", ec.message());
   const std::string probe = (fs::path(dir) / ".tsft_write_probe").string();
@@ -60,12 +63,17 @@ uint64_t free_bytes(const std::string& dir) {
 void check_free_space(const std::string& dir, uint64_t need, const std::string& what) {
   const uint64_t have = free_bytes(dir);
   if (have < need)
-    fail("not enough space in ", dir, " for ", what, ": need ", mib(need), ", ", mib(have), " free");
+    fail("not enough space in ", dir, " for ", what, ": need ", mib(need), ", ", mib(have),
+         " free");
 }
 
-void fsync_file(const std::string& path) { fsync_path(path, O_RDONLY, "file"); }
+void fsync_file(const std::string& path) {
+  fsync_path(path, O_RDONLY, "file");
+}
 
-void fsync_dir(const std::string& path) { fsync_path(path, O_RDONLY | O_DIRECTORY, "directory"); }
+void fsync_dir(const std::string& path) {
+  fsync_path(path, O_RDONLY | O_DIRECTORY, "directory");
+}
 
 void remove_tree(const std::string& path) {
   std::error_code ec;

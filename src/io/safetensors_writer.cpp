@@ -18,15 +18,24 @@ namespace {
 
 const char* st_dtype_name(DType t) {
   switch (t) {
-    case DType::kF32: return "F32";
-    case DType::kF16: return "F16";
-    case DType::kBF16: return "BF16";
-    case DType::kF64: return "F64";
-    case DType::kI8: return "I8";
-    case DType::kI16: return "I16";
-    case DType::kI32: return "I32";
-    case DType::kI64: return "I64";
-    default: return nullptr;
+    case DType::kF32:
+      return "F32";
+    case DType::kF16:
+      return "F16";
+    case DType::kBF16:
+      return "BF16";
+    case DType::kF64:
+      return "F64";
+    case DType::kI8:
+      return "I8";
+    case DType::kI16:
+      return "I16";
+    case DType::kI32:
+      return "I32";
+    case DType::kI64:
+      return "I64";
+    default:
+      return nullptr;
   }
 }
 
@@ -87,13 +96,15 @@ void write_safetensors(const std::string& path,
     if (name.empty() || name == "__metadata__") fail(path, ": invalid tensor name '", name, "'");
     if (!names.insert(name).second) fail(path, ": tensor '", name, "' is given twice");
     if (st_dtype_name(t.dtype) == nullptr)
-      fail(path, ": tensor '", name, "': dtype ", dtype_name(t.dtype), " cannot be saved to safetensors");
+      fail(path, ": tensor '", name, "': dtype ", dtype_name(t.dtype),
+           " cannot be saved to safetensors");
     if (t.numel() > 0 && t.data == nullptr) fail(path, ": tensor '", name, "' has no data");
   }
 
   // Widest element first (then by name, as the reference writer does): with the 8-aligned header
   // every tensor then starts at a multiple of its element size. Empty tensors go last, at the end
-  // offset, so that none shares its start with a non-empty one (our reader would call that overlap).
+  // offset, so that none shares its start with a non-empty one (our reader would call that
+  // overlap).
   std::vector<const std::pair<std::string, Tensor>*> order;
   for (const auto& e : tensors) order.push_back(&e);
   std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) {
@@ -117,7 +128,8 @@ void write_safetensors(const std::string& path,
     nlohmann::json shape = nlohmann::json::array();
     for (int i = 0; i < t.shape.ndim; ++i) shape.push_back(t.shape.dims[i]);
     const uint64_t n = t.nbytes();
-    header[e->first] = {{"dtype", st_dtype_name(t.dtype)}, {"shape", shape},
+    header[e->first] = {{"dtype", st_dtype_name(t.dtype)},
+                        {"shape", shape},
                         {"data_offsets", {offset, offset + n}}};
     offset += n;
   }

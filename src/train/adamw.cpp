@@ -17,7 +17,8 @@ AdamW::AdamW(const ParamList& params, AdamWConfig config) : params_(params), con
   v_.reserve(params_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
     const Param& p = params_[i];
-    TSFT_CHECK(p.numel >= 0 && (p.numel == 0 || p.value != nullptr), "param ", p.name, " has no value");
+    TSFT_CHECK(p.numel >= 0 && (p.numel == 0 || p.value != nullptr), "param ", p.name,
+               " has no value");
     TSFT_CHECK(by_name_.emplace(p.name, i).second, "param name given twice: ", p.name);
     m_.emplace_back(static_cast<size_t>(p.numel), 0.0f);
     v_.emplace_back(static_cast<size_t>(p.numel), 0.0f);
@@ -64,7 +65,8 @@ void AdamW::step(float lr) {
       float wj = w[j];
       if (decay) wj = wj * decay_mul;
       const float gj = g[j];
-      // torch.lerp: start + weight*(end-start) for |weight| < 0.5, else end - (end-start)*(1-weight)
+      // torch.lerp: start + weight*(end-start) for |weight| < 0.5, else end -
+      // (end-start)*(1-weight)
       const float mj = lerp_from_start ? m[j] + one_minus_b1 * (gj - m[j])
                                        : gj - (gj - m[j]) * (1.0f - one_minus_b1);
       const float vj = v[j] * b2 + one_minus_b2 * gj * gj;

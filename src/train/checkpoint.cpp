@@ -44,7 +44,8 @@ bool has_prefix_suffix(const std::string& name, const char* prefix, const char* 
 // Leftovers of a killed save: the temp dir, or the previous version moved aside by
 // atomic_rename_dir (".old") when the same step was saved twice.
 bool is_stale_tmp(const std::string& name) {
-  return has_prefix_suffix(name, kTmpPrefix, kTmpSuffix) || has_prefix_suffix(name, kCkptPrefix, ".old");
+  return has_prefix_suffix(name, kTmpPrefix, kTmpSuffix) ||
+         has_prefix_suffix(name, kCkptPrefix, ".old");
 }
 
 Tensor flat_f32(const float* data, int64_t n) {
@@ -74,13 +75,15 @@ void check_tensor_set(const SafetensorsFile& file, const std::map<std::string, i
     if (t->dtype != DType::kF32)
       fail(file.path(), ": tensor '", name, "' is ", dtype_name(t->dtype), ", expected F32");
     if (t->nbytes != static_cast<size_t>(numel) * sizeof(float))
-      fail(file.path(), ": tensor '", name, "' has ", t->nbytes / sizeof(float), " elements, the model has ",
-           numel, " (checkpoint from a different model or LoRA config?)");
+      fail(file.path(), ": tensor '", name, "' has ", t->nbytes / sizeof(float),
+           " elements, the model has ", numel,
+           " (checkpoint from a different model or LoRA config?)");
   }
   for (const auto& t : file.tensors())
     if (!expected.count(t.name))
-      fail(file.path(), ": tensor '", t.name, "' is not a trainable parameter of this model "
-                        "(checkpoint from a different model or LoRA config?)");
+      fail(file.path(), ": tensor '", t.name,
+           "' is not a trainable parameter of this model "
+           "(checkpoint from a different model or LoRA config?)");
 }
 
 }  // namespace
@@ -135,7 +138,8 @@ void save_checkpoint(const std::string& output_dir, int64_t step, const ParamLis
     tensors.clear();
     for (size_t i = 0; i < opt.num_params(); ++i) {
       const Param& p = opt.param(i);
-      TSFT_CHECK(p.name == params[i].name, "optimizer param ", i, " is ", p.name, ", not ", params[i].name);
+      TSFT_CHECK(p.name == params[i].name, "optimizer param ", i, " is ", p.name, ", not ",
+                 params[i].name);
       tensors.emplace_back("m." + p.name, flat_f32(opt.m(i).data(), p.numel));
       tensors.emplace_back("v." + p.name, flat_f32(opt.v(i).data(), p.numel));
     }

@@ -13,15 +13,20 @@ LrScheduleKind parse_lr_schedule(const std::string& name) {
   if (name == "constant_with_warmup") return LrScheduleKind::kConstantWithWarmup;
   if (name == "linear") return LrScheduleKind::kLinear;
   if (name == "cosine") return LrScheduleKind::kCosine;
-  fail("unknown lr scheduler '", name, "'; expected one of: constant, constant_with_warmup, linear, cosine");
+  fail("unknown lr scheduler '", name,
+       "'; expected one of: constant, constant_with_warmup, linear, cosine");
 }
 
 const char* lr_schedule_name(LrScheduleKind kind) {
   switch (kind) {
-    case LrScheduleKind::kConstant: return "constant";
-    case LrScheduleKind::kConstantWithWarmup: return "constant_with_warmup";
-    case LrScheduleKind::kLinear: return "linear";
-    case LrScheduleKind::kCosine: return "cosine";
+    case LrScheduleKind::kConstant:
+      return "constant";
+    case LrScheduleKind::kConstantWithWarmup:
+      return "constant_with_warmup";
+    case LrScheduleKind::kLinear:
+      return "linear";
+    case LrScheduleKind::kCosine:
+      return "cosine";
   }
   return "?";
 }
@@ -34,7 +39,8 @@ int64_t resolve_warmup_steps(int64_t warmup_steps, double warmup_ratio, int64_t 
   return static_cast<int64_t>(std::ceil(static_cast<double>(total_steps) * warmup_ratio));
 }
 
-LrSchedule::LrSchedule(LrScheduleKind kind, float base_lr, int64_t total_steps, int64_t warmup_steps)
+LrSchedule::LrSchedule(LrScheduleKind kind, float base_lr, int64_t total_steps,
+                       int64_t warmup_steps)
     : kind_(kind), base_lr_(base_lr), total_steps_(total_steps), warmup_steps_(warmup_steps) {
   if (total_steps <= 0) fail("the number of training steps must be > 0, got ", total_steps);
   if (warmup_steps < 0) fail("warmup_steps must be >= 0, got ", warmup_steps);
