@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -98,12 +98,33 @@ TEST(SftLoad, PromptCompletionTrainsOnTheCompletionAndEos) {
     ids.insert(ids.end(), c.begin(), c.end());
     if (ids.back() != tok.eos_id()) ids.push_back(tok.eos_id());
     EXPECT_EQ(ex[i].ids, ids) << i;
-    EXPECT_EQ(masked_runs(tok, ex[i]), std::vector<std::string>{want[i].second + "<|im_end|>"}) << i;
+    EXPECT_EQ(masked_runs(tok, ex[i]), std::vector<std::string>{want[i].second + "<|im_end|>"})
+        << i;
   }
   EXPECT_EQ(ex[0].source_line, 1);
   EXPECT_EQ(ex[2].source_line, 4);  // the blank line 3 is skipped, not renumbered
   // The third completion already ends with the EOS text: no second EOS.
   EXPECT_NE(ex[2].ids[ex[2].ids.size() - 2], tok.eos_id());
+}
+
+TEST(SftLoad, BosComesFirstWhenTheTokenizerAddsIt) {
+  TokenizerSpec spec = smollm2().spec();
+  spec.add_bos = true;
+  spec.bos_id = 0;  // <|endoftext|>
+  const Tokenizer tok(spec);
+  const auto plain =
+      load_sft_dataset(kSft + "prompt_completion.jsonl", smollm2(), nullptr, {}, nullptr);
+  const auto with_bos =
+      load_sft_dataset(kSft + "prompt_completion.jsonl", tok, nullptr, {}, nullptr);
+  ASSERT_EQ(plain.size(), with_bos.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    std::vector<int32_t> ids = {0};
+    ids.insert(ids.end(), plain[i].ids.begin(), plain[i].ids.end());
+    EXPECT_EQ(with_bos[i].ids, ids);
+    std::vector<uint8_t> mask = {0};
+    mask.insert(mask.end(), plain[i].loss_mask.begin(), plain[i].loss_mask.end());
+    EXPECT_EQ(with_bos[i].loss_mask, mask);
+  }
 }
 
 TEST(SftLoad, FinalEosIsATargetEvenWhenPadIsEos) {
@@ -137,8 +158,9 @@ TEST(SftLoad, TextTrainsOnEveryTokenAfterTheFirst) {
 
   SftLoadOptions opt;
   opt.loss_on = SftLoadOptions::LossOn::kCompletion;
-  EXPECT_NE(error_of([&] { load_sft_dataset(kSft + "text.jsonl", tok, nullptr, opt, nullptr); })
-                .find("text.jsonl:1: text: a text row has no prompt/answer split"),
+  EXPECT_NE(error_of([&] {
+              load_sft_dataset(kSft + "text.jsonl", tok, nullptr, opt, nullptr);
+            }).find("text.jsonl:1: text: a text row has no prompt/answer split"),
             std::string::npos);
 }
 
@@ -223,6 +245,35 @@ TEST(SftLoad, ShareGptArrayFileBecomesMessages) {
             std::vector<std::string>{"Hello! [brackets], {braces} and \"quotes\".<|im_end|>"});
 }
 
+TEST(SftLoad, FormatsMixPerRowAndLossOnAllCoversEverything) {
+  const Tokenizer& tok = smollm2();
+  const std::string path =
+      write_temp("mixed.jsonl",
+                 "{\"text\": \"plain text\"}\n"
+                 "{\"prompt\": \"Q: 1+1?\", \"completion\": \" 2\"}\n"
+                 "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, "
+                 "{\"role\": \"assistant\", \"content\": [{\"type\": \"text\", \"text\": \"Hel\"}, "
+                 "{\"type\": \"text\", \"text\": \"lo\"}]}]}\n");
+  const auto ex = load_sft_dataset(path, tok, &smollm2_chat(), {}, nullptr);
+  ASSERT_EQ(ex.size(), 3u);
+  EXPECT_EQ(masked_runs(tok, ex[1]), std::vector<std::string>{" 2<|im_end|>"});
+  EXPECT_EQ(masked_runs(tok, ex[2]), std::vector<std::string>{"Hello<|im_end|>"});  // parts joined
+  SftLoadOptions all;
+  all.loss_on = SftLoadOptions::LossOn::kAll;
+  for (const auto& e : load_sft_dataset(path, tok, &smollm2_chat(), all, nullptr)) {
+    EXPECT_EQ(e.loss_mask[0], 0);
+    EXPECT_EQ(std::count(e.loss_mask.begin(), e.loss_mask.end(), 1),
+              static_cast<int64_t>(e.ids.size()) - 1);
+  }
+  // One conversation written over several lines is one row.
+  const std::string one =
+      write_temp("one.json", "\n{\n  \"prompt\": \"a\",\n  \"completion\": \" b\"\n}\n");
+  const auto single = load_sft_dataset(one, tok, nullptr, {}, nullptr);
+  ASSERT_EQ(single.size(), 1u);
+  EXPECT_EQ(single[0].source_line, 2);
+  EXPECT_EQ(masked_runs(tok, single[0]), std::vector<std::string>{" b<|im_end|>"});
+}
+
 // The real glaive tool-calling conversations in ../shared/data, when the checkout has them.
 TEST(SftLoad, GlaiveToolCallingDemoLoads) {
   const std::string path = kData + "/../../../shared/data/glaive_toolcall_en_demo.json";
@@ -233,7 +284,8 @@ TEST(SftLoad, GlaiveToolCallingDemoLoads) {
   SftLoadStats st;
   const auto ex = load_sft_dataset(path, tok, &smollm2_chat(), opt, &st);
   EXPECT_EQ(st.rows, 300);
-  EXPECT_EQ(st.kept + st.dropped_too_long, 300) << (st.first_errors.empty() ? "" : st.first_errors[0]);
+  EXPECT_EQ(st.kept + st.dropped_too_long, 300)
+      << (st.first_errors.empty() ? "" : st.first_errors[0]);
   int calls = 0;
   for (const auto& e : ex)
     for (const std::string& run : masked_runs(tok, e)) {
@@ -261,20 +313,23 @@ TEST(SftLoad, BadRowsNameFileLineAndField) {
       {3, "x.jsonl:2:32: invalid JSON: syntax error while parsing object"},
       {4, "x.jsonl:2: completion: missing"},
       {5, "x.jsonl:2: messages[1].tool_calls[0].function.arguments: not valid JSON"},
-      {7, "x.jsonl:2: conversations[1].from: expected one of human, gpt, system, function_call, "
-          "observation, tool; got 'robot'"},
+      {7,
+       "x.jsonl:2: conversations[1].from: expected one of human, gpt, system, function_call, "
+       "observation, tool; got 'robot'"},
       {8, "x.jsonl:2: text: expected a string, got number"}};
   for (const auto& [line, msg] : want) {
     const std::string path = write_temp("x.jsonl", lines[0] + "\n" + lines[line - 1] + "\n");
     const std::string err = error_of([&] { load_sft_dataset(path, tok, &chat, {}, nullptr); });
     EXPECT_NE(err.find(msg), std::string::npos) << "line " << line << ": " << err;
   }
-  EXPECT_NE(error_of([&] { load_sft_dataset(kSft + "bad.jsonl", tok, &chat, {}, nullptr); })
-                .find("bad.jsonl:2: messages[1].role"),
+  EXPECT_NE(error_of([&] {
+              load_sft_dataset(kSft + "bad.jsonl", tok, &chat, {}, nullptr);
+            }).find("bad.jsonl:2: messages[1].role"),
             std::string::npos);
   // No chat template for a chat row.
-  EXPECT_NE(error_of([&] { load_sft_dataset(kSft + "chat.jsonl", tok, nullptr, {}, nullptr); })
-                .find("chat.jsonl:1: messages: chat rows need the model's chat template"),
+  EXPECT_NE(error_of([&] {
+              load_sft_dataset(kSft + "chat.jsonl", tok, nullptr, {}, nullptr);
+            }).find("chat.jsonl:1: messages: chat rows need the model's chat template"),
             std::string::npos);
   // An array file that is not JSON: line and column of the fault.
   const std::string arr = write_temp("x.json", "[\n  {\"text\": \"a\"},\n  {\"text\" \"b\"}\n]\n");
@@ -308,21 +363,24 @@ TEST(SftLoad, SkipInvalidCountsAndKeepsTheFirstErrors) {
 
 TEST(SftLoad, EmptyFilesAreErrors) {
   const Tokenizer& tok = smollm2();
-  EXPECT_NE(error_of([&] { load_sft_dataset(kSft + "empty.jsonl", tok, nullptr, {}, nullptr); })
-                .find("empty.jsonl: the file is empty"),
+  EXPECT_NE(error_of([&] {
+              load_sft_dataset(kSft + "empty.jsonl", tok, nullptr, {}, nullptr);
+            }).find("empty.jsonl: the file is empty"),
             std::string::npos);
   const std::string arr = write_temp("empty_array.json", " []\n");
   EXPECT_NE(error_of([&] { load_sft_dataset(arr, tok, nullptr, {}, nullptr); }).find("no rows"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { load_sft_dataset(kSft + "missing.jsonl", tok, nullptr, {}, nullptr); })
-                .find("missing.jsonl: cannot open"),
+  EXPECT_NE(error_of([&] {
+              load_sft_dataset(kSft + "missing.jsonl", tok, nullptr, {}, nullptr);
+            }).find("missing.jsonl: cannot open"),
             std::string::npos);
 }
 
 TEST(SftLoad, LongSequencesAreDroppedOrTruncated) {
   const Tokenizer& tok = smollm2();
   const int64_t prompt2 = static_cast<int64_t>(
-      tok.encode("This prompt is rather long, long enough that the answer falls past the cut entirely.")
+      tok.encode(
+             "This prompt is rather long, long enough that the answer falls past the cut entirely.")
           .size());
   SftLoadOptions opt;
   opt.max_seq_len = 8;
@@ -367,7 +425,9 @@ TEST(Packing, FirstFitDecreasingKeepsEveryIndexOnceWithinTheRow) {
   EXPECT_EQ(rows[0][0], 2);
   EXPECT_EQ(rows[1][0], 9);
   EXPECT_EQ(pack_sequences(lengths, 10), rows);
-  EXPECT_NE(error_of([&] { pack_sequences({3, 11}, 10); }).find("sequence 1 has 11 tokens"),
+  EXPECT_NE(error_of([&] {
+              pack_sequences({3, 11}, 10);
+            }).find("sequence 1 has 11 tokens"),
             std::string::npos);
   EXPECT_TRUE(pack_sequences({}, 10).empty());
 }
@@ -473,13 +533,15 @@ TEST(BatchSampler, UnpackedBatchesHoldBatchSizeSequences) {
     seen.insert(idx.begin(), idx.end());
   }
   EXPECT_EQ(seen.size(), lengths.size());
-  EXPECT_NE(error_of([&] { BatchSampler(lengths, 32, 8, true, 1); }).find("more than the row length"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { BatchSampler(lengths, 32, 8, true, 1); }).find("more than the row length"),
+      std::string::npos);
 }
 
 TEST(Split, SeededAndDisjoint) {
   std::vector<SftExample> ex(50);
-  for (size_t i = 0; i < ex.size(); ++i) ex[i] = {{static_cast<int32_t>(i), 1}, {0, 1}, int64_t(i + 1)};
+  for (size_t i = 0; i < ex.size(); ++i)
+    ex[i] = {{static_cast<int32_t>(i), 1}, {0, 1}, int64_t(i + 1)};
   const SftSplit a = split_train_eval(ex, 0.2, 0, 5), b = split_train_eval(ex, 0.2, 0, 5),
                  c = split_train_eval(ex, 0.2, 0, 6);
   ASSERT_EQ(a.eval.size(), 10u);

@@ -14,7 +14,8 @@ namespace {
 template <typename T>
 void shuffle(std::vector<T>& v, Rng& rng) {
   for (size_t i = v.size(); i > 1; --i) {
-    const size_t j = static_cast<size_t>((static_cast<unsigned __int128>(rng.next_u64()) * i) >> 64);
+    const size_t j =
+        static_cast<size_t>((static_cast<unsigned __int128>(rng.next_u64()) * i) >> 64);
     std::swap(v[i - 1], v[j]);
   }
 }

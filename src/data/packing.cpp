@@ -56,7 +56,8 @@ Batch make_batch(const std::vector<SftExample>& examples, const std::vector<int3
   b.seq_start.reserve(indices.size() + 1);
   for (int32_t i : indices) {
     const SftExample& ex = examples[i];
-    TSFT_CHECK(ex.loss_mask.size() == ex.ids.size(), "example ", i, ": mask and ids differ in size");
+    TSFT_CHECK(ex.loss_mask.size() == ex.ids.size(), "example ", i,
+               ": mask and ids differ in size");
     b.seq_start.push_back(static_cast<int32_t>(b.tokens.size()));
     const size_t len = ex.ids.size();
     for (size_t t = 0; t < len; ++t) {

@@ -22,8 +22,8 @@ constexpr size_t kKeptErrors = 5;
 // One row of the file: its JSON text (or, for array files, the already parsed element).
 struct RawRow {
   int64_t line = 0;
-  size_t offset = 0;  // byte offset of the row in the file
-  std::string text;   // JSONL
+  size_t offset = 0;   // byte offset of the row in the file
+  std::string text;    // JSONL
   ordered_json value;  // array files
   bool parsed = false;
 };
@@ -62,25 +62,32 @@ std::vector<size_t> array_element_offsets(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
     if (want_element && c != ']') out.push_back(i);
     want_element = false;
-    if (c == '"') in_string = true;
+    if (c == '"')
+      in_string = true;
     else if (c == '[' || c == '{') {
       if (++depth == 1) want_element = true;
-    } else if (c == ']' || c == '}') --depth;
-    else if (c == ',' && depth == 1) want_element = true;
+    } else if (c == ']' || c == '}')
+      --depth;
+    else if (c == ',' && depth == 1)
+      want_element = true;
   }
   return out;
 }
 
-// Reads the rows of a JSONL or JSON-array file. A JSON-array file that does not parse is one
-// error for the whole file; a JSONL line that does not parse is that row's error.
+// Reads the rows of a JSONL file, a JSON-array file or a file holding one (multi-line) object.
+// A JSON-array file that does not parse is one error for the whole file; a JSONL line that does
+// not parse is that row's error.
 std::vector<RawRow> read_rows(const std::string& path, const std::string& text) {
   std::vector<RawRow> rows;
   const size_t first = text.find_first_not_of(" \t\r\n");
@@ -94,7 +101,8 @@ std::vector<RawRow> read_rows(const std::string& path, const std::string& text) 
       fail(path, ":", line, ":", col, ": invalid JSON: ", parse_message(e));
     }
     const std::vector<size_t> offsets = array_element_offsets(text);
-    TSFT_CHECK(offsets.size() == all.size(), "found ", offsets.size(), " of ", all.size(), " elements");
+    TSFT_CHECK(offsets.size() == all.size(), "found ", offsets.size(), " of ", all.size(),
+               " elements");
     for (size_t i = 0; i < all.size(); ++i) {
       RawRow r;
       r.offset = offsets[i];
@@ -103,6 +111,15 @@ std::vector<RawRow> read_rows(const std::string& path, const std::string& text) 
       r.parsed = true;
       rows.push_back(std::move(r));
     }
+  } else if (text[first] == '{' && text.find('\n', first) < text.find_last_not_of(" \t\r\n") &&
+             ordered_json::accept(text)) {
+    // One object written over several lines (a pretty-printed single conversation).
+    RawRow r;
+    r.offset = first;
+    r.line = line_col(text, first).first;
+    r.value = ordered_json::parse(text);
+    r.parsed = true;
+    rows.push_back(std::move(r));
   } else {
     size_t at = 0;
     for (int64_t line = 1; at < text.size(); ++line) {
@@ -132,7 +149,9 @@ struct RowContext {
   }
 };
 
-std::string type_name(const ordered_json& j) { return j.type_name(); }
+std::string type_name(const ordered_json& j) {
+  return j.type_name();
+}
 
 const std::string& get_string(const RowContext& cx, const ordered_json& obj, const char* key,
                               const std::string& field) {
@@ -225,11 +244,13 @@ ordered_json normalize_messages(const RowContext& cx, const ordered_json& msgs,
     }
     if (role != "tool" && role != "assistant" && !m.contains("content"))
       cx.bad(f + ".content", "missing");
-    if (role == "assistant" && !n.contains("tool_calls") && n["content"].get_ref<const std::string&>().empty())
+    if (role == "assistant" && !n.contains("tool_calls") &&
+        n["content"].get_ref<const std::string&>().empty())
       cx.bad(f + ".content", "an assistant message needs content or tool_calls");
     if (role == "tool") {
       if (!m.contains("content")) cx.bad(f + ".content", "missing");
-      if (m.contains("tool_call_id")) n["tool_call_id"] = get_string(cx, m, "tool_call_id", f + ".tool_call_id");
+      if (m.contains("tool_call_id"))
+        n["tool_call_id"] = get_string(cx, m, "tool_call_id", f + ".tool_call_id");
       if (m.contains("name")) n["name"] = get_string(cx, m, "name", f + ".name");
     }
     out.push_back(std::move(n));
@@ -280,13 +301,18 @@ ordered_json sharegpt_to_messages(const RowContext& cx, const ordered_json& row)
     const std::string& from = get_string(cx, t, "from", f + ".from");
     const std::string& value = get_string(cx, t, "value", f + ".value");
     std::string role;
-    if (from == "human" || from == "user") role = "user";
-    else if (from == "gpt" || from == "assistant" || from == "model") role = "assistant";
-    else if (from == "system") role = "system";
-    else if (from == "observation" || from == "function" || from == "tool") role = "tool";
+    if (from == "human" || from == "user")
+      role = "user";
+    else if (from == "gpt" || from == "assistant" || from == "model")
+      role = "assistant";
+    else if (from == "system")
+      role = "system";
+    else if (from == "observation" || from == "function" || from == "tool")
+      role = "tool";
     else if (from != "function_call")
       cx.bad(f + ".from",
-             "expected one of human, gpt, system, function_call, observation, tool; got '" + from + "'");
+             "expected one of human, gpt, system, function_call, observation, tool; got '" + from +
+                 "'");
     if (from == "function_call") {
       ordered_json calls;
       try {
@@ -296,7 +322,9 @@ ordered_json sharegpt_to_messages(const RowContext& cx, const ordered_json& row)
       }
       if (calls.is_object()) calls = ordered_json::array({calls});
       if (!calls.is_array()) cx.bad(f + ".value", "expected a JSON object or list of them");
-      if (!last_was_call) msgs.push_back({{"role", "assistant"}, {"content", ""}, {"tool_calls", ordered_json::array()}});
+      if (!last_was_call)
+        msgs.push_back(
+            {{"role", "assistant"}, {"content", ""}, {"tool_calls", ordered_json::array()}});
       for (auto& c : calls) msgs.back()["tool_calls"].push_back(c);
       last_was_call = true;
       continue;
@@ -340,8 +368,10 @@ struct Encoder {
     if (!opt.add_eos) return;
     if (tok.eos_id() < 0) cx.bad("add_eos", "the tokenizer has no EOS token");
     // The EOS is a target whatever the pad id is: batches carry no padding to confuse it with.
-    if (ex.ids.empty() || ex.ids.back() != tok.eos_id()) push(ex, {tok.eos_id()}, 1);
-    else ex.loss_mask.back() = 1;
+    if (ex.ids.empty() || ex.ids.back() != tok.eos_id())
+      push(ex, {tok.eos_id()}, 1);
+    else
+      ex.loss_mask.back() = 1;
   }
 
   SftExample prompt_completion(const RowContext& cx, const ordered_json& row) const {
@@ -386,7 +416,8 @@ struct Encoder {
     // without their <think> block, and the match then begins at the header's "\n"). The header is
     // prompt, not reply: at serving time it is already there, so it carries no loss.
     for (TextSpan& s : conv.assistant)
-      for (size_t j = header.empty() ? 0 : std::min(header.size() - 1, s.end - s.begin); j >= 1; --j)
+      for (size_t j = header.empty() ? 0 : std::min(header.size() - 1, s.end - s.begin); j >= 1;
+           --j)
         if (s.begin + j >= header.size() &&
             conv.text.compare(s.begin + j - header.size(), header.size(), header) == 0) {
           s.begin += j;
@@ -400,8 +431,10 @@ struct Encoder {
     }
     SftExample ex;
     ex.ids = std::move(t.ids);
-    if (opt.loss_on == LossOn::kAll) ex.loss_mask.assign(ex.ids.size(), 1);
-    else ex.loss_mask = std::move(t.assistant_mask);
+    if (opt.loss_on == LossOn::kAll)
+      ex.loss_mask.assign(ex.ids.size(), 1);
+    else
+      ex.loss_mask = std::move(t.assistant_mask);
     return ex;
   }
 
@@ -420,7 +453,8 @@ struct Encoder {
     } else if (row.contains("text")) {
       ex = text(cx, row);
     } else {
-      fail(cx.where, ": expected \"messages\", \"conversations\", \"prompt\"/\"completion\" or "
+      fail(cx.where,
+           ": expected \"messages\", \"conversations\", \"prompt\"/\"completion\" or "
            "\"text\"; the row has none");
     }
     if (!ex.loss_mask.empty()) ex.loss_mask[0] = 0;  // nothing comes before it to predict it
@@ -509,7 +543,8 @@ SftSplit split_train_eval(const std::vector<SftExample>& examples, double fracti
   std::iota(order.begin(), order.end(), 0);
   Rng rng(seed);
   for (int64_t i = n; i > 1; --i) {
-    const int64_t j = static_cast<int64_t>((static_cast<unsigned __int128>(rng.next_u64()) * i) >> 64);
+    const int64_t j =
+        static_cast<int64_t>((static_cast<unsigned __int128>(rng.next_u64()) * i) >> 64);
     std::swap(order[i - 1], order[j]);
   }
   std::vector<uint8_t> is_eval(n, 0);

@@ -1,6 +1,6 @@
-// Training files -> SftExamples: JSONL or JSON-array rows in prompt/completion, text, chat
-// ({"messages", "tools"}) or ShareGPT ({"conversations"}) layout, each tokenized with its loss mask.
-// Every mistake in a row is a tsft::Error naming FILE:LINE and the field.
+// Training files -> SftExamples: JSONL or JSON-array rows (or one object) in prompt/completion,
+// text, chat ({"messages", "tools"}) or ShareGPT ({"conversations"}) layout, detected per row, each
+// tokenized with its loss mask. Every mistake in a row is a tsft::Error naming FILE:LINE and field.
 #pragma once
 
 #include <cstdint>
@@ -33,9 +33,9 @@ struct SftLoadStats {
   int64_t kept = 0;
   int64_t dropped_too_long = 0;  // over max_seq_len (kDrop), or truncated to no loss token
   int64_t truncated = 0;
-  int64_t skipped_invalid = 0;  // skip_invalid only
-  int64_t no_loss_tokens = 0;   // valid rows with nothing to train on (dropped)
-  int64_t tokens = 0, loss_tokens = 0;  // over the kept examples
+  int64_t skipped_invalid = 0;            // skip_invalid only
+  int64_t no_loss_tokens = 0;             // valid rows with nothing to train on (dropped)
+  int64_t tokens = 0, loss_tokens = 0;    // over the kept examples
   std::vector<std::string> first_errors;  // the first 5 skipped rows' messages
 };
 
