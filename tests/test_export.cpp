@@ -2,23 +2,20 @@
 // directories, PEFT LoRA adapters (written and read) and merging an adapter into its base.
 // PEFT goldens (tests/data/train/peft_*) come from tools/make_peft_goldens.py.
 #include <gtest/gtest.h>
-
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
-
-#include <sys/wait.h>
-
-#include <cmath>
-#include <cstring>
-#include <set>
 
 #include "core/error.h"
 #include "export/hf_export.h"
@@ -47,8 +44,8 @@ class TempDir {
     const char* keep = std::getenv("TSFT_EXPORT_KEEP");
     keep_ = keep != nullptr && *keep != '\0';
     path_ = keep_ ? std::string(keep) + "/" + name
-                  : (fs::temp_directory_path() / ("tsft_export_" + name + "_" +
-                                                  std::to_string(::getpid())))
+                  : (fs::temp_directory_path() /
+                     ("tsft_export_" + name + "_" + std::to_string(::getpid())))
                         .string();
     fs::remove_all(path_);
     fs::create_directories(path_);
@@ -132,12 +129,14 @@ std::vector<std::string> golden_texts(const std::string& path) {
   std::vector<std::string> out;
   std::ifstream in(path);
   std::string line;
-  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line)["text"].get<std::string>());
+  while (std::getline(in, line))
+    out.push_back(nlohmann::json::parse(line)["text"].get<std::string>());
   return out;
 }
 
 TEST(TokenizerExport, SmolLM2FromGguf) {
-  if (!fs::exists(kGguf)) GTEST_SKIP() << kGguf << " is missing (scripts/fetch_model.sh fetches it)";
+  if (!fs::exists(kGguf))
+    GTEST_SKIP() << kGguf << " is missing (scripts/fetch_model.sh fetches it)";
   GgufFile g(kGguf);
   const Tokenizer tok = Tokenizer::from_gguf(g);
   ASSERT_FALSE(tok.chat_template().empty());
@@ -180,7 +179,8 @@ TEST(TokenizerExport, AddBosWritesTemplateProcessing) {
   const auto j = read_json(dir / "tokenizer.json");
   ASSERT_EQ(j["post_processor"]["type"], "Sequence");
   EXPECT_EQ(j["post_processor"]["processors"][1]["type"], "TemplateProcessing");
-  EXPECT_EQ(j["post_processor"]["processors"][1]["special_tokens"]["<|begin_of_text|>"]["ids"][0], 0);
+  EXPECT_EQ(j["post_processor"]["processors"][1]["special_tokens"]["<|begin_of_text|>"]["ids"][0],
+            0);
   EXPECT_TRUE(Tokenizer::from_json_file(dir / "tokenizer.json").add_bos());
 }
 
@@ -269,7 +269,8 @@ TEST(HfExport, TinyModelsRoundTrip) {
 // The default model (quantized GGUF) exported with its tokenizer: same logits from the float32
 // weights, same token ids, chat template kept.
 TEST(HfExport, SmolLM2FromGguf) {
-  if (!fs::exists(kGguf)) GTEST_SKIP() << kGguf << " is missing (scripts/fetch_model.sh fetches it)";
+  if (!fs::exists(kGguf))
+    GTEST_SKIP() << kGguf << " is missing (scripts/fetch_model.sh fetches it)";
   LoadedModel base = load_model(kGguf);
   TempDir dir("hf_smollm2");
   const std::string out = dir / "model";
@@ -322,7 +323,8 @@ TEST(HfExport, ConfigTextReadsBack) {
   c.eos_ids = {2, 7};
   expect_same_config(c, parse_hf_config_text(hf_config_text(c), "linear"), "linear");
   // Shortest decimal, as Python wrote it, not the float's binary expansion.
-  EXPECT_NE(hf_config_text(c).find("\"rms_norm_eps\": 1e-05,"), std::string::npos) << hf_config_text(c);
+  EXPECT_NE(hf_config_text(c).find("\"rms_norm_eps\": 1e-05,"), std::string::npos)
+      << hf_config_text(c);
 }
 
 // ---- PEFT adapters and merging ----
@@ -358,7 +360,9 @@ class PeftArch : public ::testing::TestWithParam<const char*> {};
 // Reading PEFT's adapter and merging it gives PEFT's logits (PeftModel and merge_and_unload).
 TEST_P(PeftArch, ReadMergeMatchesPeftLogits) {
   const auto g = peft_golden(GetParam());
-  if (!g) GTEST_SKIP() << "tests/data/train/peft_" << GetParam() << " not generated yet (tools/make_peft_goldens.py)";
+  if (!g)
+    GTEST_SKIP() << "tests/data/train/peft_" << GetParam()
+                 << " not generated yet (tools/make_peft_goldens.py)";
   LoadedModel base = load_model(g->base, false);
   const ModelConfig cfg = base.model->config();
   const LoraWeights lora = read_peft_adapter(g->dir, cfg);
@@ -391,7 +395,9 @@ TEST_P(PeftArch, ReadMergeMatchesPeftLogits) {
 // Writing what was read gives PEFT's key set and config fields, and reads back bitwise.
 TEST_P(PeftArch, WriteMatchesPeftFormat) {
   const auto g = peft_golden(GetParam());
-  if (!g) GTEST_SKIP() << "tests/data/train/peft_" << GetParam() << " not generated yet (tools/make_peft_goldens.py)";
+  if (!g)
+    GTEST_SKIP() << "tests/data/train/peft_" << GetParam()
+                 << " not generated yet (tools/make_peft_goldens.py)";
   const ModelConfig cfg = config_from_hf_dir(g->base);
   const LoraWeights lora = read_peft_adapter(g->dir, cfg);
   TempDir dir(std::string("peft_") + GetParam());
@@ -469,17 +475,27 @@ TEST(PeftAdapter, RoundTripAndErrors) {
     return d;
   };
   const std::pair<const char*, nlohmann::json> bad_fields[] = {
-      {"rank_pattern", {{"q_proj", 8}}}, {"alpha_pattern", {{"q_proj", 8}}},
-      {"fan_in_fan_out", true},          {"use_dora", true},
-      {"use_rslora", true},              {"peft_type", "IA3"},
-      {"bias", "all"},                   {"modules_to_save", {"lm_head"}},
-      {"target_modules", "q_proj|k_proj"}, {"target_modules", {"q_proj", "embed_tokens"}},
+      {"rank_pattern", {{"q_proj", 8}}},
+      {"alpha_pattern", {{"q_proj", 8}}},
+      {"fan_in_fan_out", true},
+      {"use_dora", true},
+      {"use_rslora", true},
+      {"peft_type", "IA3"},
+      {"bias", "all"},
+      {"modules_to_save", {"lm_head"}},
+      {"target_modules", "q_proj|k_proj"},
+      {"target_modules", {"q_proj", "embed_tokens"}},
   };
   for (const auto& [key, value] : bad_fields)
-    expect_error([&] { read_peft_adapter(with_field(std::string("bad_") + key, key, value), cfg); }, key);
+    expect_error([&] { read_peft_adapter(with_field(std::string("bad_") + key, key, value), cfg); },
+                 key);
   // A target that the file has no tensors for.
-  expect_error([&] { read_peft_adapter(with_field("more_targets", "target_modules", {"q_proj", "down_proj", "up_proj"}), cfg); },
-               "up_proj.lora_A.weight' is missing");
+  expect_error(
+      [&] {
+        read_peft_adapter(
+            with_field("more_targets", "target_modules", {"q_proj", "down_proj", "up_proj"}), cfg);
+      },
+      "up_proj.lora_A.weight' is missing");
 
   // Keys: PEFT's ".default" adapter name is accepted; unknown and missing keys are errors.
   SafetensorsFile st(ok + "/adapter_model.safetensors");
@@ -489,7 +505,8 @@ TEST(PeftAdapter, RoundTripAndErrors) {
     edit(ts);
     const std::string d = dir / name;
     fs::create_directories(d);
-    fs::copy_file(ok + "/adapter_config.json", d + "/adapter_config.json", fs::copy_options::overwrite_existing);
+    fs::copy_file(ok + "/adapter_config.json", d + "/adapter_config.json",
+                  fs::copy_options::overwrite_existing);
     write_safetensors(d + "/adapter_model.safetensors", ts, {});
     return d;
   };
@@ -497,14 +514,25 @@ TEST(PeftAdapter, RoundTripAndErrors) {
     for (auto& [n, t] : ts) n.replace(n.rfind(".weight"), 7, ".default.weight");
   });
   expect_same_lora(read_peft_adapter(named, cfg), lora);
-  expect_error([&] { read_peft_adapter(with_tensors("missing", [](auto& ts) { ts.pop_back(); }), cfg); }, "is missing");
-  expect_error([&] {
-    read_peft_adapter(with_tensors("unknown", [](auto& ts) { ts.emplace_back("base_model.model.lm_head.lora_A.weight", ts[0].second); }), cfg);
-  }, "unexpected tensor 'base_model.model.lm_head.lora_A.weight'");
+  expect_error(
+      [&] { read_peft_adapter(with_tensors("missing", [](auto& ts) { ts.pop_back(); }), cfg); },
+      "is missing");
+  expect_error(
+      [&] {
+        read_peft_adapter(with_tensors("unknown",
+                                       [](auto& ts) {
+                                         ts.emplace_back("base_model.model.lm_head.lora_A.weight",
+                                                         ts[0].second);
+                                       }),
+                          cfg);
+      },
+      "unexpected tensor 'base_model.model.lm_head.lora_A.weight'");
   // A base with another shape: the error names the key and both shapes.
   ModelConfig other = cfg;
   other.intermediate = 96;
-  expect_error([&] { read_peft_adapter(ok, other); }, "mlp.down_proj.lora_A.weight' has shape (2, 128) but the base model (r=2) needs (2, 96)");
+  expect_error(
+      [&] { read_peft_adapter(ok, other); },
+      "mlp.down_proj.lora_A.weight' has shape (2, 128) but the base model (r=2) needs (2, 96)");
   expect_error([&] { read_peft_adapter(dir / "nope", cfg); }, "no such adapter directory");
 }
 
@@ -526,11 +554,14 @@ TEST(Merge, AddsScaledProductAndDropsQuantizedCopies) {
   for (auto [o, i] : {std::pair<int64_t, int64_t>{0, 0}, {5, 100}, {63, 127}}) {
     double want = w0.f32()[o * w0.shape[1] + i];
     double s = 0;
-    for (int64_t k = 0; k < 2; ++k) s += double(p.b.f32()[o * 2 + k]) * p.a.f32()[k * w0.shape[1] + i];
+    for (int64_t k = 0; k < 2; ++k)
+      s += double(p.b.f32()[o * 2 + k]) * p.a.f32()[k * w0.shape[1] + i];
     want += 1.5 * s;
     EXPECT_NEAR(w.layers[1].w_down.f32()[o * w0.shape[1] + i], want, 1e-5);
   }
-  EXPECT_EQ(std::memcmp(w.layers[1].wk.data, base.model->weights().layers[1].wk.data, w.layers[1].wk.nbytes()), 0);
+  EXPECT_EQ(std::memcmp(w.layers[1].wk.data, base.model->weights().layers[1].wk.data,
+                        w.layers[1].wk.nbytes()),
+            0);
   ModelConfig other = cfg;
   other.n_layers = 1;
   LoraWeights one = small_adapter(other);
@@ -556,26 +587,33 @@ CliResult run_cli(const std::string& args) {
 
 TEST(MergeCli, WritesAMergedModelWithPeftLogits) {
   const auto g = peft_golden("llama");
-  if (!g) GTEST_SKIP() << "tests/data/train/peft_llama not generated yet (tools/make_peft_goldens.py)";
+  if (!g)
+    GTEST_SKIP() << "tests/data/train/peft_llama not generated yet (tools/make_peft_goldens.py)";
   TempDir dir("merge_cli");
   const std::string out = dir / "merged";
-  const CliResult r = run_cli("merge --model " + g->base + " --adapter " + g->dir + " --output " + out);
+  const CliResult r =
+      run_cli("merge --model " + g->base + " --adapter " + g->dir + " --output " + out);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   LoadedModel m = load_model(out, false);
   SafetensorsFile golden(g->dir + "/logits.safetensors");
   const SafetensorsTensor* ids_t = golden.find("input_ids");
   const int32_t* p = static_cast<const int32_t*>(ids_t->view().data);
   const std::vector<int32_t> ids(p, p + ids_t->shape.back());
-  EXPECT_LT(max_abs_diff(all_logits(*m.model, ids), golden.find("merged_logits")->view().f32()), 1e-4f);
+  EXPECT_LT(max_abs_diff(all_logits(*m.model, ids), golden.find("merged_logits")->view().f32()),
+            1e-4f);
 
-  const CliResult missing = run_cli("merge --model " + g->base + " --adapter " + (dir / "nope") + " --output " + (dir / "x"));
+  const CliResult missing = run_cli("merge --model " + g->base + " --adapter " + (dir / "nope") +
+                                    " --output " + (dir / "x"));
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_NE(missing.out.find("no such adapter directory"), std::string::npos) << missing.out;
   // An adapter for another base: the error names the tensor and both shapes.
   if (fs::exists(kGguf)) {
-    const CliResult other = run_cli("merge --model " + kGguf + " --adapter " + g->dir + " --output " + (dir / "y"));
+    const CliResult other =
+        run_cli("merge --model " + kGguf + " --adapter " + g->dir + " --output " + (dir / "y"));
     EXPECT_EQ(other.exit_code, 1);
-    EXPECT_NE(other.out.find("lora_A.weight' has shape (4, 128) but the base model (r=4) needs"), std::string::npos) << other.out;
+    EXPECT_NE(other.out.find("lora_A.weight' has shape (4, 128) but the base model (r=4) needs"),
+              std::string::npos)
+        << other.out;
     EXPECT_FALSE(fs::exists(dir / "y"));
   }
   EXPECT_FALSE(fs::exists(dir / "x"));

@@ -16,8 +16,10 @@ namespace tsft {
 int cmd_merge(int argc, char** argv) {
   static const std::vector<OptionSpec> kSpecs = {
       {"model", "PATH", "base model: GGUF file or Hugging Face directory", kDefaultModel},
-      {"adapter", "DIR", "PEFT LoRA adapter directory (adapter_config.json + "
-                         "adapter_model.safetensors)", ""},
+      {"adapter", "DIR",
+       "PEFT LoRA adapter directory (adapter_config.json + "
+       "adapter_model.safetensors)",
+       ""},
       {"output", "DIR", "where to write the merged Hugging Face model directory", ""},
       {"help", "", "show this help", ""},
   };

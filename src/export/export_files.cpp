@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/fs_util.h"
 
 namespace tsft {
 namespace fs = std::filesystem;
@@ -30,7 +31,8 @@ StagedDir::StagedDir(const std::string& final_dir) : final_(final_dir) {
     fail(final_, ": exists and is not a directory");
   const fs::path parent = f.has_parent_path() ? f.parent_path() : fs::path(".");
   fs::create_directories(parent, ec);
-  if (ec) fail(final_, ": cannot create the parent directory ", parent.string(), ": ", ec.message());
+  if (ec)
+    fail(final_, ": cannot create the parent directory ", parent.string(), ": ", ec.message());
   tmp_ = final_ + ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp_, ec);
   fs::create_directory(tmp_, ec);
@@ -49,22 +51,12 @@ std::string StagedDir::file(const std::string& name) const {
 
 void StagedDir::commit() {
   TSFT_CHECK(!committed_);
-  std::error_code ec;
-  std::string old;
-  if (fs::exists(final_, ec)) {
-    old = final_ + ".old-" + std::to_string(::getpid());
-    fs::remove_all(old, ec);
-    fs::rename(final_, old, ec);
-    if (ec) fail(final_, ": cannot move the existing directory aside: ", ec.message());
-  }
-  fs::rename(tmp_, final_, ec);
-  if (ec) {
-    std::error_code ec2;
-    if (!old.empty()) fs::rename(old, final_, ec2);  // put the previous version back
-    fail(final_, ": cannot move ", tmp_, " into place: ", ec.message());
-  }
+  // The files' data first, then the directory entries, so the rename publishes complete files.
+  for (const auto& e : fs::directory_iterator(tmp_))
+    if (e.is_regular_file()) fsync_file(e.path().string());
+  fsync_dir(tmp_);
+  atomic_rename_dir(tmp_, final_);
   committed_ = true;
-  if (!old.empty()) fs::remove_all(old, ec);
 }
 
 }  // namespace tsft

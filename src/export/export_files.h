@@ -20,8 +20,8 @@ class StagedDir {
 
   const std::string& path() const { return tmp_; }  // where to write the files
   std::string file(const std::string& name) const;  // path() + "/" + name
-  // Replaces final_dir by the staged one: an existing final_dir (a file is an error; an empty
-  // or non-empty directory is fine) is moved aside first and deleted only after the rename.
+  // fsyncs the staged files and replaces final_dir by the staged directory (fs_util's
+  // atomic_rename_dir: an existing final_dir is moved aside and deleted only after the rename).
   void commit();
 
  private:

@@ -42,8 +42,9 @@ ojson rope_scaling(const ModelConfig& cfg) {
               {"original_max_position_embeddings", static_cast<int64_t>(r.original_max_position)},
               {"rope_type", "llama3"}};
     case RopeScaling::Type::kFactors:
-      fail("the model uses per-frequency RoPE factors (a GGUF rope_freqs tensor), which config.json "
-           "cannot express; export from the Hugging Face checkpoint instead");
+      fail(
+          "the model uses per-frequency RoPE factors (a GGUF rope_freqs tensor), which config.json "
+          "cannot express; export from the Hugging Face checkpoint instead");
   }
   TSFT_CHECK(false, "bad rope scaling type");
   return nullptr;
@@ -83,7 +84,8 @@ std::string hf_config_text(const ModelConfig& cfg) {
 }
 
 std::string generation_config_text(const ModelConfig& cfg, const GenerationConfig* gen) {
-  const std::vector<int32_t>& eos = gen != nullptr && !gen->eos_ids.empty() ? gen->eos_ids : cfg.eos_ids;
+  const std::vector<int32_t>& eos =
+      gen != nullptr && !gen->eos_ids.empty() ? gen->eos_ids : cfg.eos_ids;
   ojson g = {{"bos_token_id", cfg.bos_id >= 0 ? ojson(cfg.bos_id) : ojson(nullptr)},
              {"eos_token_id", id_or_list(eos)}};
   if (gen != nullptr && gen->sampling.temperature > 0.0f) {

@@ -15,13 +15,20 @@ struct Slot {
 
 Slot slot(LayerWeights& l, LoraTarget t) {
   switch (t) {
-    case LoraTarget::kQ: return {&l.wq, &l.wq_q};
-    case LoraTarget::kK: return {&l.wk, &l.wk_q};
-    case LoraTarget::kV: return {&l.wv, &l.wv_q};
-    case LoraTarget::kO: return {&l.wo, &l.wo_q};
-    case LoraTarget::kGate: return {&l.w_gate, &l.w_gate_q};
-    case LoraTarget::kUp: return {&l.w_up, &l.w_up_q};
-    case LoraTarget::kDown: return {&l.w_down, &l.w_down_q};
+    case LoraTarget::kQ:
+      return {&l.wq, &l.wq_q};
+    case LoraTarget::kK:
+      return {&l.wk, &l.wk_q};
+    case LoraTarget::kV:
+      return {&l.wv, &l.wv_q};
+    case LoraTarget::kO:
+      return {&l.wo, &l.wo_q};
+    case LoraTarget::kGate:
+      return {&l.w_gate, &l.w_gate_q};
+    case LoraTarget::kUp:
+      return {&l.w_up, &l.w_up_q};
+    case LoraTarget::kDown:
+      return {&l.w_down, &l.w_down_q};
   }
   TSFT_CHECK(false, "bad lora target");
   return {nullptr, nullptr};
@@ -30,7 +37,8 @@ Slot slot(LayerWeights& l, LoraTarget t) {
 }  // namespace
 
 void merge_lora(ModelWeights& w, const ModelConfig& cfg, const LoraWeights& lora) {
-  if (lora.layers.size() != w.layers.size() || static_cast<int64_t>(w.layers.size()) != cfg.n_layers)
+  if (lora.layers.size() != w.layers.size() ||
+      static_cast<int64_t>(w.layers.size()) != cfg.n_layers)
     fail("the adapter has ", lora.layers.size(), " layers but the model has ", w.layers.size());
   const float scale = lora.config.scale();
   std::vector<float> delta;
@@ -66,10 +74,12 @@ void merge_lora(ModelWeights& w, const ModelConfig& cfg, const LoraWeights& lora
 ModelWeights copy_weights_f32(const ModelConfig& cfg, const ModelWeights& w) {
   ModelWeights out = ModelWeights::allocate(cfg);
   std::vector<const Tensor*> src;
-  const_cast<ModelWeights&>(w).for_each(cfg, [&](const std::string&, Tensor& t, Tensor*) { src.push_back(&t); });
+  const_cast<ModelWeights&>(w).for_each(
+      cfg, [&](const std::string&, Tensor& t, Tensor*) { src.push_back(&t); });
   size_t i = 0;
   out.for_each(cfg, [&](const std::string& name, Tensor& dst, Tensor*) {
-    TSFT_CHECK(i < src.size() && src[i]->shape == dst.shape, "weights do not match the config at ", name);
+    TSFT_CHECK(i < src.size() && src[i]->shape == dst.shape, "weights do not match the config at ",
+               name);
     std::memcpy(dst.data, src[i]->f32(), dst.nbytes());
     ++i;
   });

@@ -68,7 +68,8 @@ LoraConfig parse_adapter_config(const std::string& path) {
     return !has(k) || ((j[k].is_object() || j[k].is_array()) && j[k].empty());
   };
 
-  const std::string type = has("peft_type") && j["peft_type"].is_string() ? j["peft_type"].get<std::string>() : "";
+  const std::string type =
+      has("peft_type") && j["peft_type"].is_string() ? j["peft_type"].get<std::string>() : "";
   if (type != "LORA") bad("peft_type", "is '" + type + "'; only LORA adapters are supported");
   LoraConfig c;
   if (!has("r") || !j["r"].is_number_integer() || j["r"].get<int64_t>() <= 0)
@@ -83,11 +84,13 @@ LoraConfig parse_adapter_config(const std::string& path) {
   }
   for (const char* k : {"rank_pattern", "alpha_pattern"})
     if (!empty_or_null(k)) bad(k, "is set; per-module ranks and alphas are not supported");
-  if (flag("fan_in_fan_out")) bad("fan_in_fan_out", "is true; only fan_in_fan_out=false (nn.Linear) is supported");
+  if (flag("fan_in_fan_out"))
+    bad("fan_in_fan_out", "is true; only fan_in_fan_out=false (nn.Linear) is supported");
   if (flag("use_dora")) bad("use_dora", "is true; DoRA adapters are not supported");
   if (flag("use_rslora")) bad("use_rslora", "is true; rank-stabilised LoRA is not supported");
   if (flag("lora_bias")) bad("lora_bias", "is true; LoRA biases are not supported");
-  if (has("bias") && j["bias"] != "none") bad("bias", "is " + j["bias"].dump() + "; only \"none\" is supported");
+  if (has("bias") && j["bias"] != "none")
+    bad("bias", "is " + j["bias"].dump() + "; only \"none\" is supported");
   for (const char* k : {"modules_to_save", "layers_to_transform", "layer_replication",
                         "exclude_modules", "trainable_token_indices", "target_parameters"})
     if (!empty_or_null(k)) bad(k, "is set (" + j[k].dump() + "); not supported");
@@ -97,7 +100,8 @@ LoraConfig parse_adapter_config(const std::string& path) {
   c.target_modules.clear();
   if (tm.is_string()) {
     if (tm.get<std::string>() != "all-linear")
-      bad("target_modules", "is the regex " + tm.dump() + "; only a list of module names (or \"all-linear\") is supported");
+      bad("target_modules", "is the regex " + tm.dump() +
+                                "; only a list of module names (or \"all-linear\") is supported");
     c.target_modules = LoraConfig().target_modules;
   } else if (tm.is_array() && !tm.empty()) {
     for (const auto& m : tm) {
@@ -120,7 +124,8 @@ LoraConfig parse_adapter_config(const std::string& path) {
 void write_peft_adapter(const std::string& dir, const LoraWeights& lora, const ModelConfig& cfg,
                         const std::string& base_model_name_or_path) {
   if (static_cast<int64_t>(lora.layers.size()) != cfg.n_layers)
-    fail(dir, ": the adapter has ", lora.layers.size(), " layers but the model config has ", cfg.n_layers);
+    fail(dir, ": the adapter has ", lora.layers.size(), " layers but the model config has ",
+         cfg.n_layers);
   std::vector<std::string> targets = lora.config.target_modules;
   std::sort(targets.begin(), targets.end());
   targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
@@ -184,8 +189,9 @@ LoraWeights read_peft_adapter(const std::string& dir, const ModelConfig& cfg) {
   const LoraConfig lc = parse_adapter_config(cfg_path);
   if (!fs::exists(st_path)) {
     if (fs::exists(fs::path(dir) / "adapter_model.bin"))
-      fail(dir, ": only adapter_model.bin (a pickle) is present; save the adapter with "
-                "safe_serialization=True to get adapter_model.safetensors");
+      fail(dir,
+           ": only adapter_model.bin (a pickle) is present; save the adapter with "
+           "safe_serialization=True to get adapter_model.safetensors");
     fail(st_path, ": missing");
   }
   LoraWeights w = LoraWeights::allocate(cfg, lc);
@@ -205,15 +211,18 @@ LoraWeights read_peft_adapter(const std::string& dir, const ModelConfig& cfg) {
     Tensor& dst = *it->second;
     std::vector<int64_t> want(dst.shape.dims.begin(), dst.shape.dims.begin() + dst.shape.ndim);
     if (t.shape != want)
-      fail(st_path, ": tensor '", t.name, "' has shape ", shape_str(t.shape), " but the base model (",
-           "r=", lc.rank, ") needs ", shape_str(want));
+      fail(st_path, ": tensor '", t.name, "' has shape ", shape_str(t.shape),
+           " but the base model (", "r=", lc.rank, ") needs ", shape_str(want));
     if (t.dtype != DType::kF32 && t.dtype != DType::kF16 && t.dtype != DType::kBF16)
-      fail(st_path, ": tensor '", t.name, "' has type ", dtype_name(t.dtype), "; expected F32, F16 or BF16");
+      fail(st_path, ": tensor '", t.name, "' has type ", dtype_name(t.dtype),
+           "; expected F32, F16 or BF16");
     dequantize_row(t.dtype, t.data, dst.f32(), dst.numel());
     filled[key] = true;
   }
   for (const auto& [key, t] : expected)
-    if (!filled[key]) fail(st_path, ": tensor '", key, "' is missing (named by target_modules in adapter_config.json)");
+    if (!filled[key])
+      fail(st_path, ": tensor '", key,
+           "' is missing (named by target_modules in adapter_config.json)");
   return w;
 }
 

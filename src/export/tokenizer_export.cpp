@@ -59,9 +59,8 @@ ojson pre_tokenizer(const TokenizerSpec& s) {
       return byte_level(true, true);
     case PreTokenizerKind::kSmolLM2:
       return {{"type", "Sequence"},
-              {"pretokenizers",
-               ojson::array({{{"type", "Digits"}, {"individual_digits", true}},
-                             byte_level(true, true)})}};
+              {"pretokenizers", ojson::array({{{"type", "Digits"}, {"individual_digits", true}},
+                                              byte_level(true, true)})}};
     case PreTokenizerKind::kQwen2:
     case PreTokenizerKind::kLlama3:
       return {{"type", "Sequence"},
@@ -85,12 +84,13 @@ ojson normalizer(const TokenizerSpec& s) {
 
 ojson decoder(const TokenizerSpec& s) {
   if (s.model == ModelKind::kByteLevelBpe) return byte_level(true, true, true);
-  ojson steps = ojson::array(
-      {{{"type", "Replace"}, {"pattern", {{"String", kSpmSpace}}}, {"content", " "}},
-       {{"type", "ByteFallback"}},
-       {{"type", "Fuse"}}});
+  ojson steps =
+      ojson::array({{{"type", "Replace"}, {"pattern", {{"String", kSpmSpace}}}, {"content", " "}},
+                    {{"type", "ByteFallback"}},
+                    {{"type", "Fuse"}}});
   if (s.spm.strip_start > 0)
-    steps.push_back({{"type", "Strip"}, {"content", " "}, {"start", s.spm.strip_start}, {"stop", 0}});
+    steps.push_back(
+        {{"type", "Strip"}, {"content", " "}, {"start", s.spm.strip_start}, {"stop", 0}});
   return {{"type", "Sequence"}, {"decoders", steps}};
 }
 
@@ -98,7 +98,8 @@ ojson decoder(const TokenizerSpec& s) {
 std::string token_text(const TokenizerSpec& s, int32_t id) {
   for (const AddedToken& t : s.added)
     if (t.id == id) return t.content;
-  TSFT_CHECK(id >= 0 && id < static_cast<int32_t>(s.vocab.size()), "token id ", id, " out of range");
+  TSFT_CHECK(id >= 0 && id < static_cast<int32_t>(s.vocab.size()), "token id ", id,
+             " out of range");
   return s.vocab[static_cast<size_t>(id)];
 }
 
@@ -106,13 +107,18 @@ ojson post_processor(const TokenizerSpec& s) {
   ojson tpl = nullptr;
   if (s.add_bos && s.bos_id >= 0) {
     const std::string bos = token_text(s, s.bos_id);
-    auto special = [&](int type_id) { return ojson{{"SpecialToken", {{"id", bos}, {"type_id", type_id}}}}; };
-    auto seq = [](const char* id, int type_id) { return ojson{{"Sequence", {{"id", id}, {"type_id", type_id}}}}; };
+    auto special = [&](int type_id) {
+      return ojson{{"SpecialToken", {{"id", bos}, {"type_id", type_id}}}};
+    };
+    auto seq = [](const char* id, int type_id) {
+      return ojson{{"Sequence", {{"id", id}, {"type_id", type_id}}}};
+    };
     tpl = {{"type", "TemplateProcessing"},
            {"single", ojson::array({special(0), seq("A", 0)})},
            {"pair", ojson::array({special(0), seq("A", 0), special(1), seq("B", 1)})},
            {"special_tokens",
-            {{bos, {{"id", bos}, {"ids", ojson::array({s.bos_id})}, {"tokens", ojson::array({bos})}}}}}};
+            {{bos,
+              {{"id", bos}, {"ids", ojson::array({s.bos_id})}, {"tokens", ojson::array({bos})}}}}}};
   }
   if (s.model == ModelKind::kSentencePieceBpe) return tpl;
   ojson bl = byte_level(false, true, true);
@@ -150,8 +156,8 @@ ojson model(const TokenizerSpec& s) {
 }
 
 ojson added_token(const AddedToken& t) {
-  return {{"id", t.id},           {"content", t.content}, {"single_word", t.single_word},
-          {"lstrip", t.lstrip},   {"rstrip", t.rstrip},   {"normalized", t.normalized},
+  return {{"id", t.id},          {"content", t.content}, {"single_word", t.single_word},
+          {"lstrip", t.lstrip},  {"rstrip", t.rstrip},   {"normalized", t.normalized},
           {"special", t.special}};
 }
 
@@ -185,8 +191,8 @@ std::string tokenizer_config_text(const Tokenizer& tok, int64_t model_max_length
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->id < b->id; });
   ojson decoder_map = ojson::object();
   for (const AddedToken* t : sorted) {
-    decoder_map[std::to_string(t->id)] = {{"content", t->content},     {"lstrip", t->lstrip},
-                                          {"normalized", t->normalized}, {"rstrip", t->rstrip},
+    decoder_map[std::to_string(t->id)] = {{"content", t->content},         {"lstrip", t->lstrip},
+                                          {"normalized", t->normalized},   {"rstrip", t->rstrip},
                                           {"single_word", t->single_word}, {"special", t->special}};
   }
   ojson cfg = {{"add_bos_token", s.add_bos},
@@ -208,8 +214,11 @@ std::string special_tokens_map_text(const Tokenizer& tok) {
   ojson m = ojson::object();
   auto put = [&](const char* key, int32_t id) {
     if (id >= 0)
-      m[key] = {{"content", token_text(s, id)}, {"lstrip", false}, {"normalized", false},
-                {"rstrip", false}, {"single_word", false}};
+      m[key] = {{"content", token_text(s, id)},
+                {"lstrip", false},
+                {"normalized", false},
+                {"rstrip", false},
+                {"single_word", false}};
   };
   put("bos_token", s.bos_id);
   put("eos_token", s.eos_id);
