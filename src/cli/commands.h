@@ -8,6 +8,7 @@ int cmd_inspect(int argc, char** argv);
 int cmd_merge(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_render(int argc, char** argv);
+int cmd_train(int argc, char** argv);
 
 // The default model file, fetched by scripts/setup.sh.
 inline constexpr const char* kDefaultModel = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
