@@ -159,14 +159,16 @@ Result run_config(bool lora, int64_t B, int64_t T, int steps, bool ckpt) {
 int main(int argc, char** argv) {
   int threads = 2, steps = 5;
   bool ckpt = false;
+  int only = -1;
   const char* json = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) threads = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) steps = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--json") && i + 1 < argc) json = argv[++i];
     else if (!std::strcmp(argv[i], "--recompute")) ckpt = true;
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = std::atoi(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: bench_train [--threads N] [--steps N] [--json FILE] [--recompute]\n");
+      std::fprintf(stderr, "usage: bench_train [--threads N] [--steps N] [--json FILE] [--recompute] [--only 0..3]\n");
       return 2;
     }
   }
@@ -179,7 +181,9 @@ int main(int argc, char** argv) {
   std::printf("| mode | batch | tokens/s | step (s) | GFLOP/s | sgemm GFLOP/s at these shapes | "
               "of peak | peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|\n");
   std::string js = "[";
-  for (const Cfg& c : cfgs) {
+  for (int ci = 0; ci < 4; ++ci) {
+    const Cfg& c = cfgs[ci];
+    if (only >= 0 && ci != only) continue;
     int fds[2];
     if (pipe(fds) != 0) return 1;
     const pid_t pid = fork();
