@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/dequant.h"
+#include "core/half.h"
 #include "core/rng.h"
 #include "io/model_loader.h"
 #include "train/lora.h"
@@ -158,6 +160,62 @@ TEST_P(TrainModelProps, RecomputationAndRepeatsAreBitIdentical) {
 INSTANTIATE_TEST_SUITE_P(
     Archs, TrainModelProps,
     ::testing::Combine(::testing::Values("llama", "qwen2", "qwen3"), ::testing::Bool()));
+
+}  // namespace
+}  // namespace tsft
+
+namespace tsft {
+namespace {
+
+// Q8_0 blocks (llama.cpp's layout: f16 scale, 32 int8) of a float32 matrix.
+std::vector<uint8_t> quantize_q8_0(const float* x, int64_t n) {
+  std::vector<uint8_t> out;
+  for (int64_t b = 0; b < n; b += 32) {
+    float amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b + i]));
+    const float d = amax / 127.0f;
+    const uint16_t h = f32_to_f16(d);
+    out.push_back(static_cast<uint8_t>(h & 0xff));
+    out.push_back(static_cast<uint8_t>(h >> 8));
+    for (int i = 0; i < 32; ++i)
+      out.push_back(static_cast<uint8_t>(static_cast<int8_t>(d == 0 ? 0 : std::lround(x[b + i] / d))));
+  }
+  return out;
+}
+
+// LoRA over a base kept only as quantized blocks gives exactly what LoRA over the same weights
+// dequantized to float32 gives.
+TEST(TrainModelQuantizedBase, LoraGradientsEqualTheFloat32Base) {
+  LoadedModel lm = load_model(kData + "/tiny/llama", false);
+  const ModelConfig cfg = lm.model->config();
+  ModelWeights& w = lm.model->mutable_weights();
+  w.for_each(cfg, [&](const std::string& name, Tensor& t, Tensor* quant) {
+    if (quant == nullptr || name.rfind("model.layers.", 0) != 0) return;
+    auto& blob = w.quant_store.emplace_back(quantize_q8_0(t.f32(), t.numel()));
+    *quant = Tensor{DType::kQ8_0, t.shape, blob.data()};
+    dequantize_row(DType::kQ8_0, blob.data(), t.f32(), t.numel());  // the f32 base = the blocks
+  });
+  Rng rng(9);
+  LoraConfig lc;
+  lc.rank = 4, lc.dropout = 0;
+  LoraWeights lora = LoraWeights::create(cfg, lc, rng);
+  lora.for_each([&](const std::string& k, Tensor& t) {
+    if (k.find("lora_B") != std::string::npos)
+      for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = 0.05f * static_cast<float>(rng.uniform() - 0.5);
+  });
+  const Batch b = pack(make_seqs(cfg.vocab), -1);
+  TrainableModel f32_base(cfg, w, &lora, {});
+  const LossStats a = f32_base.forward_backward(b, 1.0f, 1);
+  const auto ga = grads_of(f32_base);
+  ModelWeights qw = drop_f32_block_linears(std::move(w), cfg);
+  EXPECT_EQ(qw.layers[0].wq.data, nullptr);
+  EXPECT_NE(qw.layers[0].attn_norm.data, nullptr);
+  EXPECT_LT(weights_bytes(qw), static_cast<size_t>(cfg.num_params()) * 4 / 2);
+  TrainableModel q_base(cfg, qw, &lora, {});
+  const LossStats q = q_base.forward_backward(b, 1.0f, 1);
+  EXPECT_EQ(a.loss_sum, q.loss_sum);
+  EXPECT_EQ(ga, grads_of(q_base));
+}
 
 }  // namespace
 }  // namespace tsft

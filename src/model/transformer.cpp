@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "backend/cpu/attention.h"
+#include "backend/cpu/dequant.h"
 #include "backend/cpu/embedding.h"
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/matvec_quant.h"
@@ -28,6 +29,11 @@ void linear(float* out, const float* in, const Tensor& w, const Tensor& w_quant,
             int64_t T, int64_t K, int64_t N) {
   if (T == 1 && w_quant.data != nullptr) {
     matvec_quant(out, in, w_quant.data, w_quant.dtype, opt(bias), N, K);
+  } else if (w.data == nullptr) {  // only the quantized blocks are kept (LoRA on a quantized base)
+    thread_local std::vector<float> deq;
+    if (static_cast<int64_t>(deq.size()) < N * K) deq.resize(static_cast<size_t>(N * K));
+    dequantize_row(w_quant.dtype, w_quant.data, deq.data(), N * K);
+    matmul_forward(out, in, deq.data(), opt(bias), T, K, N);
   } else {
     matmul_forward(out, in, w.f32(), opt(bias), T, K, N);
   }

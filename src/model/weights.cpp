@@ -1,5 +1,7 @@
 #include "model/weights.h"
 
+#include <cstring>
+
 namespace tsft {
 
 ModelWeights ModelWeights::allocate(const ModelConfig& cfg) {
@@ -36,6 +38,41 @@ ModelWeights ModelWeights::allocate(const ModelConfig& cfg) {
     l.w_down = f32({C, F});
   }
   return w;
+}
+
+ModelWeights drop_f32_block_linears(ModelWeights&& w, const ModelConfig& cfg) {
+  ModelWeights nw;
+  nw.embed = w.embed;
+  nw.final_norm = w.final_norm;
+  nw.lm_head = w.lm_head;
+  nw.lm_head_q = w.lm_head_q;
+  nw.layers = w.layers;
+  nw.quant_store = std::move(w.quant_store);  // the blocks stay where they are
+  std::vector<Tensor*> keep;
+  size_t bytes = 64;
+  nw.for_each(cfg, [&](const std::string& name, Tensor& t, Tensor* quant) {
+    const bool block_linear = name.rfind("model.layers.", 0) == 0 && quant != nullptr;
+    if (block_linear && quant->data != nullptr) {
+      t.data = nullptr;
+    } else {
+      keep.push_back(&t);
+      bytes += t.nbytes() + 64;
+    }
+  });
+  nw.arena = Arena(bytes);
+  for (Tensor* t : keep) {
+    void* dst = nw.arena.alloc(t->nbytes());
+    std::memcpy(dst, t->data, t->nbytes());
+    t->data = dst;
+  }
+  if (cfg.tie_embeddings) nw.lm_head = nw.embed;
+  return nw;
+}
+
+size_t weights_bytes(const ModelWeights& w) {
+  size_t n = w.arena.used();
+  for (const auto& q : w.quant_store) n += q.size();
+  return n;
 }
 
 }  // namespace tsft

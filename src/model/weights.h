@@ -39,6 +39,13 @@ struct ModelWeights {
   void for_each(const ModelConfig& cfg, F&& f);
 };
 
+// LoRA on a quantized base: keeps only the stored quantized blocks of the block linears that
+// have them (their float32 tensors keep the shape but get data = nullptr; users dequantize on
+// the fly) and copies everything else into a new, smaller arena.
+ModelWeights drop_f32_block_linears(ModelWeights&& w, const ModelConfig& cfg);
+// Bytes held: the arena in use plus the quantized copies.
+size_t weights_bytes(const ModelWeights& w);
+
 template <typename F>
 void ModelWeights::for_each(const ModelConfig& cfg, F&& f) {
   f(std::string("model.embed_tokens.weight"), embed, cfg.tie_embeddings ? &lm_head_q : nullptr);

@@ -5,6 +5,7 @@
 
 #include "backend/cpu/attention_train.h"
 #include "backend/cpu/cross_entropy.h"
+#include "backend/cpu/dequant.h"
 #include "backend/cpu/embedding.h"
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/rmsnorm.h"
@@ -144,9 +145,18 @@ void TrainableModel::ensure(int64_t N) {
   cap_ = N;
 }
 
-void TrainableModel::linear_fwd(float* y, const float* x, const Tensor& w, const Tensor& b,
-                                int64_t N, int64_t in, int64_t out) {
-  matmul_forward(y, x, w.f32(), opt_ptr(b), N, in, out);
+const float* TrainableModel::base(const Tensor& w, const Tensor& wq) {
+  if (w.data != nullptr) return w.f32();
+  // A frozen base kept only as quantized blocks: dequantize this matrix for this use.
+  TSFT_CHECK(wq.data != nullptr && lora_ != nullptr, "weight has neither float32 nor blocks");
+  grow(wbuf_, w.numel());
+  dequantize_row(wq.dtype, wq.data, wbuf_.data(), w.numel());
+  return wbuf_.data();
+}
+
+void TrainableModel::linear_fwd(float* y, const float* x, const Tensor& w, const Tensor& wq,
+                                const Tensor& b, int64_t N, int64_t in, int64_t out) {
+  matmul_forward(y, x, base(w, wq), opt_ptr(b), N, in, out);
 }
 
 void TrainableModel::lora_forward(int64_t l, LoraTarget t, float* y, const float* x, float* xs,
@@ -207,11 +217,11 @@ void TrainableModel::layer_forward(int64_t l, const float* x, Acts& a, int64_t N
   rmsnorm_forward_train(a.xn1.data(), a.rstd1.data(), x, lw.attn_norm.f32(), eps, N, C);
   float* q_out = cfg_.qk_norm ? a.q_raw.data() : a.q.data();
   float* k_out = cfg_.qk_norm ? a.k_raw.data() : a.k.data();
-  linear_fwd(q_out, a.xn1.data(), lw.wq, lw.bq, N, C, Q);
+  linear_fwd(q_out, a.xn1.data(), lw.wq, lw.wq_q, lw.bq, N, C, Q);
   lora_forward(l, LoraTarget::kQ, q_out, a.xn1.data(), xs[0], N, C, Q, train, key);
-  linear_fwd(k_out, a.xn1.data(), lw.wk, lw.bk, N, C, KV);
+  linear_fwd(k_out, a.xn1.data(), lw.wk, lw.wk_q, lw.bk, N, C, KV);
   lora_forward(l, LoraTarget::kK, k_out, a.xn1.data(), xs[1], N, C, KV, train, key);
-  linear_fwd(a.v.data(), a.xn1.data(), lw.wv, lw.bv, N, C, KV);
+  linear_fwd(a.v.data(), a.xn1.data(), lw.wv, lw.wv_q, lw.bv, N, C, KV);
   lora_forward(l, LoraTarget::kV, a.v.data(), a.xn1.data(), xs[2], N, C, KV, train, key);
   if (cfg_.qk_norm) {
     rmsnorm_forward_train(a.q.data(), a.rstd_q.data(), a.q_raw.data(), lw.q_norm.f32(), eps,
@@ -223,17 +233,17 @@ void TrainableModel::layer_forward(int64_t l, const float* x, Acts& a, int64_t N
   rope_forward(a.k.data(), cos_.data(), sin_.data(), N, Hkv, D);
   attention_train_forward(a.att.data(), a.lse.data(), a.q.data(), a.k.data(), a.v.data(),
                           batch_->seq_start.data(), batch_->num_sequences(), Hq, Hkv, D);
-  linear_fwd(a.h.data(), a.att.data(), lw.wo, Tensor{}, N, Q, C);
+  linear_fwd(a.h.data(), a.att.data(), lw.wo, lw.wo_q, Tensor{}, N, Q, C);
   lora_forward(l, LoraTarget::kO, a.h.data(), a.att.data(), xs[3], N, Q, C, train, key);
   add_inplace(a.h.data(), x, N * C);
 
   rmsnorm_forward_train(a.xn2.data(), a.rstd2.data(), a.h.data(), lw.ffn_norm.f32(), eps, N, C);
-  linear_fwd(a.g.data(), a.xn2.data(), lw.w_gate, Tensor{}, N, C, F);
+  linear_fwd(a.g.data(), a.xn2.data(), lw.w_gate, lw.w_gate_q, Tensor{}, N, C, F);
   lora_forward(l, LoraTarget::kGate, a.g.data(), a.xn2.data(), xs[4], N, C, F, train, key);
-  linear_fwd(a.u.data(), a.xn2.data(), lw.w_up, Tensor{}, N, C, F);
+  linear_fwd(a.u.data(), a.xn2.data(), lw.w_up, lw.w_up_q, Tensor{}, N, C, F);
   lora_forward(l, LoraTarget::kUp, a.u.data(), a.xn2.data(), xs[5], N, C, F, train, key);
   swiglu_forward(a.act.data(), a.g.data(), a.u.data(), N * F);
-  linear_fwd(x_next, a.act.data(), lw.w_down, Tensor{}, N, F, C);
+  linear_fwd(x_next, a.act.data(), lw.w_down, lw.w_down_q, Tensor{}, N, F, C);
   lora_forward(l, LoraTarget::kDown, x_next, a.act.data(), xs[6], N, F, C, train, key);
   add_inplace(x_next, a.h.data(), N * C);
 }
@@ -250,19 +260,19 @@ void TrainableModel::layer_backward(int64_t l, float* dx, const Acts& a, int64_t
 
   // MLP: dx holds d(x_next), which is also d(h) through the residual.
   float* da = tmp_f_.data();
-  matmul_backward(da, gw(&LayerWeights::w_down), nullptr, dx, a.act.data(), lw.w_down.f32(), N, F,
+  matmul_backward(da, gw(&LayerWeights::w_down), nullptr, dx, a.act.data(), base(lw.w_down, lw.w_down_q), N, F,
                   C);
   lora_backward(l, LoraTarget::kDown, da, dx, a.act.data(), xs(LoraTarget::kDown), N, F, C, key);
   float* dg = tmp_f2_.data();
   float* du = tmp_f3_.data();
   swiglu_backward(dg, du, da, a.g.data(), a.u.data(), N * F);
   float* dxn = tmp_c_.data();
-  matmul_backward(dxn, gw(&LayerWeights::w_gate), nullptr, dg, a.xn2.data(), lw.w_gate.f32(), N, C,
+  matmul_backward(dxn, gw(&LayerWeights::w_gate), nullptr, dg, a.xn2.data(), base(lw.w_gate, lw.w_gate_q), N, C,
                   F);
   lora_backward(l, LoraTarget::kGate, dxn, dg, a.xn2.data(), xs(LoraTarget::kGate), N, C, F, key);
-  gemm_nn(dxn, C, du, F, lw.w_up.f32(), C, N, C, F, 1.0f, 1.0f);
+  gemm_nn(dxn, C, du, F, base(lw.w_up, lw.w_up_q), C, N, C, F, 1.0f, 1.0f);
   if (full)
-    matmul_backward(nullptr, gw(&LayerWeights::w_up), nullptr, du, a.xn2.data(), lw.w_up.f32(), N,
+    matmul_backward(nullptr, gw(&LayerWeights::w_up), nullptr, du, a.xn2.data(), base(lw.w_up, lw.w_up_q), N,
                     C, F);
   lora_backward(l, LoraTarget::kUp, dxn, du, a.xn2.data(), xs(LoraTarget::kUp), N, C, F, key);
   rmsnorm_backward(dx, gw(&LayerWeights::ffn_norm), dxn, a.h.data(), lw.ffn_norm.f32(),
@@ -270,7 +280,7 @@ void TrainableModel::layer_backward(int64_t l, float* dx, const Acts& a, int64_t
 
   // Attention: dx now holds d(h), which is also d(x) through the residual.
   float* datt = tmp_q_.data();
-  matmul_backward(datt, gw(&LayerWeights::wo), nullptr, dx, a.att.data(), lw.wo.f32(), N, Q, C);
+  matmul_backward(datt, gw(&LayerWeights::wo), nullptr, dx, a.att.data(), base(lw.wo, lw.wo_q), N, Q, C);
   lora_backward(l, LoraTarget::kO, datt, dx, a.att.data(), xs(LoraTarget::kO), N, Q, C, key);
   float* dq = tmp_q2_.data();
   float* dk = tmp_kv_.data();
@@ -293,15 +303,15 @@ void TrainableModel::layer_backward(int64_t l, float* dx, const Acts& a, int64_t
     dk = dk_raw;
   }
   matmul_backward(dxn, gw(&LayerWeights::wq), gw(&LayerWeights::bq), dq, a.xn1.data(),
-                  lw.wq.f32(), N, C, Q);
+                  base(lw.wq, lw.wq_q), N, C, Q);
   lora_backward(l, LoraTarget::kQ, dxn, dq, a.xn1.data(), xs(LoraTarget::kQ), N, C, Q, key);
-  gemm_nn(dxn, C, dk, KV, lw.wk.f32(), C, N, C, KV, 1.0f, 1.0f);
-  gemm_nn(dxn, C, dv, KV, lw.wv.f32(), C, N, C, KV, 1.0f, 1.0f);
+  gemm_nn(dxn, C, dk, KV, base(lw.wk, lw.wk_q), C, N, C, KV, 1.0f, 1.0f);
+  gemm_nn(dxn, C, dv, KV, base(lw.wv, lw.wv_q), C, N, C, KV, 1.0f, 1.0f);
   if (full) {
     matmul_backward(nullptr, gw(&LayerWeights::wk), gw(&LayerWeights::bk), dk, a.xn1.data(),
-                    lw.wk.f32(), N, C, KV);
+                    base(lw.wk, lw.wk_q), N, C, KV);
     matmul_backward(nullptr, gw(&LayerWeights::wv), gw(&LayerWeights::bv), dv, a.xn1.data(),
-                    lw.wv.f32(), N, C, KV);
+                    base(lw.wv, lw.wv_q), N, C, KV);
   }
   lora_backward(l, LoraTarget::kK, dxn, dk, a.xn1.data(), xs(LoraTarget::kK), N, C, KV, key);
   lora_backward(l, LoraTarget::kV, dxn, dv, a.xn1.data(), xs(LoraTarget::kV), N, C, KV, key);

@@ -69,8 +69,9 @@ class TrainableModel {
                     int64_t in, int64_t out, bool train, uint64_t key);
   void lora_backward(int64_t l, LoraTarget t, float* dx, const float* dy, const float* x,
                      const float* xs, int64_t N, int64_t in, int64_t out, uint64_t key);
-  void linear_fwd(float* y, const float* x, const Tensor& w, const Tensor& b, int64_t N, int64_t in,
-                  int64_t out);
+  void linear_fwd(float* y, const float* x, const Tensor& w, const Tensor& wq, const Tensor& b,
+                  int64_t N, int64_t in, int64_t out);
+  const float* base(const Tensor& w, const Tensor& wq);  // float32 view of a base matrix
 
   ModelConfig cfg_;
   ModelWeights& w_;
@@ -88,7 +89,7 @@ class TrainableModel {
   std::vector<float> cos_, sin_;
   std::vector<float> dx_, tmp_c_, tmp_f_, tmp_f2_, tmp_f3_, tmp_q_, tmp_q2_, tmp_kv_, tmp_kv2_,
       tmp_kv3_, drop_;
-  std::vector<float> head_x_, head_dx_, head_rstd_, lora_d_;
+  std::vector<float> head_x_, head_dx_, head_rstd_, lora_d_, wbuf_;
   std::vector<int32_t> head_rows_, head_tgt_;
   const Batch* batch_ = nullptr;  // the batch being run
 };

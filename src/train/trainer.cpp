@@ -96,8 +96,6 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
   if (c.train.precision == "bf16")
     fail("train.precision: bf16 mixed precision is not implemented in this build; use f32 (auto "
          "picks f32 here)");
-  if (c.lora.enabled && c.lora.base_weights == "quantized")
-    fail("lora.base_weights: 'quantized' is not implemented yet; use f32");
 
   // Model and tokenizer.
   LoadedModel lm = load_model(c.model.path, /*with_tokenizer=*/true);
@@ -115,6 +113,12 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
     chat = std::make_unique<ChatFormat>(ChatFormat::from_tokenizer(tok, c.model.path));
   Transformer& model = *lm.model;
   const ModelConfig& mc = model.config();
+  if (c.lora.enabled && c.lora.base_weights == "quantized") {
+    if (model.weights().layers.empty() || model.weights().layers[0].wq_q.data == nullptr)
+      fail("lora.base_weights: 'quantized' needs a model whose block weights are stored quantized "
+           "(a Q4_0, Q4_1 or Q8_0 GGUF); ", c.model.path, " has none");
+    model.mutable_weights() = drop_f32_block_linears(std::move(model.mutable_weights()), mc);
+  }
 
   // Data.
   const SftLoadOptions lo = load_options(c);
@@ -173,17 +177,20 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
   model.mutable_weights().for_each(mc, [&](const std::string&, Tensor& t, Tensor*) {
     n_model += t.numel();
   });
+  const double weight_bytes = static_cast<double>(weights_bytes(model.weights()));
   const int64_t max_tokens = c.train.batch_size * c.data.max_seq_len;
   const ActivationPlan ap = tm.plan(max_tokens);
   const double logits_bytes = 4.0 * 128 * mc.vocab * 2;
-  say(str("memory plan (", c.lora.enabled ? "LoRA" : "full fine-tuning", ", float32, up to ",
+  say(str("memory plan (", c.lora.enabled ? "LoRA" : "full fine-tuning",
+          c.lora.enabled && c.lora.base_weights == "quantized" ? " on the quantized base" : "",
+          ", float32, up to ",
           max_tokens, " tokens per micro-batch", c.train.gradient_checkpointing ? ", recomputation" : "",
-          "):\n  weights ", mib(4.0 * n_model), "\n  trainable ", n_trainable, " parameters: grads ",
+          "):\n  weights ", mib(weight_bytes), "\n  trainable ", n_trainable, " parameters: grads ",
           mib(4.0 * n_trainable), ", AdamW state ", mib(8.0 * n_trainable), "\n  activations ",
           mib(static_cast<double>(ap.saved_bytes)), " saved + ",
           mib(static_cast<double>(ap.scratch_bytes)), " scratch + ", mib(logits_bytes),
           " LM-head chunk\n  total about ",
-          mib(4.0 * n_model + 12.0 * n_trainable + ap.saved_bytes + ap.scratch_bytes + logits_bytes)));
+          mib(weight_bytes + 12.0 * n_trainable + ap.saved_bytes + ap.scratch_bytes + logits_bytes)));
   const uint64_t ckpt_bytes = static_cast<uint64_t>(12.0 * n_trainable) + (1u << 20);
   const uint64_t final_bytes = static_cast<uint64_t>(4.0 * (c.lora.enabled ? n_trainable : n_model)) + (32u << 20);
   check_free_space(out_dir, ckpt_bytes * 2 + final_bytes, "checkpoints and the final model");
