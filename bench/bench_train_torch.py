@@ -8,7 +8,9 @@ SmolLM2-135M shape (random init; no download), CPU, training steps
   precision: float32 | bfloat16 autocast (torch.autocast("cpu", torch.bfloat16))
 Labels are -100 except the last 8 tokens of each sequence (HF loss).
 Each configuration runs in a fresh subprocess so peak RSS (ru_maxrss) is
-per configuration.  Tokens/s counts all B*T tokens per step.
+per configuration.  Tokens/s counts all B*T tokens per step (wall clock);
+CPU s/step is the process CPU time per step (all threads), so on a shared,
+busy machine tokens/CPU-s x threads estimates the uncontended rate.
 
 Usage:
   /root/refenv/bin/python bench/bench_train_torch.py [--threads 2] [--steps 5]
@@ -92,16 +94,21 @@ def worker(args):
 
     for _ in range(args.warmup):
         step()
-    times, losses = [], []
+    times, cpu, losses = [], [], []
     for _ in range(args.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         losses.append(step())
         times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
     mean = sum(times) / len(times)
+    cpu_mean = sum(cpu) / len(cpu)
     print(json.dumps({
         "mode": args.mode, "batch": B, "seq": T, "precision": args.precision, "threads": args.threads,
         "steps": args.steps, "warmup": args.warmup,
         "step_s_mean": mean, "step_s_min": min(times), "tokens_per_s": B * T / mean,
+        # CPU seconds of this process per step (all threads): with a busy
+        # machine, tokens per CPU-second x threads is the contention-free estimate
+        "cpu_s_per_step": cpu_mean, "tokens_per_cpu_s": B * T / cpu_mean,
         "peak_rss_mib": rss_mib(), "rss_after_setup_mib": rss_setup,
         "params_total": n_total, "params_trainable": n_train, "losses": losses,
     }), flush=True)
@@ -176,14 +183,15 @@ def main():
 
     print(f"\nPyTorch {info['torch_version']}, {args.threads} threads, attn={args.attn}, "
           f"warmup {args.warmup}, {args.steps} timed steps\n")
-    print("| mode | batch | precision | tokens/s | s/step | peak RSS (MiB) | trainable params |")
-    print("|------|-------|-----------|---------:|-------:|---------------:|-----------------:|")
+    print("| mode | batch | precision | tokens/s | s/step | CPU s/step | tokens/CPU-s | peak RSS (MiB) | trainable params |")
+    print("|------|-------|-----------|---------:|-------:|-----------:|-------------:|---------------:|-----------------:|")
     for r in results:
         if "error" in r:
-            print(f"| {r['mode']} | {r['batch']}x{r['seq']} | {r['precision']} | error {r['error']} | | | |")
+            print(f"| {r['mode']} | {r['batch']}x{r['seq']} | {r['precision']} | error {r['error']} | | | | | |")
             continue
         print(f"| {r['mode']} | {r['batch']}x{r['seq']} | {r['precision']} | {r['tokens_per_s']:.1f} | "
-              f"{r['step_s_mean']:.2f} | {r['peak_rss_mib']:.0f} | {r['params_trainable']:,} |")
+              f"{r['step_s_mean']:.2f} | {r.get('cpu_s_per_step', float('nan')):.2f} | "
+              f"{r.get('tokens_per_cpu_s', float('nan')):.1f} | {r['peak_rss_mib']:.0f} | {r['params_trainable']:,} |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"info": info, "threads": args.threads, "results": results}, f, indent=2)
