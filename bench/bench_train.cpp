@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backend/cpu/matmul.h"
+#include "core/malloc_tuning.h"
 #include "core/rng.h"
 #include "core/threads.h"
 #include "model/config.h"
@@ -190,6 +191,7 @@ int main(int argc, char** argv) {
     if (pid == 0) {
       close(fds[0]);
       tsft::set_num_threads(threads);
+      tsft::keep_large_allocations_in_heap();  // as toolsft train does
       const tsft::Result r = tsft::run_config(c.lora, c.B, c.T, steps, ckpt);
       if (write(fds[1], &r, sizeof r) != sizeof r) _exit(1);
       _exit(0);

@@ -10,6 +10,7 @@
 #include "chat/chat_format.h"
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "core/malloc_tuning.h"
 #include "core/threads.h"
 #include "data/batch_sampler.h"
 #include "data/packing.h"
@@ -91,6 +92,7 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
     if (!hooks.quiet) std::fprintf(stderr, "%s\n", s.c_str());
   };
   if (c.model.threads > 0) set_num_threads(static_cast<int>(c.model.threads));
+  keep_large_allocations_in_heap();
   const std::string out_dir = c.train.output_dir;
   ensure_writable_dir(out_dir);
   if (c.train.precision == "bf16")
