@@ -17,7 +17,6 @@ namespace tsft {
 
 struct TrainModelOptions {
   bool gradient_checkpointing = false;  // keep only each block's input; recompute in backward
-  bool bf16_gemm = false;  // round GEMM inputs to bfloat16 (float32 accumulation and master)
 };
 
 struct LossStats {
