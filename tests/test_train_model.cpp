@@ -105,7 +105,9 @@ TEST_P(TrainModelProps, PackedSequencesMatchOneAtATime) {
     const auto g_packed = grads_of(tm);
     EXPECT_EQ(alone.loss_tokens, packed.loss_tokens) << "sequence " << s;
     EXPECT_NEAR(packed.loss_sum, alone.loss_sum, 1e-5 * std::max(1.0, alone.loss_sum)) << s;
-    if (alone.loss_tokens > 0) EXPECT_LT(max_rel(g_packed, g_alone), 1e-5) << "sequence " << s;
+    if (alone.loss_tokens > 0) {
+      EXPECT_LT(max_rel(g_packed, g_alone), 1e-5) << "sequence " << s;
+    }
   }
   // And all losses at once add up.
   tm.zero_grad();
