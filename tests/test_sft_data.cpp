@@ -274,10 +274,10 @@ TEST(SftLoad, FormatsMixPerRowAndLossOnAllCoversEverything) {
   EXPECT_EQ(masked_runs(tok, single[0]), std::vector<std::string>{" b<|im_end|>"});
 }
 
-// The real glaive tool-calling conversations in ../shared/data, when the checkout has them.
+// Real third-party tool-calling conversations (tests/data/third_party/README.md).
 TEST(SftLoad, GlaiveToolCallingDemoLoads) {
-  const std::string path = kData + "/../../../shared/data/glaive_toolcall_en_demo.json";
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "no " << path;
+  const std::string path = kData + "/third_party/glaive_toolcall_en_demo.json";
+  ASSERT_TRUE(std::filesystem::exists(path)) << path;
   const Tokenizer& tok = smollm2();
   SftLoadOptions opt;
   opt.max_seq_len = 4096;
