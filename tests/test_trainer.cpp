@@ -147,6 +147,11 @@ TEST_P(Trainer, FinalOutputLoadsAndMatchesTheTrainedWeights) {
   } else {
     LoadedModel trained = load_model(r.final_dir, true);
     ASSERT_NE(trained.tokenizer, nullptr);
+    // The last checkpoint holds the same model as a loadable directory.
+    LoadedModel in_ckpt = load_model(dir + "/checkpoint-3/model", true);
+    EXPECT_EQ(0, std::memcmp(in_ckpt.model->weights().layers[1].w_down.data,
+                             trained.model->weights().layers[1].w_down.data,
+                             trained.model->weights().layers[1].w_down.nbytes()));
     EXPECT_EQ(trained.tokenizer->chat_template(), base.tokenizer->chat_template());
     EXPECT_NE(0, std::memcmp(trained.model->weights().layers[0].wq.data,
                              base.model->weights().layers[0].wq.data,

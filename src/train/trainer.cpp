@@ -193,7 +193,9 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
           mib(static_cast<double>(ap.scratch_bytes)), " scratch + ", mib(logits_bytes),
           " LM-head chunk\n  total about ",
           mib(weight_bytes + 12.0 * n_trainable + ap.saved_bytes + ap.scratch_bytes + logits_bytes)));
-  const uint64_t ckpt_bytes = static_cast<uint64_t>(12.0 * n_trainable) + (1u << 20);
+  const uint64_t ckpt_bytes = static_cast<uint64_t>(12.0 * n_trainable +
+                                                    4.0 * (c.lora.enabled ? n_trainable : n_model)) +
+                              (32u << 20);
   const uint64_t final_bytes = static_cast<uint64_t>(4.0 * (c.lora.enabled ? n_trainable : n_model)) + (32u << 20);
   check_free_space(out_dir, ckpt_bytes * 2 + final_bytes, "checkpoints and the final model");
 
@@ -281,7 +283,10 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
                          {"config", to_json(c)}};
     save_checkpoint(out_dir, step, tm.params(), opt, st,
                     static_cast<int>(c.train.save_total_limit), [&](const std::string& tmp) {
+                      // Each checkpoint also holds what the run would output if it ended here,
+                      // so it can be loaded, evaluated or served as it is.
                       if (lora) write_peft_adapter(tmp + "/adapter", *lora, mc, c.model.path);
+                      else write_hf_model(tmp + "/model", mc, model.weights(), &tok, &lm.gen_defaults);
                     });
     bar.message(str("saved ", out_dir, "/checkpoint-", step));
   };
