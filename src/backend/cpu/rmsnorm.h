@@ -14,8 +14,9 @@ void rmsnorm_forward(float* out, const float* inp, const float* weight, float ep
 void rmsnorm_forward_ref(float* out, const float* inp, const float* weight, float eps,
                          int64_t rows, int64_t C);
 
-// Training forward: the same out as rmsnorm_forward (bit for bit), plus rstd (rows), the
-// 1/sqrt(mean(x^2) + eps) of each row, saved for the backward pass. out must not alias inp.
+// Training forward: rmsnorm_forward's loop (so the same bits), plus rstd (rows), the
+// 1/sqrt(mean(x^2) + eps) of each row, saved for the backward pass; rstd may be null (that is
+// rmsnorm_forward). out may alias inp.
 void rmsnorm_forward_train(float* out, float* rstd, const float* inp, const float* weight,
                            float eps, int64_t rows, int64_t C);
 void rmsnorm_forward_train_ref(float* out, float* rstd, const float* inp, const float* weight,

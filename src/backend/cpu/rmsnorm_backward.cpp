@@ -13,23 +13,6 @@ namespace {
 constexpr int64_t kRowChunk = 64;
 }  // namespace
 
-void rmsnorm_forward_train(float* out, float* rstd, const float* inp, const float* weight,
-                           float eps, int64_t rows, int64_t C) {
-  // Same loops as rmsnorm_forward so that both give the same bits.
-#pragma omp parallel for if (rows > 16)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* x = inp + r * C;
-    float* y = out + r * C;
-    float ss = 0.0f;
-#pragma omp simd reduction(+ : ss)
-    for (int64_t i = 0; i < C; ++i) ss += x[i] * x[i];
-    const float scale = 1.0f / std::sqrt(ss / static_cast<float>(C) + eps);
-    rstd[r] = scale;
-#pragma omp simd
-    for (int64_t i = 0; i < C; ++i) y[i] = weight[i] * (x[i] * scale);
-  }
-}
-
 void rmsnorm_forward_train_ref(float* out, float* rstd, const float* inp, const float* weight,
                                float eps, int64_t rows, int64_t C) {
   for (int64_t r = 0; r < rows; ++r) {

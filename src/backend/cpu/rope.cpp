@@ -50,8 +50,11 @@ void rope_cos_sin(float* cos_out, float* sin_out, const int32_t* pos, const floa
   }
 }
 
-void rope_forward(float* x, const float* cos_t, const float* sin_t, int64_t T, int64_t H,
-                  int64_t D) {
+namespace {
+// x (T, H, D) rotated in place by +angle (forward) or by -angle (the transpose, for backward).
+// Negating sin is exact, so backward is the forward loop with the other sign.
+template <bool kTranspose>
+void rotate(float* x, const float* cos_t, const float* sin_t, int64_t T, int64_t H, int64_t D) {
   const int64_t half = D / 2;
 #pragma omp parallel for if (T * H > 64)
   for (int64_t th = 0; th < T * H; ++th) {
@@ -62,10 +65,22 @@ void rope_forward(float* x, const float* cos_t, const float* sin_t, int64_t T, i
 #pragma omp simd
     for (int64_t i = 0; i < half; ++i) {
       const float a = v[i], b = v[i + half];
-      v[i] = a * c[i] - b * s[i];
-      v[i + half] = b * c[i] + a * s[i];
+      const float si = kTranspose ? -s[i] : s[i];
+      v[i] = a * c[i] - b * si;
+      v[i + half] = b * c[i] + a * si;
     }
   }
+}
+}  // namespace
+
+void rope_forward(float* x, const float* cos_t, const float* sin_t, int64_t T, int64_t H,
+                  int64_t D) {
+  rotate<false>(x, cos_t, sin_t, T, H, D);
+}
+
+void rope_backward(float* dx, const float* cos_t, const float* sin_t, int64_t T, int64_t H,
+                   int64_t D) {
+  rotate<true>(dx, cos_t, sin_t, T, H, D);
 }
 
 void rope_forward_ref(float* x, const int32_t* pos, const float* inv_freq, int64_t T, int64_t H,

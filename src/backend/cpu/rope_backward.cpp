@@ -3,25 +3,7 @@
 
 namespace tsft {
 
-// Forward: a' = a c - b s, b' = b c + a s. Transpose: da = da' c + db' s, db = db' c - da' s.
-void rope_backward(float* dx, const float* cos_t, const float* sin_t, int64_t T, int64_t H,
-                   int64_t D) {
-  const int64_t half = D / 2;
-#pragma omp parallel for if (T * H > 64)
-  for (int64_t th = 0; th < T * H; ++th) {
-    const int64_t t = th / H;
-    float* v = dx + th * D;
-    const float* c = cos_t + t * half;
-    const float* s = sin_t + t * half;
-#pragma omp simd
-    for (int64_t i = 0; i < half; ++i) {
-      const float a = v[i], b = v[i + half];
-      v[i] = a * c[i] + b * s[i];
-      v[i + half] = b * c[i] - a * s[i];
-    }
-  }
-}
-
+// The fast rope_backward shares the forward's loop in rope.cpp.
 void rope_backward_ref(float* dx, const float* cos_t, const float* sin_t, int64_t T, int64_t H,
                        int64_t D) {
   const int64_t half = D / 2;
