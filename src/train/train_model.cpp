@@ -409,20 +409,33 @@ void check_batch(const Batch& b, int64_t V) {
 }
 }  // namespace
 
-LossStats TrainableModel::forward_backward(const Batch& batch, float grad_scale, uint64_t key) {
+const Batch* TrainableModel::begin(const Batch& batch, Batch& trimmed, bool train, uint64_t key) {
   check_batch(batch, cfg_.vocab);
-  Batch trimmed;
-  if (trim_to_loss(batch, trimmed) && trimmed.num_tokens() == 0) return LossStats{};
-  const Batch& b = trimmed.seq_start.empty() ? batch : trimmed;
-  const int64_t N = b.num_tokens(), C = cfg_.hidden, L = cfg_.n_layers;
+  const Batch* b = &batch;
+  if (trim_to_loss(batch, trimmed)) {
+    if (trimmed.num_tokens() == 0) return nullptr;
+    b = &trimmed;
+  }
+  const int64_t N = b->num_tokens(), C = cfg_.hidden;
   ensure(N);
-  batch_ = &b;
-  rope_cos_sin(cos_.data(), sin_.data(), b.positions.data(), inv_freq_.data(), N, cfg_.head_dim);
-  embedding_forward(xs_in_.data(), b.tokens.data(), w_.embed.f32(), N, C);
-  const bool ckpt = opt_.gradient_checkpointing;
-  for (int64_t l = 0; l < L; ++l)
-    layer_forward(l, xs_in_.data() + l * N * C, acts_[ckpt ? 0 : l], N, true, key);
+  batch_ = b;
+  rope_cos_sin(cos_.data(), sin_.data(), b->positions.data(), inv_freq_.data(), N, cfg_.head_dim);
+  embedding_forward(xs_in_.data(), b->tokens.data(), w_.embed.f32(), N, C);
+  // With recomputation (and in evaluation) one set of activations serves every layer.
+  const bool one_set = !train || opt_.gradient_checkpointing;
+  for (int64_t l = 0; l < cfg_.n_layers; ++l)
+    layer_forward(l, xs_in_.data() + l * N * C, acts_[one_set ? 0 : l], N, train, key);
+  return b;
+}
+
+LossStats TrainableModel::forward_backward(const Batch& batch, float grad_scale, uint64_t key) {
+  Batch trimmed;
+  const Batch* bp = begin(batch, trimmed, true, key);
+  if (bp == nullptr) return LossStats{};
+  const Batch& b = *bp;
+  const int64_t N = b.num_tokens(), C = cfg_.hidden, L = cfg_.n_layers;
   LossStats st = head_loss(b, xs_in_.data() + L * N * C, grad_scale, dx_.data());
+  const bool ckpt = opt_.gradient_checkpointing;
   for (int64_t l = L - 1; l >= 0; --l) {
     Acts& a = acts_[ckpt ? 0 : l];
     if (ckpt) layer_forward(l, xs_in_.data() + l * N * C, a, N, true, key);
@@ -434,17 +447,11 @@ LossStats TrainableModel::forward_backward(const Batch& batch, float grad_scale,
 }
 
 LossStats TrainableModel::forward_loss(const Batch& batch) {
-  check_batch(batch, cfg_.vocab);
   Batch trimmed;
-  if (trim_to_loss(batch, trimmed) && trimmed.num_tokens() == 0) return LossStats{};
-  const Batch& b = trimmed.seq_start.empty() ? batch : trimmed;
-  const int64_t N = b.num_tokens(), C = cfg_.hidden, L = cfg_.n_layers;
-  ensure(N);
-  batch_ = &b;
-  rope_cos_sin(cos_.data(), sin_.data(), b.positions.data(), inv_freq_.data(), N, cfg_.head_dim);
-  embedding_forward(xs_in_.data(), b.tokens.data(), w_.embed.f32(), N, C);
-  for (int64_t l = 0; l < L; ++l) layer_forward(l, xs_in_.data() + l * N * C, acts_[0], N, false, 0);
-  LossStats st = head_loss(b, xs_in_.data() + L * N * C, 0.0f, nullptr);
+  const Batch* b = begin(batch, trimmed, false, 0);
+  if (b == nullptr) return LossStats{};
+  const LossStats st =
+      head_loss(*b, xs_in_.data() + cfg_.n_layers * b->num_tokens() * cfg_.hidden, 0.0f, nullptr);
   batch_ = nullptr;
   return st;
 }

@@ -61,6 +61,9 @@ class TrainableModel {
   struct Acts;
   struct Grads;
   void ensure(int64_t N);
+  // Checks the batch, drops what cannot carry loss (into `trimmed`), runs embeddings and every
+  // block forward; returns the batch actually run, or null when no position carries loss.
+  const Batch* begin(const Batch& batch, Batch& trimmed, bool train, uint64_t key);
   void layer_forward(int64_t l, const float* x, Acts& a, int64_t N, bool train, uint64_t key);
   void layer_backward(int64_t l, float* dx, const Acts& a, int64_t N, uint64_t key);
   LossStats head_loss(const Batch& b, const float* x_last, float grad_scale, float* dx_last);
