@@ -81,6 +81,13 @@ uint64_t micro_key(uint64_t seed, int64_t step, int64_t micro) {
          static_cast<uint64_t>(micro);
 }
 
+std::vector<int64_t> lengths_of(const std::vector<SftExample>& examples) {
+  std::vector<int64_t> lengths;
+  lengths.reserve(examples.size());
+  for (const SftExample& e : examples) lengths.push_back(static_cast<int64_t>(e.ids.size()));
+  return lengths;
+}
+
 struct Cursor {
   int64_t epoch = 0, index = 0;
 };
@@ -142,10 +149,8 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
   }
   if (train.empty()) fail(c.data.train, ": no training examples left");
 
-  std::vector<int64_t> lengths;
-  for (const SftExample& e : train) lengths.push_back(static_cast<int64_t>(e.ids.size()));
-  const BatchSampler sampler(lengths, c.data.max_seq_len, c.train.batch_size, c.data.packing,
-                             static_cast<uint64_t>(c.train.seed));
+  const BatchSampler sampler(lengths_of(train), c.data.max_seq_len, c.train.batch_size,
+                             c.data.packing, static_cast<uint64_t>(c.train.seed));
   const int64_t per_epoch = sampler.batches_per_epoch(0);
   int64_t total_steps = c.train.max_steps > 0
                             ? c.train.max_steps
@@ -237,14 +242,13 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
   MetricsLog metrics(out_dir);
   ProgressBar bar(total_steps, c.train.progress && !hooks.quiet, step);
 
+  // Evaluation batches are the same at every evaluation: planned once.
+  std::unique_ptr<BatchSampler> eval_sampler;
+  if (!eval.empty())
+    eval_sampler = std::make_unique<BatchSampler>(lengths_of(eval), c.data.max_seq_len,
+                                                  c.eval.batch_size, c.data.packing, 0);
   auto evaluate = [&]() -> nlohmann::json {
-    const BatchSampler es(
-        [&] {
-          std::vector<int64_t> l;
-          for (const SftExample& e : eval) l.push_back(static_cast<int64_t>(e.ids.size()));
-          return l;
-        }(),
-        c.data.max_seq_len, c.eval.batch_size, c.data.packing, 0);
+    const BatchSampler& es = *eval_sampler;
     int64_t nb = es.batches_per_epoch(0);
     if (c.eval.max_batches > 0) nb = std::min(nb, c.eval.max_batches);
     LossStats tot;
@@ -268,7 +272,10 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
            static_cast<double>(k.index) / static_cast<double>(sampler.batches_per_epoch(k.epoch));
   };
 
-  auto write_final_into = [&](const std::string& dir) {
+  // What the run outputs, written at the end and into every checkpoint (so any checkpoint can be
+  // loaded as it is): a PEFT adapter or a Hugging Face model directory.
+  const std::string output_name = lora ? "adapter" : "model";
+  auto write_output = [&](const std::string& dir) {
     if (lora) write_peft_adapter(dir, *lora, mc, c.model.path);
     else write_hf_model(dir, mc, model.weights(), &tok, &lm.gen_defaults);
   };
@@ -282,12 +289,8 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
                          {"trajectory", trajectory_keys(c)},
                          {"config", to_json(c)}};
     save_checkpoint(out_dir, step, tm.params(), opt, st,
-                    static_cast<int>(c.train.save_total_limit), [&](const std::string& tmp) {
-                      // Each checkpoint also holds what the run would output if it ended here,
-                      // so it can be loaded, evaluated or served as it is.
-                      if (lora) write_peft_adapter(tmp + "/adapter", *lora, mc, c.model.path);
-                      else write_hf_model(tmp + "/model", mc, model.weights(), &tok, &lm.gen_defaults);
-                    });
+                    static_cast<int>(c.train.save_total_limit),
+                    [&](const std::string& tmp) { write_output(tmp + "/" + output_name); });
     bar.message(str("saved ", out_dir, "/checkpoint-", step));
   };
 
@@ -369,8 +372,8 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
   }
   bar.finish();
 
-  const std::string final_dir = out_dir + (lora ? "/adapter" : "/model");
-  write_final_into(final_dir);
+  const std::string final_dir = out_dir + "/" + output_name;
+  write_output(final_dir);
   res.final_dir = final_dir;
   say(str("wrote ", final_dir));
   return res;
