@@ -52,12 +52,6 @@ void Transformer::grow_vocab(int64_t new_vocab) {
   cfg_.vocab = new_vocab;
 }
 
-void Transformer::drop_quantized_copies() {
-  w_.for_each(cfg_, [](const std::string&, Tensor&, Tensor* quant) {
-    if (quant != nullptr) *quant = Tensor{};
-  });
-}
-
 void Transformer::ensure_workspace(int64_t T, int64_t S) {
   const int64_t C = cfg_.hidden, Q = cfg_.q_dim(), F = cfg_.intermediate;
   grow(x_, T * C);

@@ -17,10 +17,9 @@ class Transformer {
 
   const ModelConfig& config() const { return cfg_; }
   const ModelWeights& weights() const { return w_; }
-  // For training, which updates the float32 weights in place (quantized copies then go stale:
-  // call drop_quantized_copies() before decoding with the trained weights).
+  // For training, which updates the float32 weights in place; the quantized copies used for
+  // decoding then go stale, so trained weights are decoded from the model the run writes out.
   ModelWeights& mutable_weights() { return w_; }
-  void drop_quantized_copies();
 
   // Runs T tokens at positions cache.size() .. cache.size()+T-1 and appends their keys/values.
   // Writes logits (n_logits, V) for the last n_logits of the T positions (1 = next token only,

@@ -59,7 +59,6 @@ class TrainableModel {
 
  private:
   struct Acts;
-  struct Grads;
   void ensure(int64_t N);
   // Checks the batch, drops what cannot carry loss (into `trimmed`), runs embeddings and every
   // block forward; returns the batch actually run, or null when no position carries loss.
