@@ -42,20 +42,7 @@ void attention_forward(float* out, const float* q, const float* k, const float* 
       gemm_nt(scores, s_used, qh, Hq * D, kh, Hkv * D, T, s_used, D, scale, 0.0f);
     }
     for (int64_t t = 0; t < T; ++t) {
-      float* row = scores + t * s_used;
-      const int64_t n = q_pos[t] + 1;
-      float mx = -std::numeric_limits<float>::infinity();
-      for (int64_t s = 0; s < n; ++s) mx = std::max(mx, row[s]);
-      float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t s = 0; s < n; ++s) {
-        row[s] = exp_fast(row[s] - mx);
-        sum += row[s];
-      }
-      const float inv = 1.0f / sum;
-#pragma omp simd
-      for (int64_t s = 0; s < n; ++s) row[s] *= inv;
-      for (int64_t s = n; s < s_used; ++s) row[s] = 0.0f;
+      causal_softmax_row(scores + t * s_used, q_pos[t] + 1, s_used);
     }
     float* oh = out + h * D;
     if (T == 1) {

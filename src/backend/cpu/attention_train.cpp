@@ -71,21 +71,7 @@ void attention_train_forward(float* out, float* lse, const float* q, const float
       float* sc = scores.get();
       gemm_nt(sc, nk, q + row0 * ldq + h * D, ldq, kb, ldk, b, nk, D, scale, 0.0f);
       for (int64_t r = 0; r < b; ++r) {
-        float* row = sc + r * nk;
-        const int64_t n = task.i0 + r + 1;
-        float mx = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
-        float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-        for (int64_t j = 0; j < n; ++j) {
-          row[j] = exp_fast(row[j] - mx);
-          sum += row[j];
-        }
-        lse[(row0 + r) * Hq + h] = mx + std::log(sum);
-        const float inv = 1.0f / sum;
-#pragma omp simd
-        for (int64_t j = 0; j < n; ++j) row[j] *= inv;
-        for (int64_t j = n; j < nk; ++j) row[j] = 0.0f;
+        lse[(row0 + r) * Hq + h] = causal_softmax_row(sc + r * nk, task.i0 + r + 1, nk);
       }
       gemm_nn(out + row0 * ldq + h * D, ldq, sc, nk, vb, ldk, b, D, nk, 1.0f, 0.0f);
     }

@@ -2,8 +2,11 @@
 // using it compile to SIMD code (libm's expf is a scalar call that blocks vectorization).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 namespace tsft {
 
@@ -33,6 +36,24 @@ inline float exp_fast(float x) {
   const float y = p * s1 * s2;
   // Selects, not branches: with -fno-trapping-math the compiler turns them into blends.
   return x > hi ? __builtin_inff() : (x < lo ? 0.0f : y);
+}
+
+// One causal attention row in place: row[0, n) becomes its softmax (float32, max subtracted),
+// row[n, width) zero. Returns the row's log-sum-exp (training saves it for backward).
+inline float causal_softmax_row(float* row, int64_t n, int64_t width) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t j = 0; j < n; ++j) mx = std::max(mx, row[j]);
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < n; ++j) {
+    row[j] = exp_fast(row[j] - mx);
+    sum += row[j];
+  }
+  const float inv = 1.0f / sum;
+#pragma omp simd
+  for (int64_t j = 0; j < n; ++j) row[j] *= inv;
+  for (int64_t j = n; j < width; ++j) row[j] = 0.0f;
+  return mx + std::log(sum);
 }
 
 }  // namespace tsft
