@@ -65,8 +65,9 @@ TEST_P(RoleSpans, MaskedTokensDecodeToTheAssistantTurns) {
         ADD_FAILURE() << desc << ": " << e.what();
         continue;
       }
-      if (!c["add_generation_prompt"].get<bool>())
+      if (!c["add_generation_prompt"].get<bool>()) {
         EXPECT_EQ(conv.text, c["expected"].get<std::string>()) << desc;
+      }
       ASSERT_EQ(conv.assistant.size(), n_assistant) << desc;
       const TokenizedConversation t = tokenize_conversation(conv, tok);
       // Token start offsets. A token that starts before a span but reaches into it (content that
