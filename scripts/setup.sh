@@ -8,7 +8,7 @@ cd "$root"
 sudo_cmd=""
 if [[ "$(id -u)" != 0 ]]; then sudo_cmd="sudo"; fi
 packages=(build-essential cmake git python3 python3-pip libopenblas-openmp-dev nlohmann-json3-dev
-          libgtest-dev libyaml-cpp-dev)
+          libgtest-dev libyaml-cpp-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
