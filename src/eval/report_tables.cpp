@@ -1,0 +1,319 @@
+#include "eval/report_tables.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "core/error.h"
+
+namespace tsft {
+
+using nlohmann::ordered_json;
+
+const char kDash[] = "\xE2\x80\x94";
+
+namespace {
+
+const char kFormat[] = "toolsft-eval/1";
+
+enum class Format { kPercent, kPercent2, kFixed1, kFixed2, kFixed3, kCount };
+
+// One comparison column: the value at model[section][key] (section nullptr: the model itself).
+struct Column {
+  const char* header;
+  const char* section;
+  const char* key;
+  Format format;
+};
+
+const Column kSelectionColumns[] = {
+    {"Accuracy", "tool_selection", "accuracy", Format::kPercent},
+    {"Macro-F1", "tool_selection", "macro_f1", Format::kPercent},
+    {"ECE", "tool_selection.calibration", "ece", Format::kPercent2},
+    {"Invalid", "tool_selection", "invalid_rate", Format::kPercent},
+};
+const Column kCallingColumns[] = {
+    {"Name F1", "tool_calling", "name_f1", Format::kPercent},
+    {"Args exact", "tool_calling", "arguments_exact_match", Format::kPercent},
+    {"AST acc.", "tool_calling", "ast_accuracy", Format::kPercent},
+    {"Hallucinated", "tool_calling", "hallucinated_call_rate", Format::kPercent},
+    {"Missed", "tool_calling", "missed_call_rate", Format::kPercent},
+};
+const Column kPerplexityColumns[] = {
+    {"Loss", "perplexity", "loss", Format::kFixed3},
+    {"Perplexity", "perplexity", "perplexity", Format::kFixed2},
+    {"Tokens", "perplexity", "tokens", Format::kCount},
+};
+const Column kPerplexityExtra = {"Perplexity", "perplexity", "perplexity", Format::kFixed2};
+const Column kSeconds = {"Seconds", nullptr, "seconds", Format::kFixed1};
+
+std::string format(std::optional<double> v, Format f) {
+  switch (f) {
+    case Format::kPercent: return format_percent(v, 1);
+    case Format::kPercent2: return format_percent(v, 2);
+    case Format::kFixed1: return format_fixed(v, 1);
+    case Format::kFixed2: return format_fixed(v, 2);
+    case Format::kFixed3: return format_fixed(v, 3);
+    case Format::kCount: return format_count(v);
+  }
+  return kDash;
+}
+
+std::string models_where(size_t i) { return str("report.models[", i, "]"); }
+
+// model[path] where path is "a" or "a.b"; nullptr when any step is missing or null (the
+// contract's way of saying "not computed", e.g. calibration in generation mode).
+const ordered_json* section(const ordered_json& model, const std::string& path,
+                            const std::string& where) {
+  const ordered_json* at = &model;
+  std::string at_where = where;
+  size_t start = 0;
+  while (start <= path.size()) {
+    const size_t dot = path.find('.', start);
+    const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos
+                                                                        : dot - start);
+    auto it = at->find(key);
+    if (it == at->end() || it->is_null()) return nullptr;
+    at_where += "." + key;
+    if (!it->is_object()) fail(at_where, ": expected an object, got ", it->type_name());
+    at = &*it;
+    if (dot == std::string::npos) break;
+    start = dot + 1;
+  }
+  return at;
+}
+
+std::optional<double> column_value(const ordered_json& model, const Column& c,
+                                   const std::string& where) {
+  if (c.section == nullptr) return number_field(model, c.key, where);
+  const ordered_json* s = section(model, c.section, where);
+  return s ? number_field(*s, c.key, where + "." + c.section) : std::nullopt;
+}
+
+// A string field shown as it is; any other JSON value (a call's arguments object) as compact JSON.
+std::string text_field(const ordered_json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return kDash;
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+const ordered_json& model_at(const ordered_json& report, size_t i) {
+  const ordered_json& models = report.at("models");
+  TSFT_CHECK(i < models.size(), "model ", i, " of ", models.size());
+  return models[i];
+}
+
+std::vector<std::string> string_array(const ordered_json& obj, const char* key,
+                                      const std::string& where) {
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_array()) fail(where, ".", key, ": expected an array of strings");
+  std::vector<std::string> out;
+  for (size_t k = 0; k < it->size(); ++k) {
+    if (!(*it)[k].is_string()) fail(where, ".", key, "[", k, "]: expected a string");
+    out.push_back((*it)[k].get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+ReportTask report_task(const ordered_json& report) {
+  if (!report.is_object()) fail("report: expected a JSON object, got ", report.type_name());
+  auto fmt = report.find("format");
+  if (fmt == report.end() || !fmt->is_string() || fmt->get<std::string>() != kFormat) {
+    fail("report.format: expected \"", kFormat, "\", got ",
+         fmt == report.end() ? std::string("nothing") : fmt->dump());
+  }
+  auto models = report.find("models");
+  if (models == report.end() || !models->is_array()) fail("report.models: expected an array");
+  for (size_t i = 0; i < models->size(); ++i) {
+    if (!(*models)[i].is_object()) fail(models_where(i), ": expected an object");
+  }
+  auto task = report.find("task");
+  const std::string name = task != report.end() && task->is_string() ? task->get<std::string>() : "";
+  if (name == "tool_selection") return ReportTask::kToolSelection;
+  if (name == "tool_calling") return ReportTask::kToolCalling;
+  if (name == "perplexity") return ReportTask::kPerplexity;
+  fail("report.task: expected \"tool_selection\", \"tool_calling\" or \"perplexity\", got ",
+       task == report.end() ? std::string("nothing") : task->dump());
+}
+
+const char* task_key(ReportTask task) {
+  switch (task) {
+    case ReportTask::kToolSelection: return "tool_selection";
+    case ReportTask::kToolCalling: return "tool_calling";
+    case ReportTask::kPerplexity: return "perplexity";
+  }
+  return "";
+}
+
+const char* task_title(ReportTask task) {
+  switch (task) {
+    case ReportTask::kToolSelection: return "Tool selection";
+    case ReportTask::kToolCalling: return "Tool calling";
+    case ReportTask::kPerplexity: return "Perplexity";
+  }
+  return "";
+}
+
+std::string model_name(const ordered_json& report, size_t i) {
+  const ordered_json& m = model_at(report, i);
+  auto it = m.find("name");
+  if (it != m.end() && it->is_string() && !it->get<std::string>().empty()) return it->get<std::string>();
+  return str("model ", i + 1);
+}
+
+std::optional<double> number_field(const ordered_json& obj, const char* key,
+                                   const std::string& where) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) fail(where, ".", key, ": expected a number or null, got ", it->dump());
+  const double v = it->get<double>();
+  if (!std::isfinite(v)) return std::nullopt;
+  return v;
+}
+
+std::string format_fixed(std::optional<double> v, int decimals) {
+  if (!v) return kDash;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, *v);
+  // "-0.0" reads as a sign error in a table.
+  std::string s = buf;
+  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
+  return s;
+}
+
+std::string format_percent(std::optional<double> v, int decimals) {
+  if (!v) return kDash;
+  return format_fixed(*v * 100.0, decimals) + "%";
+}
+
+std::string format_count(std::optional<double> v) { return format_fixed(v, 0); }
+
+ReportTable comparison_table(const ordered_json& report) {
+  const ReportTask task = report_task(report);
+  const ordered_json& models = report.at("models");
+  std::vector<Column> columns;
+  switch (task) {
+    case ReportTask::kToolSelection:
+      columns.assign(std::begin(kSelectionColumns), std::end(kSelectionColumns));
+      break;
+    case ReportTask::kToolCalling:
+      columns.assign(std::begin(kCallingColumns), std::end(kCallingColumns));
+      break;
+    case ReportTask::kPerplexity:
+      columns.assign(std::begin(kPerplexityColumns), std::end(kPerplexityColumns));
+      break;
+  }
+  if (task != ReportTask::kPerplexity) {
+    // Perplexity is optional beside the task's metrics: a column only when some model has it.
+    for (const ordered_json& m : models) {
+      if (m.contains("perplexity") && !m["perplexity"].is_null()) {
+        columns.push_back(kPerplexityExtra);
+        break;
+      }
+    }
+  }
+  columns.push_back(kSeconds);
+
+  ReportTable t;
+  t.headers = {"Model", "Step"};
+  t.kinds = {CellKind::kLabel, CellKind::kNumber};
+  for (const Column& c : columns) {
+    t.headers.push_back(c.header);
+    t.kinds.push_back(CellKind::kNumber);
+  }
+  for (size_t i = 0; i < models.size(); ++i) {
+    const std::string where = models_where(i);
+    std::vector<std::string> row = {model_name(report, i),
+                                    format_count(number_field(models[i], "step", where))};
+    for (const Column& c : columns) row.push_back(format(column_value(models[i], c, where), c.format));
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+std::optional<ReportTable> per_class_table(const ordered_json& report, size_t i) {
+  const std::string where = models_where(i);
+  const ordered_json* ts = section(model_at(report, i), "tool_selection", where);
+  if (!ts) return std::nullopt;
+  ReportTable t;
+  t.headers = {"Label", "Support", "Predicted", "Precision", "Recall", "F1"};
+  t.kinds = {CellKind::kLabel, CellKind::kNumber, CellKind::kNumber,
+             CellKind::kNumber, CellKind::kNumber, CellKind::kNumber};
+  auto pc = ts->find("per_class");
+  if (pc == ts->end() || pc->is_null()) return t;
+  if (!pc->is_array()) fail(where, ".tool_selection.per_class: expected an array");
+  for (size_t k = 0; k < pc->size(); ++k) {
+    const ordered_json& c = (*pc)[k];
+    const std::string cw = str(where, ".tool_selection.per_class[", k, "]");
+    if (!c.is_object()) fail(cw, ": expected an object");
+    t.rows.push_back({text_field(c, "label"), format_count(number_field(c, "support", cw)),
+                      format_count(number_field(c, "predicted", cw)),
+                      format_percent(number_field(c, "precision", cw)),
+                      format_percent(number_field(c, "recall", cw)),
+                      format_percent(number_field(c, "f1", cw))});
+  }
+  return t;
+}
+
+std::optional<ReportTable> confusion_table(const ordered_json& report, size_t i) {
+  const std::string where = models_where(i) + ".tool_selection";
+  const ordered_json* ts = section(model_at(report, i), "tool_selection", models_where(i));
+  if (!ts) return std::nullopt;
+  const std::vector<std::string> labels = string_array(*ts, "labels", where);
+  ReportTable t;
+  t.headers = {"Expected \\ predicted"};
+  t.kinds = {CellKind::kLabel};
+  for (const std::string& l : labels) {
+    t.headers.push_back(l);
+    t.kinds.push_back(CellKind::kNumber);
+  }
+  t.headers.push_back("(invalid)");
+  t.kinds.push_back(CellKind::kNumber);
+  auto cm = ts->find("confusion");
+  if (cm == ts->end() || !cm->is_array() || cm->size() != labels.size()) {
+    fail(where, ".confusion: expected ", labels.size(), " rows (one per label)");
+  }
+  for (size_t r = 0; r < labels.size(); ++r) {
+    const ordered_json& row = (*cm)[r];
+    if (!row.is_array() || row.size() != labels.size() + 1) {
+      fail(where, ".confusion[", r, "]: expected ", labels.size() + 1,
+           " counts (one per label, then \"(invalid)\")");
+    }
+    std::vector<std::string> cells = {labels[r]};
+    for (size_t c = 0; c < row.size(); ++c) {
+      if (!row[c].is_number()) fail(where, ".confusion[", r, "][", c, "]: expected a count");
+      cells.push_back(format_count(row[c].get<double>()));
+    }
+    t.rows.push_back(std::move(cells));
+  }
+  return t;
+}
+
+std::optional<ReportTable> errors_table(const ordered_json& report, size_t i) {
+  const ReportTask task = report_task(report);
+  if (task == ReportTask::kPerplexity) return std::nullopt;
+  const std::string where = models_where(i) + "." + task_key(task);
+  const ordered_json* s = section(model_at(report, i), task_key(task), models_where(i));
+  if (!s) return std::nullopt;
+  const bool selection = task == ReportTask::kToolSelection;
+  ReportTable t;
+  t.headers = {"Prompt", "Expected", "Got", selection ? "Confidence" : "Reason"};
+  t.kinds = {CellKind::kFreeText, CellKind::kFreeText, CellKind::kFreeText,
+             selection ? CellKind::kNumber : CellKind::kFreeText};
+  auto errors = s->find("errors");
+  if (errors == s->end() || errors->is_null()) return t;
+  if (!errors->is_array()) fail(where, ".errors: expected an array");
+  for (size_t k = 0; k < errors->size(); ++k) {
+    const ordered_json& e = (*errors)[k];
+    const std::string ew = str(where, ".errors[", k, "]");
+    if (!e.is_object()) fail(ew, ": expected an object");
+    t.rows.push_back({text_field(e, "prompt"), text_field(e, "expected"), text_field(e, "got"),
+                      selection ? format_percent(number_field(e, "confidence", ew))
+                                : text_field(e, "reason")});
+  }
+  return t;
+}
+
+}  // namespace tsft

@@ -1,0 +1,59 @@
+// The numbers of a report.json (docs/EVAL_REPORT.md) as tables of display strings, built once and
+// drawn by both the Markdown and the HTML renderer so that the two always show the same values.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tsft {
+
+enum class ReportTask { kToolSelection, kToolCalling, kPerplexity };
+
+// How a column is drawn: numbers right-aligned; labels as plain text; free text from the data
+// (prompts, model outputs) as code, cut short in Markdown and wrapped in full in HTML.
+enum class CellKind { kLabel, kNumber, kFreeText };
+
+struct ReportTable {
+  std::vector<std::string> headers;
+  std::vector<CellKind> kinds;                 // one per column
+  std::vector<std::vector<std::string>> rows;  // raw display text (not escaped); "—" when missing
+};
+
+extern const char kDash[];  // "—": a value that is null or cannot be computed
+
+// The report's task after checking the top level: "format" is toolsft-eval/1, "task" is known,
+// "models" is an array of objects. tsft::Error naming the field otherwise.
+ReportTask report_task(const nlohmann::ordered_json& report);
+const char* task_key(ReportTask task);    // "tool_selection", the model's section for the task
+const char* task_title(ReportTask task);  // "Tool selection"
+
+// report.models[i]["name"], or "model <i+1>" when it has none.
+std::string model_name(const nlohmann::ordered_json& report, size_t i);
+
+// obj[key] as a finite number; nullopt when missing, null or not finite. A value of another type
+// is a tsft::Error naming `where`.key.
+std::optional<double> number_field(const nlohmann::ordered_json& obj, const char* key,
+                                   const std::string& where);
+
+std::string format_percent(std::optional<double> v, int decimals = 1);  // 0.9875 -> "98.8%"
+std::string format_fixed(std::optional<double> v, int decimals);        // 3.4219, 2 -> "3.42"
+std::string format_count(std::optional<double> v);                      // 51234 -> "51234"
+
+// One row per model: name, step, the task's headline metrics, seconds (see the .cpp for columns).
+ReportTable comparison_table(const nlohmann::ordered_json& report);
+
+// For one model (report.models[i]) of a tool-selection report: label, support, predicted,
+// precision, recall, F1. nullopt when the model has no tool_selection section.
+std::optional<ReportTable> per_class_table(const nlohmann::ordered_json& report, size_t i);
+
+// Rows = expected labels, columns = predicted labels then "(invalid)"; the first column holds the
+// row's label. nullopt when the model has no tool_selection section.
+std::optional<ReportTable> confusion_table(const nlohmann::ordered_json& report, size_t i);
+
+// The model's error sample for the report's task (prompt, expected, got, confidence or reason);
+// nullopt when the task has no error sample (perplexity) or the model has no section for it.
+std::optional<ReportTable> errors_table(const nlohmann::ordered_json& report, size_t i);
+
+}  // namespace tsft

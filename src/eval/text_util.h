@@ -1,0 +1,27 @@
+// Text helpers for the report renderers: UTF-8 repair, HTML/XML escaping, and terminal display
+// width (code points) so Markdown tables line up.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace tsft {
+
+// `s` with every invalid UTF-8 sequence and every control character that XML forbids (all below
+// U+0020 except tab, newline, carriage return) replaced by U+FFFD. Report text comes from model
+// outputs and datasets, so nothing can be assumed about it, and one stray byte would otherwise
+// make the page's SVG ill-formed.
+std::string clean_utf8(std::string_view s);
+
+// Escapes & < > " ' for use in HTML/SVG text and attribute values (after clean_utf8), so the
+// result is safe in both HTML and XML parsers: "<|im_start|>" -> "&lt;|im_start|&gt;".
+std::string html_escape(std::string_view s);
+
+// Number of code points in UTF-8 text: the columns it takes in a terminal, ignoring
+// double-width scripts.
+size_t display_width(std::string_view s);
+
+// At most `max_width` code points of `s`: longer text is cut and ends with "…".
+std::string truncate_display(std::string_view s, size_t max_width);
+
+}  // namespace tsft
