@@ -21,6 +21,8 @@ class KvCache {
 
   float* k(int64_t layer) { return k_.data() + layer * layer_stride_; }  // (capacity, Hkv, D)
   float* v(int64_t layer) { return v_.data() + layer * layer_stride_; }
+  const float* k(int64_t layer) const { return k_.data() + layer * layer_stride_; }
+  const float* v(int64_t layer) const { return v_.data() + layer * layer_stride_; }
   size_t bytes() const { return (k_.size() + v_.size()) * sizeof(float); }
 
  private:

@@ -4,14 +4,12 @@
 #include <cstring>
 
 #include "backend/cpu/attention.h"
-#include "backend/cpu/dequant.h"
 #include "backend/cpu/embedding.h"
-#include "backend/cpu/matmul.h"
-#include "backend/cpu/matvec_quant.h"
 #include "backend/cpu/rmsnorm.h"
 #include "backend/cpu/rope.h"
 #include "backend/cpu/swiglu.h"
 #include "core/error.h"
+#include "model/linear.h"
 #include "model/vocab_resize.h"
 
 namespace tsft {
@@ -19,24 +17,6 @@ namespace {
 
 void grow(std::vector<float>& v, int64_t n) {
   if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
-}
-
-const float* opt(const Tensor& t) { return t.data == nullptr ? nullptr : t.f32(); }
-
-// A linear layer: from the stored quantized blocks when decoding one token (the weights are then
-// read once, so fewer bytes is what counts), else BLAS on the float32 weights.
-void linear(float* out, const float* in, const Tensor& w, const Tensor& w_quant, const Tensor& bias,
-            int64_t T, int64_t K, int64_t N) {
-  if (T == 1 && w_quant.data != nullptr) {
-    matvec_quant(out, in, w_quant.data, w_quant.dtype, opt(bias), N, K);
-  } else if (w.data == nullptr) {  // only the quantized blocks are kept (LoRA on a quantized base)
-    thread_local std::vector<float> deq;
-    if (static_cast<int64_t>(deq.size()) < N * K) deq.resize(static_cast<size_t>(N * K));
-    dequantize_row(w_quant.dtype, w_quant.data, deq.data(), N * K);
-    matmul_forward(out, in, deq.data(), opt(bias), T, K, N);
-  } else {
-    matmul_forward(out, in, w.f32(), opt(bias), T, K, N);
-  }
 }
 
 }  // namespace
