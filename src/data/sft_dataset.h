@@ -1,9 +1,10 @@
-// Training files -> SftExamples: JSONL or JSON-array rows (or one object) in prompt/completion,
-// text, chat ({"messages", "tools"}) or ShareGPT ({"conversations"}) layout, detected per row, each
-// tokenized with its loss mask. Every mistake in a row is a tsft::Error naming FILE:LINE and field.
+// Training files -> SftExamples: the rows of data/dataset_rows.h, each rendered (chat rows with the
+// model's own template) and tokenized with its loss mask. Every mistake in a row is a tsft::Error
+// naming FILE:LINE and field.
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct SftLoadOptions {
   bool add_eos = true;        // after prompt/completion and text rows (chat rows end with the
                               // template's own end-of-turn)
   bool skip_invalid = false;  // count and skip bad rows instead of throwing
+  // Tools offered to every chat row that has none of its own (see data/dataset_rows.h); null =
+  // none.
+  nlohmann::ordered_json tools;
 };
 
 struct SftLoadStats {
