@@ -137,9 +137,14 @@ std::string ast_failure(const ExpectedCall& expected, const std::string& name, c
       }
     }
   }
+  // As validate_json: with "properties" given, a key outside them is invented unless
+  // additionalProperties allows it; without "properties", any key unless it is false.
   const auto extra = schema.find("additionalProperties");
+  const bool has_extra = extra != schema.end();
   const bool extra_allowed =
-      extra != schema.end() && (extra->is_object() || (extra->is_boolean() && extra->get<bool>()));
+      props_it == schema.end()
+          ? !(has_extra && extra->is_boolean() && !extra->get<bool>())
+          : has_extra && (extra->is_object() || (extra->is_boolean() && extra->get<bool>()));
   if (!extra_allowed) {
     for (const auto& [key, value] : args.items()) {
       if (!props.contains(key)) return str("unknown argument '", key, "' in ", name);
@@ -147,9 +152,10 @@ std::string ast_failure(const ExpectedCall& expected, const std::string& name, c
   }
   const std::vector<SchemaProblem> problems = validate_json(args, schema, "arguments");
   if (!problems.empty()) {
-    std::string path = problems[0].path;
-    if (path.rfind("arguments.", 0) == 0) path = path.substr(10);
-    if (path == "arguments" || path.empty()) {
+    std::string path = problems[0].path;  // "arguments", "arguments.days", "arguments[\"a b\"]"
+    if (path.rfind("arguments", 0) == 0) path = path.substr(9);
+    if (!path.empty() && path[0] == '.') path = path.substr(1);
+    if (path.empty()) {
       return str("arguments of ", name, ": ", problems[0].message);
     }
     return str("argument '", path, "' in ", name, ": ", problems[0].message);

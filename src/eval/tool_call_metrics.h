@@ -79,7 +79,7 @@ struct ToolCallReport {
 // predicted calls pair one-to-one with the expected ones by name (parallel calls unordered) and
 // every pair passes: the function was offered; arguments are a JSON object; every required
 // argument is present; no argument outside the schema's properties (unless additionalProperties
-// is true or a schema); types strict against the schema (validate_json); values equal to the
+// is true or a schema; a schema without "properties" takes any key unless it is false); types strict against the schema (validate_json); values equal to the
 // expected ones (ast_values_equal), where an argument left out on one side passes only when the
 // other side's value equals the schema's "default". A no-call turn passes when nothing was called.
 class ToolCallMetrics {
