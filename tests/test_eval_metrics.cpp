@@ -456,6 +456,23 @@ TEST(AstCheck, DuplicateNamesPairTheBestWay) {
   EXPECT_EQ(w.correct_arguments, 1);
 }
 
+TEST(AstCheck, ManyParallelCallsUseTheGreedyPairing) {
+  // Nine calls of one name is past the exhaustive search (8): exact matches are paired first.
+  std::vector<ExpectedCall> expected;
+  std::vector<std::pair<std::string, std::string>> got;
+  for (int i = 0; i < 9; ++i) {
+    expected.push_back({"get_weather", Json{{"city", "c" + std::to_string(i)}}});
+    got.emplace_back("get_weather", Json{{"city", "c" + std::to_string(8 - i)}}.dump());
+  }
+  TurnResult r = check_turn(turn(expected, reply(got)));
+  EXPECT_TRUE(r.ast_pass) << r.reason;
+  EXPECT_EQ(r.exact_arguments, 9);
+  got[0].second = R"({"city":"nowhere"})";  // was c8
+  r = check_turn(turn(expected, reply(got)));
+  EXPECT_EQ(r.reason, "argument 'city' in get_weather: expected \"c8\", got \"nowhere\"");
+  EXPECT_EQ(r.exact_arguments, 8);
+}
+
 // Six turns:
 //   T1 call:    expect gw{Paris,3}           got gw{paris,3}       pass; exact 0, args 2/2
 //   T2 call:    expect gw{Paris}, sw{news}   got sw{news}          fail (count); match 1, exact 1, args 1/1
