@@ -161,7 +161,7 @@ std::string render_markdown(const ordered_json& report) {
   const std::string path = dataset.is_object() ? string_field(dataset, "path") : "";
   if (!path.empty()) out += " · " + md_label(path);
   const std::string created = string_field(report, "created");
-  if (!created.empty()) out += " · " + md_label(created);
+  if (!created.empty()) out += " · " + md_label(format_created(created));
   out += "\n\n";
   if (dataset.is_object()) {
     const auto examples = number_field(dataset, "examples", "report.dataset");

@@ -190,6 +190,17 @@ std::string format_percent(std::optional<double> v, int decimals) {
 
 std::string format_count(std::optional<double> v) { return format_fixed(v, 0); }
 
+std::string format_created(const std::string& created) {
+  // Exactly the shape the eval command writes; anything else is shown untouched.
+  const std::string shape = "dddd-dd-ddTdd:dd:ddZ";
+  if (created.size() != shape.size()) return created;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    const bool digit = created[k] >= '0' && created[k] <= '9';
+    if (shape[k] == 'd' ? !digit : created[k] != shape[k]) return created;
+  }
+  return created.substr(0, 10) + " " + created.substr(11, 5) + " UTC";
+}
+
 ReportTable comparison_table(const ordered_json& report) {
   const ReportTask task = report_task(report);
   const ordered_json& models = report.at("models");
@@ -263,7 +274,7 @@ std::optional<ReportTable> confusion_table(const ordered_json& report, size_t i)
   if (!ts) return std::nullopt;
   const std::vector<std::string> labels = string_array(*ts, "labels", where);
   ReportTable t;
-  t.headers = {"Expected \\ predicted"};
+  t.headers = {"Expected"};
   t.kinds = {CellKind::kLabel};
   for (const std::string& l : labels) {
     t.headers.push_back(l);

@@ -40,6 +40,8 @@ std::optional<double> number_field(const nlohmann::ordered_json& obj, const char
 std::string format_percent(std::optional<double> v, int decimals = 1);  // 0.9875 -> "98.8%"
 std::string format_fixed(std::optional<double> v, int decimals);        // 3.4219, 2 -> "3.42"
 std::string format_count(std::optional<double> v);                      // 51234 -> "51234"
+// report.created for people: "2026-11-21T18:30:00Z" -> "2026-11-21 18:30 UTC"; other text as is.
+std::string format_created(const std::string& created);
 
 // One row per model: name, step, the task's headline metrics, seconds (see the .cpp for columns).
 ReportTable comparison_table(const nlohmann::ordered_json& report);

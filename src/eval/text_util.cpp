@@ -1,5 +1,6 @@
 #include "eval/text_util.h"
 
+#include <algorithm>
 #include <cstdint>
 
 namespace tsft {
@@ -34,6 +35,35 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   // U+FFFE and U+FFFF are not XML characters either.
   if (cp == 0xFFFE || cp == 0xFFFF) return 0;
   return len;
+}
+
+// The code point of the (valid, or 1-byte invalid) sequence of `len` bytes at s[i].
+uint32_t decode(std::string_view s, size_t i, size_t len) {
+  const auto b = [&](size_t k) { return static_cast<uint8_t>(s[i + k]); };
+  if (len == 1) return b(0);
+  uint32_t cp = b(0) & (0xFF >> (len + 1));
+  for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (b(k) & 0x3F);
+  return cp;
+}
+
+// Terminal columns of a code point: 0 for combining marks and variation selectors, 2 for East
+// Asian wide characters and emoji, 1 otherwise (a short table, not full wcwidth: enough to keep
+// prompts in CJK or with emoji from pushing a table's columns out of line).
+size_t code_point_width(uint32_t cp) {
+  static const uint32_t kZero[][2] = {
+      {0x0300, 0x036F}, {0x200B, 0x200F}, {0x20D0, 0x20FF}, {0xFE00, 0xFE0F}, {0xE0100, 0xE01EF}};
+  static const uint32_t kWide[][2] = {
+      {0x1100, 0x115F},   {0x2E80, 0x303E},   {0x3041, 0x33FF},  {0x3400, 0x4DBF},
+      {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},   {0xAC00, 0xD7A3},  {0xF900, 0xFAFF},
+      {0xFE30, 0xFE4F},   {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6},  {0x1F300, 0x1F64F},
+      {0x1F900, 0x1F9FF}, {0x20000, 0x3FFFD}};
+  for (const auto& r : kZero) {
+    if (cp >= r[0] && cp <= r[1]) return 0;
+  }
+  for (const auto& r : kWide) {
+    if (cp >= r[0] && cp <= r[1]) return 2;
+  }
+  return 1;
 }
 
 }  // namespace
@@ -78,20 +108,25 @@ std::string html_escape(std::string_view s) {
 
 size_t display_width(std::string_view s) {
   size_t n = 0;
-  for (char c : s) n += (static_cast<uint8_t>(c) & 0xC0) != 0x80;
+  for (size_t i = 0; i < s.size();) {
+    const size_t len = std::max<size_t>(1, utf8_sequence_length(s, i));
+    n += code_point_width(decode(s, i, len));
+    i += len;
+  }
   return n;
 }
 
 std::string truncate_display(std::string_view s, size_t max_width) {
   if (display_width(s) <= max_width) return std::string(s);
   if (max_width == 0) return "";
-  // Keep max_width - 1 code points, then the ellipsis.
-  size_t kept = 0, i = 0;
-  for (; i < s.size(); ++i) {
-    if ((static_cast<uint8_t>(s[i]) & 0xC0) != 0x80) {
-      if (kept == max_width - 1) break;
-      ++kept;
-    }
+  // Keep what fits in max_width - 1 columns, then the ellipsis.
+  size_t used = 0, i = 0;
+  while (i < s.size()) {
+    const size_t len = std::max<size_t>(1, utf8_sequence_length(s, i));
+    const size_t w = code_point_width(decode(s, i, len));
+    if (used + w > max_width - 1) break;
+    used += w;
+    i += len;
   }
   return std::string(s.substr(0, i)) + "\xE2\x80\xA6";
 }

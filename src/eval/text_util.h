@@ -1,5 +1,5 @@
 // Text helpers for the report renderers: UTF-8 repair, HTML/XML escaping, and terminal display
-// width (code points) so Markdown tables line up.
+// width so that Markdown tables line up.
 #pragma once
 
 #include <string>
@@ -17,11 +17,11 @@ std::string clean_utf8(std::string_view s);
 // result is safe in both HTML and XML parsers: "<|im_start|>" -> "&lt;|im_start|&gt;".
 std::string html_escape(std::string_view s);
 
-// Number of code points in UTF-8 text: the columns it takes in a terminal, ignoring
-// double-width scripts.
+// Columns UTF-8 text takes in a terminal: one per code point, two for East Asian wide characters
+// and emoji, none for combining marks.
 size_t display_width(std::string_view s);
 
-// At most `max_width` code points of `s`: longer text is cut and ends with "…".
+// At most `max_width` columns of `s`: longer text is cut and ends with "…".
 std::string truncate_display(std::string_view s, size_t max_width);
 
 }  // namespace tsft

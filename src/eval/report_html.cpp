@@ -1,0 +1,359 @@
+#include "eval/report_html.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "eval/report_tables.h"
+#include "eval/svg_chart.h"
+#include "eval/text_util.h"
+
+namespace tsft {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+// System fonts only: the page must render the same with no network.
+const char kStyle[] = R"css(
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #f4f5f7; color: #1f2328;
+  font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
+main { max-width: 1220px; margin: 0 auto; padding: 28px 32px 36px; }
+header { border-bottom: 1px solid #d8dce1; padding-bottom: 14px; margin-bottom: 8px; }
+.eyebrow { margin: 0; color: #6a737d; font-size: 12px; letter-spacing: .08em; text-transform: uppercase; }
+h1 { margin: 2px 0 6px; font-size: 26px; font-weight: 650; }
+h2 { margin: 28px 0 10px; font-size: 18px; font-weight: 650; }
+.meta { margin: 0; color: #57606a; }
+code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
+  font-size: 12.5px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px;
+  align-items: start; }
+.card { background: #fff; border: 1px solid #e1e4e8; border-radius: 8px; padding: 12px 14px;
+  overflow-x: auto; }
+figure { margin: 0; }
+svg.chart { display: block; max-width: 100%; height: auto; margin: 0 auto; }
+.note { margin: 0; color: #6a737d; font-style: italic; }
+.table-wrap { background: #fff; border: 1px solid #e1e4e8; border-radius: 8px; overflow-x: auto; }
+table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
+th, td { padding: 6px 12px; border-bottom: 1px solid #eaecef; text-align: left; vertical-align: top; }
+tr:last-child td { border-bottom: 0; }
+th { background: #f6f8fa; font-weight: 600; white-space: nowrap; }
+th.num, td.num { text-align: right; white-space: nowrap; }
+td.label { white-space: nowrap; }
+td.text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
+  font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
+table.errors td.text:first-child { width: 55%; }
+footer { margin-top: 28px; color: #8b949e; font-size: 12px; }
+@media print {
+  body { background: #fff; font-size: 12px; }
+  main { max-width: none; padding: 0; }
+  .grid { grid-template-columns: 1fr 1fr; }
+  .card, figure, tr { break-inside: avoid; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+)css";
+
+// The page body as it is built, counting the charts it holds.
+struct Page {
+  std::string body;
+  int svg_count = 0;
+
+  void chart(const std::string& svg) {
+    body += "<div class=\"card\"><figure>" + svg + "</figure></div>\n";
+    ++svg_count;
+  }
+  void note(const std::string& text) {
+    body += "<div class=\"card\"><p class=\"note\">" + html_escape(text) + "</p></div>\n";
+  }
+};
+
+std::string cell_class(CellKind kind) {
+  switch (kind) {
+    case CellKind::kNumber: return "num";
+    case CellKind::kLabel: return "label";
+    case CellKind::kFreeText: return "text";
+  }
+  return "";
+}
+
+std::string table_html(const ReportTable& t, const std::string& table_class = "") {
+  std::string out = "<div class=\"table-wrap\"><table" +
+                    (table_class.empty() ? "" : " class=\"" + table_class + "\"") + "><thead><tr>";
+  for (size_t c = 0; c < t.headers.size(); ++c) {
+    out += "<th class=\"" + cell_class(t.kinds[c]) + "\">" + html_escape(t.headers[c]) + "</th>";
+  }
+  out += "</tr></thead><tbody>\n";
+  for (const auto& row : t.rows) {
+    out += "<tr>";
+    for (size_t c = 0; c < row.size(); ++c) {
+      out += "<td class=\"" + cell_class(t.kinds[c]) + "\">" + html_escape(row[c]) + "</td>";
+    }
+    out += "</tr>\n";
+  }
+  return out + "</tbody></table></div>\n";
+}
+
+std::string string_field(const ordered_json& obj, const char* key) {
+  auto it = obj.find(key);
+  return obj.is_object() && it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// models[i][key] when it is an object, else nullptr (absent or null: not computed).
+const ordered_json* model_section(const ordered_json& report, size_t i, const char* key) {
+  const ordered_json& m = report["models"][i];
+  auto it = m.find(key);
+  return it != m.end() && it->is_object() ? &*it : nullptr;
+}
+
+// (step, value) points of report.training[part][*][key], finite values only, sorted by step.
+std::vector<std::pair<double, double>> curve(const ordered_json& training, const char* part,
+                                             const char* key) {
+  std::vector<std::pair<double, double>> points;
+  auto it = training.find(part);
+  if (it == training.end() || it->is_null()) return points;
+  const std::string where = str("report.training.", part);
+  if (!it->is_array()) fail(where, ": expected an array");
+  for (size_t k = 0; k < it->size(); ++k) {
+    const ordered_json& e = (*it)[k];
+    const std::string ew = str(where, "[", k, "]");
+    if (!e.is_object()) fail(ew, ": expected an object");
+    const auto step = number_field(e, "step", ew);
+    const auto value = number_field(e, key, ew);
+    if (step && value) points.emplace_back(*step, *value);
+  }
+  std::stable_sort(points.begin(), points.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  return points;
+}
+
+void training_chart(Page& page, const ordered_json& report) {
+  auto it = report.find("training");
+  if (it == report.end() || it->is_null()) {
+    page.note("No training curves: this report has no training metrics.");
+    return;
+  }
+  if (!it->is_object()) fail("report.training: expected an object");
+  LineChart chart;
+  chart.title = "Training and evaluation loss";
+  chart.x_label = "step";
+  chart.y_label = "loss";
+  chart.width = 580;
+  auto train = curve(*it, "train", "loss");
+  auto eval = curve(*it, "eval", "eval_loss");
+  if (!train.empty()) chart.series.push_back({"train loss", series_color(0), std::move(train)});
+  // Evaluations are sparse: dots on each point show where they were taken.
+  if (!eval.empty()) chart.series.push_back({"eval loss", series_color(1), std::move(eval), true});
+  if (chart.series.empty()) {
+    page.note("No training curves: the training metrics hold no loss values.");
+    return;
+  }
+  page.chart(line_chart_svg(chart));
+}
+
+// Per-tool F1 of every model, grouped by tool (labels in first-seen order across the models).
+void f1_chart(Page& page, const ordered_json& report) {
+  const size_t n = report["models"].size();
+  BarChart chart;
+  chart.title = "F1 per tool";
+  chart.width = 580;
+  std::vector<std::vector<std::pair<std::string, std::optional<double>>>> per_model;
+  for (size_t i = 0; i < n; ++i) {
+    const ordered_json* ts = model_section(report, i, "tool_selection");
+    auto pc = ts ? ts->find("per_class") : ordered_json::const_iterator();
+    if (!ts || pc == ts->end() || !pc->is_array()) continue;
+    std::vector<std::pair<std::string, std::optional<double>>> f1;
+    for (size_t k = 0; k < pc->size(); ++k) {
+      const ordered_json& c = (*pc)[k];
+      const std::string where = str("report.models[", i, "].tool_selection.per_class[", k, "]");
+      if (!c.is_object()) fail(where, ": expected an object");
+      const std::string label = string_field(c, "label");
+      f1.emplace_back(label, number_field(c, "f1", where));
+      if (std::find(chart.categories.begin(), chart.categories.end(), label) ==
+          chart.categories.end()) {
+        chart.categories.push_back(label);
+      }
+    }
+    chart.series_names.push_back(model_name(report, i));
+    per_model.push_back(std::move(f1));
+  }
+  if (chart.categories.empty()) {
+    page.note("No per-tool F1 chart: no model has per-class results.");
+    return;
+  }
+  for (const std::string& label : chart.categories) {
+    std::vector<std::optional<double>> row;
+    for (const auto& f1 : per_model) {
+      auto it = std::find_if(f1.begin(), f1.end(), [&](const auto& p) { return p.first == label; });
+      row.push_back(it == f1.end() ? std::nullopt : it->second);
+    }
+    chart.values.push_back(std::move(row));
+  }
+  page.chart(bar_chart_svg(chart));
+}
+
+void confusion_chart(Page& page, const ordered_json& report, size_t last) {
+  const std::optional<ReportTable> t = confusion_table(report, last);
+  if (!t) {
+    page.note("No confusion matrix: " + model_name(report, last) + " has no tool-selection results.");
+    return;
+  }
+  HeatMap map;
+  map.title = "Confusion matrix \xE2\x80\x94 " + model_name(report, last);
+  map.row_axis = "expected tool";
+  map.col_axis = "predicted tool";
+  map.col_labels.assign(t->headers.begin() + 1, t->headers.end());
+  map.width = 580;
+  // confusion_table checked the shape; the counts are read back from the JSON, not the strings.
+  const ordered_json& cm = report["models"][last]["tool_selection"]["confusion"];
+  for (size_t r = 0; r < t->rows.size(); ++r) {
+    map.row_labels.push_back(t->rows[r][0]);
+    std::vector<double> counts;
+    for (const ordered_json& v : cm[r]) counts.push_back(v.get<double>());
+    map.counts.push_back(std::move(counts));
+  }
+  page.chart(heat_map_svg(map));
+}
+
+void reliability_chart(Page& page, const ordered_json& report, size_t last) {
+  const ordered_json* ts = model_section(report, last, "tool_selection");
+  auto cal = ts ? ts->find("calibration") : ordered_json::const_iterator();
+  if (!ts || cal == ts->end() || cal->is_null()) {
+    page.note("No reliability diagram: calibration is measured in scoring mode only.");
+    return;
+  }
+  const std::string where = str("report.models[", last, "].tool_selection.calibration");
+  if (!cal->is_object()) fail(where, ": expected an object");
+  ReliabilityChart chart;
+  chart.width = 580;
+  chart.height = 430;
+  chart.title = str("Reliability \xE2\x80\x94 ", model_name(report, last), " (ECE ",
+                    format_percent(number_field(*cal, "ece", where), 2), ")");
+  auto bins = cal->find("bins");
+  if (bins == cal->end() || !bins->is_array()) fail(where, ".bins: expected an array");
+  for (size_t k = 0; k < bins->size(); ++k) {
+    const ordered_json& b = (*bins)[k];
+    const std::string bw = str(where, ".bins[", k, "]");
+    if (!b.is_object()) fail(bw, ": expected an object");
+    ReliabilityBin bin;
+    bin.lo = number_field(b, "lo", bw).value_or(0);
+    bin.hi = number_field(b, "hi", bw).value_or(0);
+    bin.count = number_field(b, "count", bw).value_or(0);
+    bin.confidence = number_field(b, "confidence", bw);
+    bin.accuracy = number_field(b, "accuracy", bw);
+    chart.bins.push_back(bin);
+  }
+  page.chart(reliability_svg(chart));
+}
+
+// Tool-calling metrics side by side for every model; rates where lower is better say so.
+void calling_chart(Page& page, const ordered_json& report) {
+  static const std::pair<const char*, const char*> kMetrics[] = {
+      {"name_f1", "Tool name F1"},
+      {"arguments_parse_rate", "Arguments parse"},
+      {"arguments_exact_match", "Arguments exact match"},
+      {"argument_accuracy", "Argument accuracy"},
+      {"ast_accuracy", "AST accuracy"},
+      {"hallucinated_call_rate", "Hallucinated calls \xE2\x86\x93"},
+      {"missed_call_rate", "Missed calls \xE2\x86\x93"},
+      {"output_parse_error_rate", "Output parse errors \xE2\x86\x93"},
+  };
+  BarChart chart;
+  chart.title = "Tool-calling metrics (\xE2\x86\x93 lower is better)";
+  chart.width = 580;
+  std::vector<const ordered_json*> sections;
+  std::vector<size_t> model_index;
+  for (size_t i = 0; i < report["models"].size(); ++i) {
+    if (const ordered_json* tc = model_section(report, i, "tool_calling")) {
+      sections.push_back(tc);
+      model_index.push_back(i);
+      chart.series_names.push_back(model_name(report, i));
+    }
+  }
+  if (sections.empty()) {
+    page.note("No tool-calling chart: no model has tool-calling results.");
+    return;
+  }
+  for (const auto& [key, title] : kMetrics) {
+    chart.categories.push_back(title);
+    std::vector<std::optional<double>> row;
+    for (size_t s = 0; s < sections.size(); ++s) {
+      row.push_back(number_field(*sections[s], key,
+                                 str("report.models[", model_index[s], "].tool_calling")));
+    }
+    chart.values.push_back(std::move(row));
+  }
+  page.chart(bar_chart_svg(chart));
+}
+
+}  // namespace
+
+std::string render_html(const ordered_json& report) {
+  const ReportTask task = report_task(report);
+  const size_t n_models = report["models"].size();
+  const ordered_json dataset = report.value("dataset", ordered_json::object());
+  const std::string path = string_field(dataset, "path");
+  const std::string created = string_field(report, "created");
+
+  Page page;
+  std::string& b = page.body;
+  b += "<header><p class=\"eyebrow\">toolsft evaluation</p><h1>" + html_escape(task_title(task)) +
+       "</h1><p class=\"meta\">";
+  std::vector<std::string> meta;
+  if (!path.empty()) meta.push_back("<code>" + html_escape(path) + "</code>");
+  if (dataset.is_object()) {
+    if (auto examples = number_field(dataset, "examples", "report.dataset")) {
+      meta.push_back(format_count(examples) + " examples");
+    }
+  }
+  meta.push_back(str(n_models, n_models == 1 ? " model" : " models"));
+  if (!created.empty()) meta.push_back(html_escape(format_created(created)));
+  // Each piece is escaped where it is made (the path sits in <code>).
+  for (size_t k = 0; k < meta.size(); ++k) b += (k ? " \xC2\xB7 " : "") + meta[k];
+  b += "</p></header>\n";
+
+  b += "<section><h2>Models</h2>\n" + table_html(comparison_table(report)) + "</section>\n";
+
+  const size_t last = n_models ? n_models - 1 : 0;
+  const std::string last_name = n_models ? model_name(report, last) : "";
+  b += "<section><h2>Charts</h2><div class=\"grid\">\n";
+  if (task == ReportTask::kToolSelection) f1_chart(page, report);
+  if (task == ReportTask::kToolCalling) calling_chart(page, report);
+  training_chart(page, report);
+  if (task == ReportTask::kToolSelection && n_models) {
+    confusion_chart(page, report, last);
+    reliability_chart(page, report, last);
+  }
+  b += "</div></section>\n";
+
+  if (task == ReportTask::kToolSelection && n_models) {
+    if (auto per_class = per_class_table(report, last)) {
+      b += "<section><h2>Per tool \xE2\x80\x94 " + html_escape(last_name) + "</h2>\n" +
+           table_html(*per_class) + "</section>\n";
+    }
+  }
+  if (n_models) {
+    if (auto errors = errors_table(report, last)) {
+      b += "<section><h2>Errors \xE2\x80\x94 " + html_escape(last_name) + "</h2>\n";
+      if (errors->rows.empty()) {
+        b += "<div class=\"card\"><p class=\"note\">No errors in the sample.</p></div>\n";
+      } else {
+        b += table_html(*errors, "errors");
+      }
+      b += "</section>\n";
+    }
+  }
+  b += "<footer id=\"report-end\">Generated by toolsft from report.json (" +
+       html_escape(string_field(report, "format")) + ").</footer>\n";
+
+  std::string title = str("toolsft eval \xC2\xB7 ", task_title(task));
+  if (!path.empty()) title += " \xC2\xB7 " + path;
+  return str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n",
+             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n",
+             "<meta name=\"generator\" content=\"toolsft\"/>\n",
+             "<meta name=\"toolsft-svg-count\" content=\"", page.svg_count, "\"/>\n",
+             "<title>", html_escape(title), "</title>\n<style>", kStyle, "</style>\n</head>\n",
+             "<body>\n<main>\n", page.body, "</main>\n</body>\n</html>\n");
+}
+
+}  // namespace tsft
