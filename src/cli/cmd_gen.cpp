@@ -1,0 +1,138 @@
+// toolsft gen: write synthetic tool-selection or tool-calling training data (JSONL) from the
+// built-in tools or the user's own tools file, deterministically by seed.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "data/gen_tool_calling.h"
+#include "data/gen_tool_selection.h"
+#include "export/export_files.h"
+
+namespace tsft {
+namespace {
+
+// The rows as JSONL, written beside the destination and renamed into place, so a reader never
+// sees half a file.
+void write_jsonl_atomic(const std::string& path, const std::vector<nlohmann::ordered_json>& rows) {
+  std::string text;
+  for (const auto& r : rows) text += r.dump() + "\n";
+  const std::string dir = parent_dir(path);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  const std::string tmp = str(path, ".tmp-", ::getpid());
+  write_text_file(tmp, text);
+  fsync_file(tmp);
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    fail(path, ": cannot move the finished file into place: ", ec.message());
+  }
+  fsync_dir(dir);
+}
+
+void print_counts(const char* title, const std::map<std::string, int64_t>& counts, int64_t n) {
+  std::printf("%s\n", title);
+  for (const auto& [k, v] : counts)
+    std::printf("  %-20s %8lld  %5.1f%%\n", k.c_str(), static_cast<long long>(v),
+                n > 0 ? 100.0 * static_cast<double>(v) / static_cast<double>(n) : 0.0);
+}
+
+}  // namespace
+
+int cmd_gen(int argc, char** argv) {
+  static const std::vector<OptionSpec> kSpecs = {
+      {"n", "N", "rows to write", "1000"},
+      {"seed", "S", "random seed (the same seed writes the same bytes)", "0"},
+      {"out", "FILE", "output JSONL file", ""},
+      {"tools", "FILE",
+       "JSON list of OpenAI tools (optional \"x-toolsft-examples\" templates); default: the six "
+       "built-in tools (configs/tools/default_tools.json)",
+       ""},
+      {"format", "F", "tool-selection rows: prompt-completion or chat", "prompt-completion"},
+      {"sentinel", "TOKEN", "tool-selection answer prefix, e.g. <tool> (default: a space)", ""},
+      {"hard", "SHARE", "tool-selection: share of hard-negative rows", "0.1"},
+      {"noise", "SCALE", "multiplies the chances of lowercase/punctuation/typo noise (0 = none)",
+       "1"},
+      {"single", "SHARE", "tool-calling: one tool offered, one call", "0.2"},
+      {"distractors", "SHARE", "tool-calling: several tools offered, one call", "0.3"},
+      {"no-call", "SHARE", "tool-calling: no tool fits, a plain answer", "0.15"},
+      {"parallel", "SHARE", "tool-calling: two calls in one assistant message", "0.15"},
+      {"multi-turn", "SHARE", "tool-calling: call, tool result, answer using it", "0.2"},
+      {"max-tools", "K", "tool-calling: at most K tools offered per row", "4"},
+      {"help", "", "show this help", ""},
+  };
+  Args args(kSpecs, argc, argv, 1, /*max_positionals=*/1);
+  const std::string what = args.positionals().empty() ? "" : args.positionals()[0];
+  if (args.flag("help") || what.empty() || !args.given("out")) {
+    std::fputs(format_help("toolsft gen tool-selection|tool-calling --out FILE [options]",
+                           "Writes synthetic training rows as JSONL: tool-selection (request -> "
+                           "tool name) or tool-calling (OpenAI chats with tool calls). See "
+                           "docs/DATA.md.",
+                           kSpecs)
+                   .c_str(),
+               stdout);
+    return args.flag("help") ? 0 : 2;
+  }
+  if (what != "tool-selection" && what != "tool-calling")
+    fail("unknown generator '", what, "' (tool-selection or tool-calling)");
+  const std::vector<GenTool> loaded =
+      args.given("tools") ? load_gen_tools(args.str("tools")) : std::vector<GenTool>{};
+  const std::vector<GenTool>& tools = args.given("tools") ? loaded : builtin_gen_tools();
+  const int64_t n = args.integer("n");
+  const int64_t seed = args.integer("seed");
+  if (seed < 0) fail("--seed must not be negative, got ", seed);
+  const double noise_scale = args.number("noise");
+  if (noise_scale < 0) fail("--noise must not be negative, got ", noise_scale);
+  auto scaled = [&](NoiseOptions o) {
+    o.lowercase *= noise_scale, o.no_punct *= noise_scale, o.typos *= noise_scale;
+    return o;
+  };
+
+  GenStats stats;
+  std::vector<nlohmann::ordered_json> rows;
+  if (what == "tool-selection") {
+    ToolSelectionOptions opt;
+    opt.n = n;
+    opt.seed = static_cast<uint64_t>(seed);
+    const std::string format = args.str("format");
+    if (format == "chat")
+      opt.format = ToolSelectionOptions::Format::kChat;
+    else if (format != "prompt-completion")
+      fail("--format must be prompt-completion or chat, got '", format, "'");
+    opt.sentinel = args.str("sentinel");
+    opt.hard_share = args.number("hard");
+    opt.noise = scaled(opt.noise);
+    rows = generate_tool_selection(tools, opt, &stats);
+  } else {
+    ToolCallingOptions opt;
+    opt.n = n;
+    opt.seed = static_cast<uint64_t>(seed);
+    const char* kNames[kCallKinds] = {"single", "distractors", "no-call", "parallel", "multi-turn"};
+    for (int k = 0; k < kCallKinds; ++k) opt.shares[k] = args.number(kNames[k]);
+    opt.max_offered = static_cast<int>(args.integer("max-tools"));
+    opt.noise = scaled(opt.noise);
+    rows = generate_tool_calling(tools, opt, &stats);
+  }
+  write_jsonl_atomic(args.str("out"), rows);
+  std::printf("wrote %zu %s rows to %s (%zu tools, seed %lld)\n", rows.size(), what.c_str(),
+              args.str("out").c_str(), tools.size(), static_cast<long long>(seed));
+  if (what == "tool-selection") {
+    print_counts("rows per tool:", stats.per_class, n);
+    std::printf("hard negatives: %lld\n", static_cast<long long>(stats.hard));
+  } else {
+    print_counts("rows per kind:", stats.per_class, n);
+    int64_t calls = 0;
+    for (const auto& [k, v] : stats.per_tool) calls += v;
+    print_counts("calls per tool:", stats.per_tool, calls);
+  }
+  std::printf("duplicate requests: %lld (%.2f%%)\n", static_cast<long long>(stats.duplicates),
+              100.0 * static_cast<double>(stats.duplicates) / static_cast<double>(n));
+  return 0;
+}
+
+}  // namespace tsft

@@ -1,0 +1,389 @@
+// Tool files and request templates for the synthetic data generators.
+#include "data/gen_tools.h"
+
+#include <cctype>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "chat/json_schema.h"
+#include "core/error.h"
+#include "data/gen_values.h"
+
+namespace tsft {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+// The schema of the argument at `path` inside an object schema; null when the path leaves it.
+const ordered_json* schema_at(const ordered_json& params, const std::vector<std::string>& path) {
+  const ordered_json* s = &params;
+  for (const auto& key : path) {
+    if (!s->is_object() || !s->contains("properties") || !(*s)["properties"].contains(key))
+      return nullptr;
+    s = &(*s)["properties"][key];
+  }
+  return s;
+}
+
+std::vector<std::string> split_path(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == '.') {
+      out.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+RequestTemplate parse_template(const std::string& text, const ordered_json& params,
+                               const std::string& where) {
+  RequestTemplate t;
+  std::string lit;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '}') fail(where, ": '}' without '{' at offset ", i, " in ", ordered_json(text));
+    if (text[i] != '{') {
+      lit += text[i];
+      continue;
+    }
+    const size_t close = text.find('}', i);
+    if (close == std::string::npos) fail(where, ": '{' without '}' in ", ordered_json(text));
+    if (!lit.empty()) t.parts.push_back({lit, {}, false, nullptr});
+    lit.clear();
+    std::string inner = text.substr(i + 1, close - i - 1);
+    TemplatePart part;
+    const size_t eq = inner.find('=');
+    if (eq != std::string::npos) {
+      part.fixed = true;
+      try {
+        part.value = ordered_json::parse(inner.substr(eq + 1));
+      } catch (const nlohmann::json::exception&) {
+        fail(where, ": {", inner, "}: the value after '=' is not JSON (strings need quotes)");
+      }
+      inner = inner.substr(0, eq);
+    }
+    part.slot = split_path(inner);
+    const ordered_json* s = schema_at(params, part.slot);
+    if (!s) fail(where, ": slot {", inner, "} names no parameter of the tool");
+    if (part.fixed) {
+      const auto problems = validate_json(part.value, *s, inner);
+      if (!problems.empty())
+        fail(where, ": {", inner, "=...}: ", problems[0].path, ": ", problems[0].message);
+    }
+    t.parts.push_back(std::move(part));
+    i = close;
+  }
+  if (!lit.empty()) t.parts.push_back({lit, {}, false, nullptr});
+  return t;
+}
+
+std::vector<RequestTemplate> parse_templates(const ordered_json& fn, const char* key,
+                                             const ordered_json& params,
+                                             const std::string& where) {
+  std::vector<RequestTemplate> out;
+  if (!fn.contains(key)) return out;
+  const ordered_json& list = fn[key];
+  if (!list.is_array()) fail(where, ": field '", key, "' must be a list of strings");
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string w = str(where, ": ", key, "[", i, "]");
+    if (!list[i].is_string()) fail(w, ": must be a string");
+    out.push_back(parse_template(list[i].get<std::string>(), params, w));
+  }
+  return out;
+}
+
+// "Get the weather for a city. Uses the X API." -> "get the weather for a city".
+std::string phrase_of(const ordered_json& fn) {
+  std::string d = fn.value("description", std::string());
+  const size_t stop = d.find(". ");
+  if (stop != std::string::npos) d = d.substr(0, stop);
+  while (!d.empty() && (d.back() == '.' || d.back() == ' ' || d.back() == '\n')) d.pop_back();
+  if (d.empty()) return name_words(fn["name"].get<std::string>());
+  // Lowercase the first letter unless it starts an acronym ("URL ...").
+  if (d.size() < 2 || !std::isupper(static_cast<unsigned char>(d[1])))
+    d[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(d[0])));
+  return d;
+}
+
+void set_at(ordered_json& args, const std::vector<std::string>& path, ordered_json value) {
+  ordered_json* o = &args;
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    if (!o->contains(path[i])) (*o)[path[i]] = ordered_json::object();
+    o = &(*o)[path[i]];
+  }
+  (*o)[path.back()] = std::move(value);
+}
+
+const ordered_json* get_at(const ordered_json& args, const std::vector<std::string>& path) {
+  const ordered_json* o = &args;
+  for (const auto& k : path) {
+    if (!o->is_object() || !o->contains(k)) return nullptr;
+    o = &(*o)[k];
+  }
+  return o;
+}
+
+std::string joined(const std::vector<std::string>& path) {
+  std::string out;
+  for (const auto& p : path) out += (out.empty() ? "" : ".") + p;
+  return out;
+}
+
+GenRequest fill_template(const GenTool& tool, const RequestTemplate& t, Rng& rng) {
+  GenRequest req;
+  for (const auto& part : t.parts) {
+    if (part.slot.empty()) {
+      req.pieces.push_back({part.text, false});
+      continue;
+    }
+    if (part.fixed) {
+      set_at(req.arguments, part.slot, part.value);
+      continue;
+    }
+    const ordered_json& schema = *schema_at(tool.parameters, part.slot);
+    const ordered_json* have = get_at(req.arguments, part.slot);
+    ordered_json v = have ? *have
+                          : draw_value(schema, part.slot.back(), rng,
+                                       tool.name + " argument " + joined(part.slot));
+    req.pieces.push_back({render_value(v, schema, rng), true});
+    if (!have) set_at(req.arguments, part.slot, std::move(v));
+  }
+  return req;
+}
+
+// A request for a tool without templates, from its description and parameters.
+GenRequest from_schema(const GenTool& tool, Rng& rng) {
+  GenRequest req;
+  ordered_json args = draw_value(tool.parameters, tool.name, rng, tool.name + " arguments");
+  if (!args.is_object()) args = ordered_json::object();
+  req.arguments = args;
+  const ordered_json props = tool.parameters.value("properties", ordered_json::object());
+  std::vector<TextPiece> list;  // "city Oslo, unit celsius"
+  size_t i = 0;
+  const int style = static_cast<int>(pick(rng, 4));
+  for (const auto& [k, v] : args.items()) {
+    const std::string sep = i == 0 ? "" : (i + 1 == args.size() && style != 0 ? " and " : ", ");
+    const std::string key = name_words(k);
+    list.push_back({sep + (style == 0 ? key + ": " : key + " "), false});
+    list.push_back({render_value(v, props.contains(k) ? props[k] : ordered_json::object(), rng),
+                    true});
+    ++i;
+  }
+  const std::string& phrase = tool.phrase;
+  auto cap = [](std::string s) {
+    if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+    return s;
+  };
+  auto add = [&](const std::string& text) { req.pieces.push_back({text, false}); };
+  auto add_list = [&]() { req.pieces.insert(req.pieces.end(), list.begin(), list.end()); };
+  if (list.empty()) {
+    static const char* kBare[] = {"Please ", "I need you to ", "I'd like you to ", "Can you "};
+    const size_t k = pick(rng, 4);
+    add(std::string(kBare[k]) + phrase + (k == 3 ? "?" : "."));
+    return req;
+  }
+  switch (style) {
+    case 0: add(cap(phrase) + ". "); add_list(); add("."); break;
+    case 1: add("Please " + phrase + " with "); add_list(); add("."); break;
+    case 2: add("Can you " + phrase + "? Use "); add_list(); add("."); break;
+    default: add("I need to " + phrase + " for "); add_list(); add("."); break;
+  }
+  return req;
+}
+
+void check_examples(const GenTool& tool, const std::string& where) {
+  // One dry run per template: a template whose arguments cannot validate (a required parameter
+  // without a slot, a nested object missing its own required field) fails here, at load time,
+  // naming the template, rather than in the middle of generation.
+  Rng rng(0);
+  for (size_t i = 0; i < tool.examples.size(); ++i) {
+    const GenRequest req = fill_template(tool, tool.examples[i], rng);
+    const auto problems = validate_json(req.arguments, tool.parameters, "arguments");
+    if (!problems.empty())
+      fail(where, ": x-toolsft-examples[", i, "]: the request's ", problems[0].path, ": ",
+           problems[0].message, " (add a slot for it)");
+  }
+  if (tool.examples.empty()) (void)from_schema(tool, rng);  // draws every parameter type once
+}
+
+}  // namespace
+
+ordered_json strip_toolsft_keys(const ordered_json& j) {
+  if (j.is_array()) {
+    ordered_json out = ordered_json::array();
+    for (const auto& v : j) out.push_back(strip_toolsft_keys(v));
+    return out;
+  }
+  if (!j.is_object()) return j;
+  ordered_json out = ordered_json::object();
+  for (const auto& [k, v] : j.items())
+    if (k.rfind("x-toolsft-", 0) != 0) out[k] = strip_toolsft_keys(v);
+  return out;
+}
+
+std::vector<GenTool> parse_gen_tools(const ordered_json& doc, const std::string& where) {
+  const ordered_json* list = &doc;
+  std::string at = where;
+  if (doc.is_object() && doc.contains("tools")) {
+    list = &doc["tools"];
+    at = where + ": tools";
+  } else {
+    at = where + ": ";
+  }
+  if (!list->is_array())
+    fail(where, ": expected a JSON list of tools (or {\"tools\": [...]}), got ",
+         list->type_name());
+  if (list->empty()) fail(where, ": the list of tools is empty");
+  std::vector<GenTool> tools;
+  std::set<std::string> names;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const std::string w = str(at, "[", i, "]");
+    const ordered_json fn = function_of_tool((*list)[i], w);
+    const std::string fw = (*list)[i].contains("function") ? w + ".function" : w;
+    GenTool t;
+    t.name = fn["name"].get<std::string>();
+    if (!names.insert(t.name).second) fail(fw, ": field 'name': \"", t.name, "\" is used twice");
+    t.parameters = fn.contains("parameters")
+                       ? strip_toolsft_keys(fn["parameters"])
+                       : ordered_json{{"type", "object"}, {"properties", ordered_json::object()}};
+    // x-toolsft-values inside the parameters are for drawing; keep them for draw_value.
+    const ordered_json draw_params =
+        fn.contains("parameters") ? fn["parameters"] : t.parameters;
+    const auto problems = check_schema(draw_params, "parameters");
+    if (!problems.empty())
+      fail(fw, ": field '", problems[0].path, "': ", problems[0].message,
+           problems.size() > 1 ? str(" (and ", problems.size() - 1, " more problems)") : "");
+    t.phrase = phrase_of(fn);
+    ordered_json clean_fn = strip_toolsft_keys(fn);
+    t.tool = {{"type", "function"}, {"function", clean_fn}};
+    t.parameters = draw_params;
+    t.examples = parse_templates(fn, "x-toolsft-examples", t.parameters, fw);
+    t.hard_examples = parse_templates(fn, "x-toolsft-hard-examples", t.parameters, fw);
+    check_examples(t, fw);
+    tools.push_back(std::move(t));
+  }
+  return tools;
+}
+
+std::vector<GenTool> load_gen_tools(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, ": cannot open the tools file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  ordered_json doc;
+  try {
+    doc = ordered_json::parse(ss.str());
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(path, ": not valid JSON: ", e.what());
+  }
+  return parse_gen_tools(doc, path);
+}
+
+const std::vector<GenTool>& builtin_gen_tools() {
+  static const std::vector<GenTool> tools =
+      parse_gen_tools(ordered_json::parse(builtin_tools_json()), "built-in tools");
+  return tools;
+}
+
+GenRequest make_request(const GenTool& tool, Rng& rng, bool hard) {
+  const auto& pool = hard && !tool.hard_examples.empty() ? tool.hard_examples : tool.examples;
+  if (pool.empty()) return from_schema(tool, rng);
+  return fill_template(tool, pool[pick(rng, pool.size())], rng);
+}
+
+void add_framing(GenRequest& req, Rng& rng) {
+  static const char* kPrefixes[] = {"Hey, ", "Hi! ", "Quick question: ", "Okay so ",
+                                    "Hello. ", "Sorry to bother you, but ", "So, ",
+                                    "I'm in a hurry. ", "Good morning! ", "One more thing: "};
+  static const char* kSuffixes[] = {" Thanks!", " Thank you.", " Thanks in advance.",
+                                    " Please.", " Cheers.", " ASAP please.", " Appreciate it!"};
+  if (chance(rng, 0.25)) {
+    const std::string pre = pick_from(rng, kPrefixes, std::size(kPrefixes));
+    // "Hey, what's..." rather than "Hey, What's...", unless the request opens with a value.
+    if (!req.pieces.empty() && !req.pieces[0].value && pre.back() == ' ' &&
+        pre[pre.size() - 2] != '.' && pre[pre.size() - 2] != '!' && pre[pre.size() - 2] != ':') {
+      std::string& first = req.pieces[0].text;
+      if (first.size() > 1 && !std::isupper(static_cast<unsigned char>(first[1])) &&
+          first.rfind("I ", 0) != 0 && first.rfind("I'", 0) != 0)
+        first[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(first[0])));
+    }
+    req.pieces.insert(req.pieces.begin(), {pre, false});
+  }
+  if (chance(rng, 0.2))
+    req.pieces.push_back({pick_from(rng, kSuffixes, std::size(kSuffixes)), false});
+}
+
+std::string plain_text(const std::vector<TextPiece>& pieces) {
+  std::string out;
+  for (const auto& p : pieces) out += p.text;
+  return out;
+}
+
+namespace {
+
+bool is_letter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+
+// One typo in a word of four or more letters of a text piece.
+void add_typo(std::vector<TextPiece>& pieces, Rng& rng) {
+  std::vector<std::pair<size_t, size_t>> words;  // (piece, start)
+  for (size_t p = 0; p < pieces.size(); ++p) {
+    if (pieces[p].value) continue;
+    const std::string& t = pieces[p].text;
+    for (size_t i = 0; i < t.size();) {
+      size_t j = i;
+      while (j < t.size() && is_letter(t[j])) ++j;
+      if (j - i >= 4) words.push_back({p, i});
+      i = j == i ? i + 1 : j;
+    }
+  }
+  if (words.empty()) return;
+  const auto [p, start] = words[pick(rng, words.size())];
+  std::string& t = pieces[p].text;
+  size_t end = start;
+  while (end < t.size() && is_letter(t[end])) ++end;
+  const size_t at = start + 1 + pick(rng, end - start - 2);  // never the first or last letter
+  switch (pick(rng, 3)) {
+    case 0: t.erase(at, 1); break;                  // dropped
+    case 1: t.insert(at, 1, t[at]); break;          // doubled
+    default: std::swap(t[at], t[at + 1]); break;    // swapped with the next
+  }
+}
+
+}  // namespace
+
+std::string noisy_text(const std::vector<TextPiece>& pieces_in, const NoiseOptions& noise,
+                       Rng& rng, bool values_too) {
+  std::vector<TextPiece> pieces = pieces_in;
+  if (chance(rng, noise.typos)) {
+    add_typo(pieces, rng);
+    if (chance(rng, 0.3)) add_typo(pieces, rng);
+  }
+  if (chance(rng, noise.no_punct)) {
+    for (auto& p : pieces) {
+      if (p.value) continue;
+      std::string out;
+      for (char c : p.text)
+        if (std::string(".,!?;:'").find(c) == std::string::npos) out += c;
+      p.text = out;
+    }
+  }
+  if (chance(rng, noise.lowercase))
+    for (auto& p : pieces)
+      if (!p.value || values_too)
+        for (char& c : p.text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string text = plain_text(pieces);
+  // Removed punctuation can leave doubled or edge spaces.
+  std::string out;
+  for (char c : text)
+    if (!(c == ' ' && (out.empty() || out.back() == ' '))) out += c;
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+}  // namespace tsft

@@ -1,0 +1,85 @@
+// Tools as the synthetic data generators see them: loaded from an OpenAI tools file (or the
+// built-in six), with request templates, and turned into request texts with their arguments.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/rng.h"
+
+namespace tsft {
+
+// One piece of a request template: literal text, or a slot "{param}" / "{obj.field}" that a drawn
+// value fills, or "{param=JSON}" that sets the argument to JSON and adds no text (the words
+// around it say it, e.g. "mark it as urgent{urgent=true}").
+struct TemplatePart {
+  std::string text;               // literal text (slot empty)
+  std::vector<std::string> slot;  // the argument's path: {"coordinates", "lat"}
+  bool fixed = false;
+  nlohmann::ordered_json value;  // the fixed value
+};
+
+struct RequestTemplate {
+  std::vector<TemplatePart> parts;
+};
+
+struct GenTool {
+  std::string name;
+  std::string phrase;           // what it does, as a verb phrase: "get the weather for a city"
+  nlohmann::ordered_json tool;  // {"type": "function", "function": {...}} without x-toolsft keys
+  nlohmann::ordered_json parameters;        // the function's parameters (an object schema)
+  std::vector<RequestTemplate> examples;    // "x-toolsft-examples": ordinary requests
+  std::vector<RequestTemplate> hard_examples;  // "x-toolsft-hard-examples": misleading words
+};
+
+// Reads a JSON list of tools (OpenAI {"type": "function", "function": {...}} or bare function
+// objects), or {"tools": [...]}. Each function may carry "x-toolsft-examples" (and
+// "x-toolsft-hard-examples"): request templates with {param} slots. Every problem is a
+// tsft::Error naming `where` (the file) and the field: bad tool layout, a parameters schema
+// check_schema rejects, a duplicate name, a slot naming no parameter, or a template whose
+// arguments would not validate (say a required parameter without a slot).
+std::vector<GenTool> parse_gen_tools(const nlohmann::ordered_json& doc, const std::string& where);
+std::vector<GenTool> load_gen_tools(const std::string& path);
+
+// The six built-in tools (calculator, get_weather, set_reminder, search_web, translate_text,
+// send_email); the same text as configs/tools/default_tools.json.
+const std::vector<GenTool>& builtin_gen_tools();
+const char* builtin_tools_json();
+
+// Request text in pieces: values stay apart so noise never changes an argument.
+struct TextPiece {
+  std::string text;
+  bool value = false;
+};
+
+struct GenRequest {
+  std::vector<TextPiece> pieces;
+  nlohmann::ordered_json arguments = nlohmann::ordered_json::object();
+};
+
+// A request for `tool`: from one of its templates (hard = from its hard examples, when it has
+// any), or, for a tool without templates, from its description and parameters ("Please get the
+// weather for a city: city Oslo, unit celsius."). The arguments validate against the schema.
+GenRequest make_request(const GenTool& tool, Rng& rng, bool hard = false);
+
+// Politeness and context around a request: "Hey, ", " Thanks!", "Quick question: ".
+void add_framing(GenRequest& req, Rng& rng);
+
+// Per-request chances of each kind of noise; each is applied independently.
+struct NoiseOptions {
+  double lowercase = 0.12;   // everything lower case
+  double no_punct = 0.12;    // . , ! ? ; : ' removed
+  double typos = 0.15;       // one or two dropped / doubled / swapped letters in longer words
+};
+
+// The text, noised. Values (slot fills) are only lowercased, and only when values_too: a request
+// for a tool call must still hold its arguments verbatim.
+std::string noisy_text(const std::vector<TextPiece>& pieces, const NoiseOptions& noise, Rng& rng,
+                       bool values_too);
+std::string plain_text(const std::vector<TextPiece>& pieces);
+
+// Removes every "x-toolsft-*" key, at any depth.
+nlohmann::ordered_json strip_toolsft_keys(const nlohmann::ordered_json& j);
+
+}  // namespace tsft
