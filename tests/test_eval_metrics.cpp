@@ -172,14 +172,16 @@ TEST(ClassificationMetrics, EmptyInputHasEveryRateNull) {
   EXPECT_EQ(j["errors"], Json::array());
 }
 
-// labels x y; scoring, so predicted = argmax (first maximum on ties):
+// labels x y; scoring, so predicted = argmax (first maximum on ties). Bins are (i/10, (i+1)/10],
+// a confidence on an edge going to the lower bin (sklearn's calibration_curve):
 //   expected x, [0.95 0.05] -> conf .95 bin 9, correct
 //   expected y, [0.85 0.15] -> conf .85 bin 8, wrong
-//   expected x, [0.80 0.20] -> conf .80 exactly on an edge -> upper bin 8, correct
-//   expected y, [0.40 0.60] -> conf .60 bin 6, correct
-//   expected y, [0.50 0.50] -> tie: argmax x, conf .5 bin 5, wrong
-// bins 5: conf .5 acc 0 | 6: conf .6 acc 1 | 8: conf .825 acc .5 | 9: conf .95 acc 1
-// ECE = (1*.5 + 1*.4 + 2*.325 + 1*.05) / 5 = 1.6 / 5 = 0.32
+//   expected x, [0.80 0.20] -> conf .80, on an edge -> bin 7, correct
+//   expected y, [0.40 0.60] -> conf .60, on an edge -> bin 5, correct
+//   expected y, [0.50 0.50] -> tie: argmax x, conf .5, on an edge -> bin 4, wrong
+// bins 4: conf .5 acc 0 | 5: .6 acc 1 | 7: .8 acc 1 | 8: .85 acc 0 | 9: .95 acc 1
+// ECE = (.5 + .4 + .2 + .85 + .05) / 5 = 2.0 / 5 = 0.4
+// (sklearn 1.9.1: calibration_curve(correct, conf, n_bins=10) gives the same bins; ECE 0.4)
 TEST(ClassificationMetrics, CalibrationBinsEdgesTiesAndEmptyBins) {
   ClassificationMetrics m({"x", "y"});
   const std::vector<std::pair<int, std::vector<double>>> rows = {
@@ -193,7 +195,7 @@ TEST(ClassificationMetrics, CalibrationBinsEdgesTiesAndEmptyBins) {
   ASSERT_TRUE(r.calibration.has_value());
   const auto& bins = r.calibration->bins;
   ASSERT_EQ(bins.size(), 10u);
-  const std::vector<int64_t> counts = {0, 0, 0, 0, 0, 1, 1, 0, 2, 1};
+  const std::vector<int64_t> counts = {0, 0, 0, 0, 1, 1, 0, 1, 1, 1};
   for (int i = 0; i < 10; ++i) {
     SCOPED_TRACE(i);
     EXPECT_EQ(bins[i].count, counts[i]);
@@ -202,11 +204,14 @@ TEST(ClassificationMetrics, CalibrationBinsEdgesTiesAndEmptyBins) {
     EXPECT_EQ(bins[i].confidence.has_value(), counts[i] > 0);
     EXPECT_EQ(bins[i].accuracy.has_value(), counts[i] > 0);
   }
-  EXPECT_DOUBLE_EQ(*bins[5].confidence, 0.5);
-  EXPECT_DOUBLE_EQ(*bins[5].accuracy, 0.0);
-  EXPECT_DOUBLE_EQ(*bins[8].confidence, 0.825);
-  EXPECT_DOUBLE_EQ(*bins[8].accuracy, 0.5);
-  EXPECT_NEAR(*r.calibration->ece, 0.32, 1e-12);
+  EXPECT_DOUBLE_EQ(*bins[4].confidence, 0.5);
+  EXPECT_DOUBLE_EQ(*bins[4].accuracy, 0.0);
+  EXPECT_DOUBLE_EQ(*bins[5].confidence, 0.6);
+  EXPECT_DOUBLE_EQ(*bins[5].accuracy, 1.0);
+  EXPECT_DOUBLE_EQ(*bins[7].confidence, 0.8);
+  EXPECT_DOUBLE_EQ(*bins[8].confidence, 0.85);
+  EXPECT_DOUBLE_EQ(*bins[8].accuracy, 0.0);
+  EXPECT_NEAR(*r.calibration->ece, 0.4, 1e-12);
   ASSERT_EQ(r.errors.size(), 2u);
   EXPECT_DOUBLE_EQ(*r.errors[1].confidence, 0.5);
   EXPECT_EQ(r.errors[1].got, "x");
@@ -217,8 +222,8 @@ TEST(ClassificationMetrics, CalibrationBinsEdgesTiesAndEmptyBins) {
 }
 
 TEST(ClassificationMetrics, PerfectPredictionsAndConfigurableBins) {
-  // All correct at confidence 1 -> ECE 0; all correct at .75 (4 bins: .75 is the edge of the
-  // top bin) -> ECE = |1 - .75| = .25.
+  // All correct at confidence 1 (last bin) -> ECE 0; all correct at .75 (4 bins: .75 is an
+  // edge, so bin 2 = (.5, .75]) -> ECE = |1 - .75| = .25.
   ClassificationOptions four;
   four.calibration_bins = 4;
   ClassificationMetrics sure({"a", "b"}), unsure({"a", "b"}, four);
@@ -236,7 +241,8 @@ TEST(ClassificationMetrics, PerfectPredictionsAndConfigurableBins) {
   EXPECT_EQ(r.calibration->bins[9].count, 3);
   EXPECT_TRUE(r.errors.empty());
   ASSERT_EQ(u.calibration->bins.size(), 4u);
-  EXPECT_EQ(u.calibration->bins[3].count, 3);
+  EXPECT_EQ(u.calibration->bins[2].count, 3);
+  EXPECT_EQ(u.calibration->bins[3].count, 0);
   EXPECT_DOUBLE_EQ(*u.calibration->ece, 0.25);
 }
 

@@ -43,9 +43,11 @@ ClassificationMetrics::ClassificationMetrics(std::vector<std::string> labels,
   bin_count_.assign(bins, 0);
   bin_correct_.assign(bins, 0);
   bin_confidence_sum_.assign(bins, 0.0);
-  // Interior edges as i / bins (not i * (1 / bins)) so they equal numpy.linspace's, and a
-  // confidence exactly on an edge goes to the upper bin, as sklearn's calibration_curve does.
-  for (int i = 1; i < bins; ++i) bin_edges_.push_back(static_cast<double>(i) / bins);
+  // Interior edges as i * (1 / bins), bit-identical to numpy.linspace's (i / bins is not: 6 / 10
+  // is 0.6 but linspace gives 0.6000000000000001), so every confidence lands in the same bin as
+  // in sklearn's calibration_curve, which puts a confidence on an edge in the lower bin.
+  const double width = 1.0 / bins;
+  for (int i = 1; i < bins; ++i) bin_edges_.push_back(i * width);
 }
 
 void ClassificationMetrics::add(int expected, int predicted, std::span<const double> probabilities,
@@ -71,7 +73,8 @@ void ClassificationMetrics::add(int expected, int predicted, std::span<const dou
     TSFT_CHECK(std::isfinite(*top), "probability ", *top);
     confidence = *top;
     const bool correct = (top - probabilities.begin()) == expected;
-    const size_t bin = std::upper_bound(bin_edges_.begin(), bin_edges_.end(), *top) -
+    // numpy.searchsorted(edges, confidence) with side="left", as calibration_curve.
+    const size_t bin = std::lower_bound(bin_edges_.begin(), bin_edges_.end(), *top) -
                        bin_edges_.begin();
     bin_count_[bin] += 1;
     bin_correct_[bin] += correct ? 1 : 0;

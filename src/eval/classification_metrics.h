@@ -20,7 +20,9 @@ const char* selection_mode_name(SelectionMode mode);
 
 struct ClassificationOptions {
   SelectionMode mode = SelectionMode::kScoring;
-  int calibration_bins = 10;  // equal-width bins over [0, 1]
+  // Equal-width bins: [0, 1/B], then (i/B, (i+1)/B] (a confidence on an edge goes to the lower
+  // bin, as sklearn.calibration.calibration_curve; its edges are used bit for bit).
+  int calibration_bins = 10;
   int max_errors = 20;        // the error sample keeps the first max_errors wrong examples
 };
 
