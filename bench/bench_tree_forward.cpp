@@ -108,10 +108,8 @@ int main(int argc, char** argv) {
     const auto im_end = tok.token_id("<|im_end|>");
     if (!im_end) fail("bench_tree_forward: the model's tokenizer has no <|im_end|> token");
 
-    // The shared prefix (ChatML system turn) and the examples.
-    const std::vector<int32_t> prefix =
-        tok.encode("<|im_start|>system\n" + system_prompt() + "<|im_end|>\n");
-    const int64_t P = prefix.size();
+    // The examples as full token sequences; the shared prefix is their longest common token
+    // prefix (the system turn and "<|im_start|>user\n"), as an eval would compute it.
     std::vector<std::vector<int32_t>> cands;
     for (const Tool& t : tools()) {
       std::vector<int32_t> ids = tok.encode(t.name);
@@ -119,16 +117,29 @@ int main(int argc, char** argv) {
       cands.push_back(ids);
     }
     std::mt19937 gen(1);
-    std::vector<ScoringExample> examples(n_examples);
+    std::vector<std::vector<int32_t>> full(n_examples);
     std::vector<int> truth(n_examples);
-    int64_t prompt_tokens = 0;
+    const std::string system = "<|im_start|>system\n" + system_prompt() + "<|im_end|>\n";
     for (int e = 0; e < n_examples; ++e) {
       const int ti = e % static_cast<int>(tools().size());
       const Tool& t = tools()[ti];
       const std::string q = fill(t.queries[gen() % t.queries.size()], t.slots[gen() % t.slots.size()]);
-      examples[e].prompt = tok.encode("<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n");
-      examples[e].candidates = cands;
+      full[e] = tok.encode(system + "<|im_start|>user\n" + q + "<|im_end|>\n<|im_start|>assistant\n");
       truth[e] = ti;
+    }
+    size_t lcp = full[0].size() - 1;  // every example keeps at least one prompt token
+    for (const auto& f : full) {
+      size_t n = 0;
+      while (n < lcp && n < f.size() && f[n] == full[0][n]) ++n;
+      lcp = n;
+    }
+    const std::vector<int32_t> prefix(full[0].begin(), full[0].begin() + lcp);
+    const int64_t P = prefix.size();
+    std::vector<ScoringExample> examples(n_examples);
+    int64_t prompt_tokens = 0;
+    for (int e = 0; e < n_examples; ++e) {
+      examples[e].prompt.assign(full[e].begin() + P, full[e].end());
+      examples[e].candidates = cands;
       prompt_tokens += examples[e].prompt.size();
     }
 
@@ -136,13 +147,29 @@ int main(int argc, char** argv) {
     std::vector<float> prefix_logits(V);
     m.forward(prefix.data(), P, prefix_cache, prefix_logits.data(), 1);
 
-    // Tree scoring: `batch` examples per forward. One warm-up batch first (workspace growth).
+    GenerationConfig gc = lm.gen_defaults;
+    gc.max_new_tokens = max_new;
+    gc.sampling = SamplingParams{};  // greedy
+    gc.stop_at_eos = true;
+    if (std::find(gc.eos_ids.begin(), gc.eos_ids.end(), *im_end) == gc.eos_ids.end())
+      gc.eos_ids.push_back(*im_end);
+    KvCache dec = m.make_cache(P + 128 + max_new);
+    std::vector<float> logits(V);
+
+    // Tree scoring: `batch` examples per forward, one warm-up batch first (workspace growth).
+    // Between batches, the generation baselines run on a share of that batch's examples, so that
+    // both sides see the same load from other processes:
+    //   (a) generate() on the full prompt, as answering each example would run;
+    //   (b) the prefix computed once and copied in, then the prompt and greedy decoding: the best
+    //       decoding can do with the same prefix reuse.
     TreeWorkspace ws;
     score_candidates(m, prefix_cache, P, prefix_logits.data(),
                      {examples.begin(), examples.begin() + std::min(batch, n_examples)}, ws);
-    int64_t tokens = 0, logit_rows = 0;
-    double flops = 0.0, t_score = 0.0;
-    int correct = 0;
+    const int n_batches = (n_examples + batch - 1) / batch;
+    const int gen_per_batch = std::max(1, (gen_examples + n_batches - 1) / n_batches);
+    int64_t tokens = 0, logit_rows = 0, gen_tokens = 0;
+    double flops = 0.0, t_score = 0.0, t_gen = 0.0, t_dec = 0.0;
+    int correct = 0, ng = 0;
     const double per_token_gemm =
         2.0 * c.n_layers * (c.hidden * (c.q_dim() + 2 * c.kv_dim()) + c.q_dim() * c.hidden +
                             3 * c.hidden * c.intermediate);
@@ -161,55 +188,36 @@ int main(int argc, char** argv) {
         attn += 4.0 * c.n_layers * c.n_heads * c.head_dim * (P + depth[i]);
       }
       flops += per_token_gemm * T + 2.0 * c.hidden * V * R + attn;
-      const double t0 = now();
+      double t0 = now();
       const auto lp = score_candidates(m, prefix_cache, P, prefix_logits.data(), chunk, ws);
       t_score += now() - t0;
       for (size_t e = 0; e < lp.size(); ++e) {
         const int best = static_cast<int>(std::max_element(lp[e].begin(), lp[e].end()) - lp[e].begin());
         correct += best == truth[b0 + e];
       }
-    }
 
-    // Generation baselines on the first gen_examples: (a) generate() on the full prompt, as an
-    // eval would answer each example; (b) the prefix computed once and copied, then the query and
-    // greedy decoding (the best decoding can do with the same prefix reuse).
-    const int ng = std::min(gen_examples, n_examples);
-    GenerationConfig gc = lm.gen_defaults;
-    gc.max_new_tokens = max_new;
-    gc.sampling = SamplingParams{};
-    gc.sampling.temperature = 0.0f;
-    gc.stop_at_eos = true;
-    if (std::find(gc.eos_ids.begin(), gc.eos_ids.end(), *im_end) == gc.eos_ids.end())
-      gc.eos_ids.push_back(*im_end);
-    double t_gen = 0.0;
-    int64_t gen_tokens = 0;
-    for (int e = 0; e < ng; ++e) {
-      std::vector<int32_t> full = prefix;
-      full.insert(full.end(), examples[e].prompt.begin(), examples[e].prompt.end());
-      const double t0 = now();
-      const GenerationResult r = generate(m, tok, full, gc);
-      t_gen += now() - t0;
-      gen_tokens += r.tokens.size();
-    }
-    double t_dec = 0.0;
-    KvCache dec = m.make_cache(P + 64 + max_new);
-    std::vector<float> logits(V);
-    for (int e = 0; e < ng; ++e) {
-      const double t0 = now();
-      dec.clear();
-      for (int64_t l = 0; l < c.n_layers; ++l) {
-        std::memcpy(dec.k(l), prefix_cache.k(l), P * c.kv_dim() * sizeof(float));
-        std::memcpy(dec.v(l), prefix_cache.v(l), P * c.kv_dim() * sizeof(float));
+      for (int e = b0; e < std::min(b0 + gen_per_batch, n_examples) && ng < gen_examples; ++e, ++ng) {
+        t0 = now();
+        const GenerationResult r = generate(m, tok, full[e], gc);
+        t_gen += now() - t0;
+        gen_tokens += r.tokens.size();
+
+        t0 = now();
+        dec.clear();
+        for (int64_t l = 0; l < c.n_layers; ++l) {
+          std::memcpy(dec.k(l), prefix_cache.k(l), P * c.kv_dim() * sizeof(float));
+          std::memcpy(dec.v(l), prefix_cache.v(l), P * c.kv_dim() * sizeof(float));
+        }
+        dec.advance(P);
+        const auto& pr = examples[e].prompt;
+        m.forward(pr.data(), pr.size(), dec, logits.data(), 1);
+        for (int i = 0; i < max_new; ++i) {
+          const int32_t next = argmax(logits.data(), V);
+          if (std::find(gc.eos_ids.begin(), gc.eos_ids.end(), next) != gc.eos_ids.end()) break;
+          if (i + 1 < max_new) m.forward(&next, 1, dec, logits.data(), 1);
+        }
+        t_dec += now() - t0;
       }
-      dec.advance(P);
-      const auto& pr = examples[e].prompt;
-      m.forward(pr.data(), pr.size(), dec, logits.data(), 1);
-      for (int i = 0; i < max_new; ++i) {
-        const int32_t next = argmax(logits.data(), V);
-        if (std::find(gc.eos_ids.begin(), gc.eos_ids.end(), next) != gc.eos_ids.end()) break;
-        if (i + 1 < max_new) m.forward(&next, 1, dec, logits.data(), 1);
-      }
-      t_dec += now() - t0;
     }
 
     const double score_eps = n_examples / t_score, gen_eps = ng / t_gen, dec_eps = ng / t_dec;

@@ -307,6 +307,9 @@ TEST(TreeForward, RejectsMalformedBatches) {
   b.logit_rows[1] = 3;
   expect_error(b, 3, "logit_rows[1] = 3");
   b = good;
+  b.positions[0] = static_cast<int32_t>(m.config().max_positions);  // one past the context
+  expect_error(b, 3, "outside the model's context");
+  b = good;
   b.positions.pop_back();
   expect_error(b, 3, "positions");
   expect_error(good, 4, "prefix_len 4");  // only 3 positions are filled

@@ -39,7 +39,9 @@ void check_batch(const ModelConfig& cfg, const KvCache& prefix, int64_t prefix_l
     if (b.parent[i] < -1 || b.parent[i] >= static_cast<int64_t>(i))
       fail("tree batch: parent[", i, "] = ", b.parent[i],
            " must be -1 (follows the prefix) or an earlier token index (< ", i, ")");
-    if (b.positions[i] < 0) fail("tree batch: position[", i, "] = ", b.positions[i], " is negative");
+    if (b.positions[i] < 0 || (cfg.max_positions > 0 && b.positions[i] >= cfg.max_positions))
+      fail("tree batch: position[", i, "] = ", b.positions[i], " is outside the model's context [0, ",
+           cfg.max_positions, ")");
   }
   for (size_t r = 0; r < b.logit_rows.size(); ++r)
     if (b.logit_rows[r] < 0 || b.logit_rows[r] >= static_cast<int64_t>(T))
