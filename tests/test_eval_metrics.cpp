@@ -108,9 +108,8 @@ TEST(ClassificationMetrics, PerClassMacroConfusionWithNeverPredictedAndNeverExpe
   EXPECT_TRUE(j["calibration"].is_null());
   EXPECT_EQ(j["confusion"][1], Json::parse("[0,1,0,0,1]"));
   EXPECT_TRUE(j["errors"][2]["confidence"].is_null());
-  for (const char* key : {"labels", "n", "accuracy", "macro_precision", "macro_recall",
-                          "macro_f1", "invalid_rate", "per_class", "confusion", "calibration",
-                          "errors"}) {
+  for (const char* key : {"labels", "n", "accuracy", "macro_precision", "macro_recall", "macro_f1",
+                          "invalid_rate", "per_class", "confusion", "calibration", "errors"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   expect_no_nan(j);
@@ -153,8 +152,8 @@ TEST(ClassificationMetrics, EmptyInputHasEveryRateNull) {
   ASSERT_EQ(r.calibration->bins.size(), 10u);
   const Json j = to_json(r);
   expect_no_nan(j);
-  for (const char* key : {"accuracy", "macro_precision", "macro_recall", "macro_f1",
-                          "invalid_rate"}) {
+  for (const char* key :
+       {"accuracy", "macro_precision", "macro_recall", "macro_f1", "invalid_rate"}) {
     EXPECT_TRUE(j[key].is_null()) << key;
   }
   for (const Json& c : j["per_class"]) {
@@ -314,8 +313,7 @@ ParsedReply reply(const std::vector<std::pair<std::string, std::string>>& calls)
   return r;
 }
 
-ToolCallTurn turn(std::vector<ExpectedCall> expected, ParsedReply predicted,
-                  Json tools = kTools) {
+ToolCallTurn turn(std::vector<ExpectedCall> expected, ParsedReply predicted, Json tools = kTools) {
   ToolCallTurn t;
   t.tools = std::move(tools);
   t.expected = std::move(expected);
@@ -324,7 +322,9 @@ ToolCallTurn turn(std::vector<ExpectedCall> expected, ParsedReply predicted,
   return t;
 }
 
-ExpectedCall call(const std::string& name, const char* args) { return {name, Json::parse(args)}; }
+ExpectedCall call(const std::string& name, const char* args) {
+  return {name, Json::parse(args)};
+}
 
 std::string reason_of(const ToolCallTurn& t) {
   const TurnResult r = check_turn(t);
@@ -348,7 +348,8 @@ TEST(AstValues, NormalisationRules) {
   EXPECT_TRUE(eq("[1, 2]", "[1.0, 2]"));
   EXPECT_FALSE(eq("[1, 2]", "[2, 1]"));  // arrays in order
   EXPECT_FALSE(eq("[1, 2]", "[1, 2, 3]"));
-  EXPECT_TRUE(eq(R"({"a": {"b": "X", "c": [1]}, "d": 2})", R"({"d": 2.0, "a": {"c": [1], "b": "x"}})"));
+  EXPECT_TRUE(
+      eq(R"({"a": {"b": "X", "c": [1]}, "d": 2})", R"({"d": 2.0, "a": {"c": [1], "b": "x"}})"));
   EXPECT_FALSE(eq(R"({"a": 1})", R"({"a": 1, "b": 2})"));
   // 2^63 + 1 vs 2^63: different integers although one double would call them equal.
   EXPECT_FALSE(eq("9223372036854775809", "9223372036854775808"));
@@ -360,13 +361,12 @@ TEST(AstValues, NormalisationRules) {
 
 TEST(AstCheck, PassingTurnsUnorderedParallelNumbersStringsDefaults) {
   // Parallel calls in the other order, numbers 3 vs 3.0, strings differing in case and spaces.
-  const TurnResult r = check_turn(
-      turn({call("get_weather", R"({"city": "Paris", "days": 3})"),
-            call("get_weather", R"({"city": "New York"})"),
-            call("search_web", R"({"query": "news"})")},
-           reply({{"search_web", R"({"query":"news"})"},
-                  {"get_weather", R"({"city":"new  york"})"},
-                  {"get_weather", R"({"days":3.0,"city":"Paris"})"}})));
+  const TurnResult r = check_turn(turn(
+      {call("get_weather", R"({"city": "Paris", "days": 3})"),
+       call("get_weather", R"({"city": "New York"})"), call("search_web", R"({"query": "news"})")},
+      reply({{"search_web", R"({"query":"news"})"},
+             {"get_weather", R"({"city":"new  york"})"},
+             {"get_weather", R"({"days":3.0,"city":"Paris"})"}})));
   EXPECT_TRUE(r.ast_pass) << r.reason;
   EXPECT_EQ(r.name_matches, 3);
   EXPECT_EQ(r.arguments_parsed, 3);
@@ -392,13 +392,16 @@ TEST(AstCheck, EveryFailureReason) {
             "unknown function 'foo'");
   EXPECT_EQ(reason_of(turn(paris, reply({{"get_weather", R"({"days":3})"}}))),
             "missing required argument 'city' in get_weather");
-  EXPECT_EQ(reason_of(turn(paris, reply({{"get_weather", R"({"city":"Paris","days":3,"zip":"75"})"}}))),
-            "unknown argument 'zip' in get_weather");
-  const std::string type = reason_of(turn(paris, reply({{"get_weather", R"({"city":"Paris","days":"3"})"}})));
+  EXPECT_EQ(
+      reason_of(turn(paris, reply({{"get_weather", R"({"city":"Paris","days":3,"zip":"75"})"}}))),
+      "unknown argument 'zip' in get_weather");
+  const std::string type =
+      reason_of(turn(paris, reply({{"get_weather", R"({"city":"Paris","days":"3"})"}})));
   EXPECT_THAT(type, HasSubstr("argument 'days' in get_weather: "));
   EXPECT_THAT(type, HasSubstr("integer"));
-  EXPECT_THAT(reason_of(turn(paris, reply({{"get_weather", R"({"city":"Paris","days":3,"unit":"k"})"}}))),
-              HasSubstr("argument 'unit' in get_weather: "));
+  EXPECT_THAT(
+      reason_of(turn(paris, reply({{"get_weather", R"({"city":"Paris","days":3,"unit":"k"})"}}))),
+      HasSubstr("argument 'unit' in get_weather: "));
   EXPECT_EQ(reason_of(turn(paris, reply({{"get_weather", R"({"city":"London","days":3})"}}))),
             "argument 'city' in get_weather: expected \"Paris\", got \"London\"");
   EXPECT_EQ(reason_of(turn(paris, reply({{"get_weather", R"({"city":"Paris"})"}}))),
@@ -415,16 +418,20 @@ TEST(AstCheck, EveryFailureReason) {
   EXPECT_EQ(reason_of(turn(paris, reply({{"get_weather", "{city: Paris"}}))),
             "arguments of get_weather are not valid JSON: {city: Paris");
   // Arguments double-encoded as a JSON string are not an object.
-  EXPECT_EQ(reason_of(turn(paris, reply({{"get_weather", R"("{\"city\":\"Paris\",\"days\":3}")"}}))),
-            "arguments of get_weather are a JSON string, not an object");
+  EXPECT_EQ(
+      reason_of(turn(paris, reply({{"get_weather", R"("{\"city\":\"Paris\",\"days\":3}")"}}))),
+      "arguments of get_weather are a JSON string, not an object");
   ParsedReply broken = reply({});
   broken.valid = false;
   broken.error = "tool call 1: invalid JSON at byte 3";
-  EXPECT_EQ(reason_of(turn(paris, broken)), "unparsable output: tool call 1: invalid JSON at byte 3");
-  EXPECT_EQ(reason_of(turn({}, reply({{"get_weather", R"({"city":"Paris"})"}, {"search_web", "{}"}}))),
-            "called get_weather, search_web but the turn needs no tool call");
+  EXPECT_EQ(reason_of(turn(paris, broken)),
+            "unparsable output: tool call 1: invalid JSON at byte 3");
+  EXPECT_EQ(
+      reason_of(turn({}, reply({{"get_weather", R"({"city":"Paris"})"}, {"search_web", "{}"}}))),
+      "called get_weather, search_web but the turn needs no tool call");
   // Nothing offered: any call is to an unknown function.
-  EXPECT_EQ(reason_of(turn(paris, reply({{"get_weather", R"({"city":"Paris","days":3})"}}), Json::array())),
+  EXPECT_EQ(reason_of(turn(paris, reply({{"get_weather", R"({"city":"Paris","days":3})"}}),
+                           Json::array())),
             "unknown function 'get_weather'");
   EXPECT_THROW(check_turn(turn(paris, reply({}), Json::parse(R"([{"type": "function"}])"))), Error);
   EXPECT_THROW(check_turn(turn({{"get_weather", Json::array()}}, reply({}))), Error);
@@ -481,18 +488,19 @@ TEST(AstCheck, ManyParallelCallsUseTheGreedyPairing) {
 
 // Six turns:
 //   T1 call:    expect gw{Paris,3}           got gw{paris,3}       pass; exact 0, args 2/2
-//   T2 call:    expect gw{Paris}, sw{news}   got sw{news}          fail (count); match 1, exact 1, args 1/1
-//   T3 call:    expect gw{Rome}              got nothing           fail, missed
-//   T4 no-call:                              got sw{hi}            hallucinated
-//   T5 no-call: output invalid, no calls                           parse error
-//   T6 call:    expect gw{Oslo,2}            got gw "{bad"         fail; match 1, unparsed, args 0/2
+//   T2 call:    expect gw{Paris}, sw{news}   got sw{news}          fail (count); match 1, exact 1,
+//   args 1/1 T3 call:    expect gw{Rome}              got nothing           fail, missed T4
+//   no-call:                              got sw{hi}            hallucinated T5 no-call: output
+//   invalid, no calls                           parse error T6 call:    expect gw{Oslo,2} got gw
+//   "{bad"         fail; match 1, unparsed, args 0/2
 // expected calls 1+2+1+1 = 5, predicted 1+1+1+1 = 4, name matches 1+1+1 = 3, parsed 3 of 4
 TEST(ToolCallMetrics, SumsOverTurns) {
   ToolCallMetrics m(3);
   m.add(turn({call("get_weather", R"({"city": "Paris", "days": 3})")},
              reply({{"get_weather", R"({"city":"paris","days":3})"}})));
-  m.add(turn({call("get_weather", R"({"city": "Paris"})"), call("search_web", R"({"query": "news"})")},
-             reply({{"search_web", R"({"query":"news"})"}})));
+  m.add(turn(
+      {call("get_weather", R"({"city": "Paris"})"), call("search_web", R"({"query": "news"})")},
+      reply({{"search_web", R"({"query":"news"})"}})));
   m.add(turn({call("get_weather", R"({"city": "Rome"})")}, reply({})));
   m.add(turn({}, reply({{"search_web", R"({"query":"hi"})"}})));
   ParsedReply broken;
@@ -500,7 +508,8 @@ TEST(ToolCallMetrics, SumsOverTurns) {
   broken.error = "tool call 1: unterminated";
   broken.truncated = true;
   m.add(turn({}, broken));
-  m.add(turn({call("get_weather", R"({"city": "Oslo", "days": 2})")}, reply({{"get_weather", "{bad"}})));
+  m.add(turn({call("get_weather", R"({"city": "Oslo", "days": 2})")},
+             reply({{"get_weather", "{bad"}})));
 
   const ToolCallReport r = m.report();
   EXPECT_EQ(r.turns, 6);
@@ -510,11 +519,11 @@ TEST(ToolCallMetrics, SumsOverTurns) {
   EXPECT_EQ(r.predicted_calls, 4);
   EXPECT_DOUBLE_EQ(*r.name_precision, 3.0 / 4);
   EXPECT_DOUBLE_EQ(*r.name_recall, 3.0 / 5);
-  EXPECT_DOUBLE_EQ(*r.name_f1, 2.0 / 3);            // 2*3 / (4 + 5)
+  EXPECT_DOUBLE_EQ(*r.name_f1, 2.0 / 3);  // 2*3 / (4 + 5)
   EXPECT_DOUBLE_EQ(*r.arguments_parse_rate, 3.0 / 4);
   EXPECT_DOUBLE_EQ(*r.arguments_exact_match, 1.0 / 3);  // T2's search_web of 3 matched calls
-  EXPECT_DOUBLE_EQ(*r.argument_accuracy, 3.0 / 5);  // (2 + 1 + 0) / (2 + 1 + 2)
-  EXPECT_DOUBLE_EQ(*r.ast_accuracy, 1.0 / 4);       // T1 of the 4 call turns
+  EXPECT_DOUBLE_EQ(*r.argument_accuracy, 3.0 / 5);      // (2 + 1 + 0) / (2 + 1 + 2)
+  EXPECT_DOUBLE_EQ(*r.ast_accuracy, 1.0 / 4);           // T1 of the 4 call turns
   EXPECT_DOUBLE_EQ(*r.hallucinated_call_rate, 1.0 / 2);
   EXPECT_DOUBLE_EQ(*r.missed_call_rate, 1.0 / 4);
   EXPECT_DOUBLE_EQ(*r.output_parse_error_rate, 1.0 / 6);
@@ -528,11 +537,11 @@ TEST(ToolCallMetrics, SumsOverTurns) {
   EXPECT_EQ(r.errors[2].reason, "called search_web but the turn needs no tool call");
 
   const Json j = to_json(r);
-  for (const char* key : {"turns", "call_turns", "no_call_turns", "expected_calls",
-                          "predicted_calls", "name_precision", "name_recall", "name_f1",
-                          "arguments_parse_rate", "arguments_exact_match", "argument_accuracy",
-                          "ast_accuracy", "hallucinated_call_rate", "missed_call_rate",
-                          "output_parse_error_rate", "errors"}) {
+  for (const char* key :
+       {"turns", "call_turns", "no_call_turns", "expected_calls", "predicted_calls",
+        "name_precision", "name_recall", "name_f1", "arguments_parse_rate", "arguments_exact_match",
+        "argument_accuracy", "ast_accuracy", "hallucinated_call_rate", "missed_call_rate",
+        "output_parse_error_rate", "errors"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_DOUBLE_EQ(j["ast_accuracy"].get<double>(), 0.25);
@@ -544,10 +553,10 @@ TEST(ToolCallMetrics, EmptyAndOneSidedInputsGiveNullNotNan) {
   const Json empty = to_json(ToolCallMetrics().report());
   expect_no_nan(empty);
   EXPECT_EQ(empty["turns"], 0);
-  for (const char* key : {"name_precision", "name_recall", "name_f1", "arguments_parse_rate",
-                          "arguments_exact_match", "argument_accuracy", "ast_accuracy",
-                          "hallucinated_call_rate", "missed_call_rate",
-                          "output_parse_error_rate"}) {
+  for (const char* key :
+       {"name_precision", "name_recall", "name_f1", "arguments_parse_rate", "arguments_exact_match",
+        "argument_accuracy", "ast_accuracy", "hallucinated_call_rate", "missed_call_rate",
+        "output_parse_error_rate"}) {
     EXPECT_TRUE(empty[key].is_null()) << key;
   }
   // Only no-call turns answered with text: call-turn rates null, the rest defined.

@@ -19,7 +19,9 @@ std::optional<double> ratio(double num, double den) {
   return num / den;
 }
 
-Json or_null(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+Json or_null(const std::optional<double>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
 
 }  // namespace
 
@@ -74,15 +76,15 @@ void ClassificationMetrics::add(int expected, int predicted, std::span<const dou
     confidence = *top;
     const bool correct = (top - probabilities.begin()) == expected;
     // numpy.searchsorted(edges, confidence) with side="left", as calibration_curve.
-    const size_t bin = std::lower_bound(bin_edges_.begin(), bin_edges_.end(), *top) -
-                       bin_edges_.begin();
+    const size_t bin =
+        std::lower_bound(bin_edges_.begin(), bin_edges_.end(), *top) - bin_edges_.begin();
     bin_count_[bin] += 1;
     bin_correct_[bin] += correct ? 1 : 0;
     bin_confidence_sum_[bin] += *top;
   }
 
   if (predicted != expected && static_cast<int>(errors_.size()) < options_.max_errors) {
-    std::string got = predicted >= 0        ? labels_[predicted]
+    std::string got = predicted >= 0       ? labels_[predicted]
                       : raw_output.empty() ? std::string("(invalid)")
                                            : std::string(raw_output);
     errors_.push_back({std::string(prompt), labels_[expected], std::move(got), confidence});

@@ -1,5 +1,5 @@
-// Tool-selection metrics: one label per example (the tool to use), accumulated into accuracy,
-// per-class and macro precision/recall/F1, a confusion matrix, calibration (ECE) and an error sample.
+// Tool-selection metrics: one label per example (the tool to use) -> accuracy, per-class and
+// macro precision/recall/F1, a confusion matrix, calibration (ECE) and an error sample.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +23,7 @@ struct ClassificationOptions {
   // Equal-width bins: [0, 1/B], then (i/B, (i+1)/B] (a confidence on an edge goes to the lower
   // bin, as sklearn.calibration.calibration_curve; its edges are used bit for bit).
   int calibration_bins = 10;
-  int max_errors = 20;        // the error sample keeps the first max_errors wrong examples
+  int max_errors = 20;  // the error sample keeps the first max_errors wrong examples
 };
 
 struct ClassMetrics {

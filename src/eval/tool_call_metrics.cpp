@@ -21,7 +21,9 @@ std::optional<double> ratio(int64_t num, int64_t den) {
   return static_cast<double>(num) / static_cast<double>(den);
 }
 
-Json or_null(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+Json or_null(const std::optional<double>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
 
 // Lower-case (ASCII), whitespace runs -> one space, trimmed: "  New   York" == "new york".
 std::string normalise_string(const std::string& s) {
@@ -275,7 +277,9 @@ std::vector<std::pair<int, int>> best_assignment(const std::vector<std::vector<P
   return pairs;
 }
 
-std::string calls_phrase(int64_t n) { return str(n, n == 1 ? " call" : " calls"); }
+std::string calls_phrase(int64_t n) {
+  return str(n, n == 1 ? " call" : " calls");
+}
 
 }  // namespace
 
@@ -307,7 +311,8 @@ TurnResult check_turn(const ToolCallTurn& turn) {
   for (size_t i = 0; i < turn.expected.size(); ++i) {
     by_name[turn.expected[i].name].first.push_back(static_cast<int>(i));
   }
-  for (size_t j = 0; j < calls.size(); ++j) by_name[calls[j].name].second.push_back(static_cast<int>(j));
+  for (size_t j = 0; j < calls.size(); ++j)
+    by_name[calls[j].name].second.push_back(static_cast<int>(j));
   std::vector<std::pair<int, PairResult>> pairs;  // (expected index, result)
   std::string first_unmatched_expected, first_unmatched_predicted;
   for (const auto& [name, sides] : by_name) {
@@ -321,7 +326,8 @@ TurnResult check_turn(const ToolCallTurn& turn) {
     if (exp_idx.empty() || pred_idx.empty()) continue;
     std::vector<std::vector<PairResult>> m(exp_idx.size());
     for (size_t e = 0; e < exp_idx.size(); ++e) {
-      for (int p : pred_idx) m[e].push_back(check_pair(turn.expected[exp_idx[e]], calls[p], offered));
+      for (int p : pred_idx)
+        m[e].push_back(check_pair(turn.expected[exp_idx[e]], calls[p], offered));
     }
     for (const auto& [e, p] : best_assignment(m)) pairs.emplace_back(exp_idx[e], m[e][p]);
   }

@@ -20,11 +20,11 @@ struct ExpectedCall {
 
 // One assistant turn to score.
 struct ToolCallTurn {
-  nlohmann::ordered_json tools;          // the OpenAI tools list offered (null/empty: none)
-  std::vector<ExpectedCall> expected;    // empty: the turn needs no tool, the reply is text
-  ParsedReply predicted;                 // parse_tool_calls of the model's output
-  std::string prompt;                    // for the error sample
-  std::string raw_output;                // for the error sample; to_openai_json(predicted) if empty
+  nlohmann::ordered_json tools;        // the OpenAI tools list offered (null/empty: none)
+  std::vector<ExpectedCall> expected;  // empty: the turn needs no tool, the reply is text
+  ParsedReply predicted;               // parse_tool_calls of the model's output
+  std::string prompt;                  // for the error sample
+  std::string raw_output;              // for the error sample; to_openai_json(predicted) if empty
 };
 
 // How one turn fared.
@@ -47,8 +47,7 @@ TurnResult check_turn(const ToolCallTurn& turn);
 // The value comparison of the AST check: strings equal after lower-casing (ASCII) and
 // collapsing runs of whitespace (and trimming), numbers numerically (1 == 1.0), booleans and
 // null exactly, arrays element by element in order, objects by key set then recursively.
-bool ast_values_equal(const nlohmann::ordered_json& expected,
-                      const nlohmann::ordered_json& got);
+bool ast_values_equal(const nlohmann::ordered_json& expected, const nlohmann::ordered_json& got);
 
 // Plain JSON value equality, except that object key order does not matter (ordered_json's own
 // == compares objects in insertion order) and numbers compare numerically.
@@ -66,9 +65,9 @@ struct ToolCallReport {
   // Call turns passing the AST check, over call turns only: a no-call turn has nothing to
   // check beyond "no call was made", which hallucinated_call_rate reports.
   std::optional<double> ast_accuracy;
-  std::optional<double> hallucinated_call_rate;  // no-call turns with any call, over no-call turns
-  std::optional<double> missed_call_rate;        // call turns with no call, over call turns
-  std::optional<double> output_parse_error_rate; // turns with ParsedReply.valid == false
+  std::optional<double> hallucinated_call_rate;   // no-call turns with any call, over no-call turns
+  std::optional<double> missed_call_rate;         // call turns with no call, over call turns
+  std::optional<double> output_parse_error_rate;  // turns with ParsedReply.valid == false
   struct Error {
     std::string prompt, expected, got, reason;
   };
@@ -79,9 +78,10 @@ struct ToolCallReport {
 // predicted calls pair one-to-one with the expected ones by name (parallel calls unordered) and
 // every pair passes: the function was offered; arguments are a JSON object; every required
 // argument is present; no argument outside the schema's properties (unless additionalProperties
-// is true or a schema; a schema without "properties" takes any key unless it is false); types strict against the schema (validate_json); values equal to the
-// expected ones (ast_values_equal), where an argument left out on one side passes only when the
-// other side's value equals the schema's "default". A no-call turn passes when nothing was called.
+// is true or a schema; a schema without "properties" takes any key unless it is false); types
+// strict against the schema (validate_json); values equal to the expected ones (ast_values_equal),
+// where an argument left out on one side passes only when the other side's value equals the
+// schema's "default". A no-call turn passes when nothing was called.
 class ToolCallMetrics {
  public:
   explicit ToolCallMetrics(int max_errors = 20);
