@@ -103,6 +103,12 @@ const std::vector<KeyDef>& key_table() {
       {TSFT_KEY(data, seed), .kind = Kind::kInt, .help = "seed of the train/eval split"},
       {TSFT_KEY(data, add_eos), .kind = Kind::kBool,
        .help = "end every example with the end-of-sequence token"},
+      {TSFT_KEY(data, tools), .kind = Kind::kPath,
+       .help = "JSON file of tools offered to every chat row that has no \"tools\" of its own; "
+               "\"\" = none"},
+      {TSFT_KEY(data, skip_invalid), .kind = Kind::kBool,
+       .help = "skip rows that fail validation (counted and the first ones shown) instead of "
+               "stopping at the first"},
 
       {TSFT_KEY(lora, enabled), .kind = Kind::kBool,
        .help = "train LoRA adapters instead of all weights"},

@@ -34,6 +34,8 @@ struct TrainConfig {
     std::string loss_on = "auto";     // auto | assistant | completion | all
     int64_t seed = 42;                // for the train/eval split
     bool add_eos = true;
+    std::string tools;          // "" = none: tools for chat rows without their own
+    bool skip_invalid = false;  // skip (and count) bad rows instead of stopping
     bool operator==(const Data&) const = default;
   } data;
 

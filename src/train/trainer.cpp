@@ -14,6 +14,7 @@
 #include "core/threads.h"
 #include "data/batch_sampler.h"
 #include "data/packing.h"
+#include "data/dataset_rows.h"
 #include "data/sft_dataset.h"
 #include "export/hf_export.h"
 #include "export/peft_adapter.h"
@@ -48,6 +49,8 @@ SftLoadOptions load_options(const TrainConfig& c) {
   else if (c.data.loss_on == "all") o.loss_on = SftLoadOptions::LossOn::kAll;
   else o.loss_on = SftLoadOptions::LossOn::kAuto;
   o.add_eos = c.data.add_eos;
+  o.skip_invalid = c.data.skip_invalid;
+  if (!c.data.tools.empty()) o.tools = read_tools_file(c.data.tools);
   return o;
 }
 
@@ -57,7 +60,10 @@ std::string describe(const SftLoadStats& s, const std::string& path) {
   if (s.dropped_too_long) out += str(", ", s.dropped_too_long, " dropped as too long");
   if (s.truncated) out += str(", ", s.truncated, " truncated");
   if (s.no_loss_tokens) out += str(", ", s.no_loss_tokens, " without any loss token dropped");
-  if (s.skipped_invalid) out += str(", ", s.skipped_invalid, " invalid skipped");
+  if (s.skipped_invalid) {
+    out += str(", ", s.skipped_invalid, " invalid skipped");
+    for (const std::string& e : s.first_errors) out += "\n  skipped: " + e;
+  }
   return out;
 }
 
