@@ -71,8 +71,8 @@ void ClassificationMetrics::add(int expected, int predicted, std::span<const dou
   std::optional<double> confidence;
   if (!probabilities.empty()) {
     ++with_probabilities_;
+    for (double p : probabilities) TSFT_CHECK(p >= 0 && p <= 1, "probability ", p);  // no NaN
     const auto top = std::max_element(probabilities.begin(), probabilities.end());
-    TSFT_CHECK(std::isfinite(*top), "probability ", *top);
     confidence = *top;
     const bool correct = (top - probabilities.begin()) == expected;
     // numpy.searchsorted(edges, confidence) with side="left", as calibration_curve.
