@@ -28,7 +28,7 @@ h2 { margin: 28px 0 10px; font-size: 18px; font-weight: 650; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
   font-size: 12.5px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px;
-  align-items: start; }
+  align-items: stretch; }
 .card { background: #fff; border: 1px solid #e1e4e8; border-radius: 8px; padding: 12px 14px;
   overflow-x: auto; }
 figure { margin: 0; }

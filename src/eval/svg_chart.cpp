@@ -217,6 +217,8 @@ std::string line_chart_svg(const LineChart& c) {
   const Ticks yt = nice_ticks(ylo, yhi == ylo ? ylo + yt0.step : yhi, 5);
   const double y0 = yt.values.empty() ? ylo : std::min(ylo, yt.values.front());
   const double y1 = yt.values.empty() ? yhi : std::max(yhi, yt.values.back());
+  // Training curves read from step 0; an axis starting at the first logged step (5, 10) looks cut.
+  if (xmin > 0 && xmin <= 0.2 * xmax) xmin = 0;
   const Ticks xt = nice_ticks(xmin, xmax, 6);
   const double x1 = xmax > xmin ? xmax : xmin + 1;
   const Scale sx{xmin, x1, left, left + pw}, sy{y0, y1, top + ph, top};
@@ -319,10 +321,10 @@ std::string heat_map_svg(const HeatMap& m) {
   const double cell = std::clamp((m.width - left - 16 - legend_w) / std::max<size_t>(1, cols), 30.0, 64.0);
   // Column labels lie flat when they fit in a cell, else they are turned 40 degrees.
   const bool turned = col_w > cell - 6;
-  const double label_h = turned ? col_w * std::sin(40 * std::numbers::pi / 180) + 10 : 22;
+  const double label_h = turned ? col_w * std::sin(40 * std::numbers::pi / 180) + 4 : 22;
   const double grid_w = cols * cell, grid_h = rows * cell;
   const double width = std::max(m.width, left + grid_w + 16 + legend_w);
-  const double height = top + grid_h + label_h + 28;
+  const double height = top + grid_h + label_h + 24;
 
   SvgWriter svg(width, height, m.title);
   svg.text(8, 20, m.title, "start", 14, "#222", true);
