@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 #include "train/metrics_log.h"
-#include "train/progress.h"
+#include "core/progress.h"
 #include "train/train_config.h"
 
 namespace tsft {
@@ -351,6 +351,24 @@ TEST(Progress, Line) {
             "2,345 tok/s | ETA 3m12s");
   EXPECT_EQ(format_progress_line(7, 0, 0.1, 2.0, 1e-5, 50, -1, 10),
             "step 7 | epoch 0.10 | loss 2.0000 | lr 1.00e-05 | 50 tok/s");
+}
+
+TEST(Progress, CountLines) {
+  EXPECT_EQ(format_count_line("eval final", 120, 2000, 45.2, "examples", 41, 10),
+            "eval final 120/2000 [>         ] 6% | 45 examples/s | ETA 41s");
+  EXPECT_EQ(format_count_line("scored", 3, 0, 2.5, "turns", -1, 0), "scored 3 | 2.5 turns/s");
+  // Without a terminal, at most one line per tenth of the total.
+  std::FILE* f = std::tmpfile();
+  {
+    ProgressBar bar(100, true, 0, f, /*tty=*/false);
+    for (int i = 1; i <= 100; ++i) bar.update_count(i, "eval", "examples");
+  }
+  std::rewind(f);
+  std::string out;
+  for (int ch; (ch = std::fgetc(f)) != EOF;) out += static_cast<char>(ch);
+  std::fclose(f);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 11) << out;  // tenths 0..10
+  EXPECT_NE(out.find("eval 100/100 100%"), std::string::npos) << out;
 }
 
 TEST(Progress, PlainLinesWhenNotATerminal) {

@@ -1,5 +1,5 @@
 // ProgressBar and its pure formatting helpers.
-#include "train/progress.h"
+#include "core/progress.h"
 
 #include <unistd.h>
 
@@ -70,6 +70,23 @@ std::string format_progress_line(int64_t step, int64_t total_steps, double epoch
   return line;
 }
 
+std::string format_count_line(const std::string& label, int64_t done, int64_t total,
+                              double per_second, const std::string& unit, double eta_s,
+                              int bar_width) {
+  char buf[64];
+  std::string line = label + " " + std::to_string(done);
+  if (total > 0) {
+    const double frac = std::clamp(static_cast<double>(done) / total, 0.0, 1.0);
+    line += "/" + std::to_string(total);
+    if (bar_width > 0) line += " " + format_bar(frac, bar_width);
+    std::snprintf(buf, sizeof(buf), " %d%%", static_cast<int>(frac * 100));
+    line += buf;
+  }
+  line += " | " + format_rate(per_second) + " " + unit + "/s";
+  if (total > 0) line += " | ETA " + format_eta(eta_s);
+  return line;
+}
+
 ProgressBar::ProgressBar(int64_t total_steps, bool enabled, int64_t start_step)
     : ProgressBar(total_steps, enabled, start_step, stderr, isatty(fileno(stderr)) != 0) {}
 
@@ -100,6 +117,25 @@ void ProgressBar::update(int64_t step, double epoch, double loss, double lr, dou
     std::fprintf(out_, "\r\033[K%s", last_line_.c_str());
     drawn_ = true;
   } else {
+    std::fprintf(out_, "%s\n", last_line_.c_str());
+  }
+  std::fflush(out_);
+}
+
+void ProgressBar::update_count(int64_t done, const std::string& label, const std::string& unit) {
+  if (!enabled_) return;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = elapsed > 0 ? (done - start_step_) / elapsed : 0.0;
+  const double eta = done > start_step_ ? elapsed / (done - start_step_) * (total_ - done) : -1.0;
+  last_line_ = format_count_line(label, done, total_, rate, unit, eta, tty_ ? 20 : 0);
+  if (tty_) {
+    std::fprintf(out_, "\r\033[K%s", last_line_.c_str());
+    drawn_ = true;
+  } else {
+    const int64_t tenth = total_ > 0 ? done * 10 / total_ : 0;
+    if (tenth == last_logged_tenth_) return;
+    last_logged_tenth_ = tenth;
     std::fprintf(out_, "%s\n", last_line_.c_str());
   }
   std::fflush(out_);

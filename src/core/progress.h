@@ -1,5 +1,5 @@
-// The training progress line on stderr: one carriage-return-updated line on a terminal, a plain
-// line per update otherwise. The formatting helpers are pure functions so they can be tested.
+// Progress lines on stderr (training steps, evaluated examples): one carriage-return-updated line
+// on a terminal, plain lines otherwise. The formatting helpers are pure functions, tested.
 #pragma once
 
 #include <chrono>
@@ -23,6 +23,11 @@ std::string format_bar(double fraction, int width);
 std::string format_progress_line(int64_t step, int64_t total_steps, double epoch, double loss,
                                  double lr, double tokens_per_s, double eta_s, int bar_width);
 
+// A counter line, e.g. "eval final 120/2000 [=====>     ] 6% | 45.2 examples/s | ETA 41s".
+std::string format_count_line(const std::string& label, int64_t done, int64_t total,
+                              double per_second, const std::string& unit, double eta_s,
+                              int bar_width);
+
 class ProgressBar {
  public:
   // Writes to stderr, redrawing in place when stderr is a terminal. `start_step` is the step the
@@ -36,6 +41,9 @@ class ProgressBar {
 
   // Does nothing when disabled.
   void update(int64_t step, double epoch, double loss, double lr, double tokens_per_s);
+  // The counter line for work counted in items (total_steps items); when stderr is not a
+  // terminal, written at most every 10% of the total so logs stay short.
+  void update_count(int64_t done, const std::string& label, const std::string& unit);
   // A full line (an eval result, "saved checkpoint-200") printed above the bar, which is then
   // redrawn; printed also when the bar is disabled.
   void message(const std::string& text);
@@ -50,6 +58,7 @@ class ProgressBar {
   bool tty_;
   bool drawn_ = false;  // a \r-line is on screen without its newline
   std::string last_line_;
+  int64_t last_logged_tenth_ = -1;  // update_count without a terminal
   std::chrono::steady_clock::time_point start_;
 };
 

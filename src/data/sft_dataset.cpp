@@ -194,6 +194,17 @@ std::vector<SftExample> load_sft_dataset(const std::string& path, const Tokenize
   return out;
 }
 
+SftRowEncoder::SftRowEncoder(const Tokenizer& tok, const ChatFormat* chat, SftLoadOptions opt)
+    : tok_(tok), chat_(chat), opt_(std::move(opt)),
+      header_(chat ? assistant_header(*chat) : std::string()) {}
+
+SftExample SftRowEncoder::encode(const DatasetRow& row) const {
+  const Encoder enc{tok_, chat_, opt_, header_};
+  SftExample ex = enc.row(row);
+  ex.source_line = row.line;
+  return ex;
+}
+
 SftSplit split_train_eval(const std::vector<SftExample>& examples, double fraction, int64_t count,
                           uint64_t seed) {
   const int64_t n = static_cast<int64_t>(examples.size());

@@ -49,6 +49,23 @@ std::vector<SftExample> load_sft_dataset(const std::string& path, const Tokenize
                                          const ChatFormat* chat, const SftLoadOptions& opt,
                                          SftLoadStats* stats);
 
+struct DatasetRow;
+
+// One row -> its tokens and loss mask, exactly as load_sft_dataset makes them (no length limit
+// applied); evaluation uses it to see a prompt and its answer as training did. tsft::Error
+// naming the row for what cannot be rendered.
+class SftRowEncoder {
+ public:
+  SftRowEncoder(const Tokenizer& tok, const ChatFormat* chat, SftLoadOptions opt);
+  SftExample encode(const DatasetRow& row) const;
+
+ private:
+  const Tokenizer& tok_;
+  const ChatFormat* chat_;
+  SftLoadOptions opt_;
+  std::string header_;  // the template's assistant-turn opener
+};
+
 struct SftSplit {
   std::vector<SftExample> train, eval;
 };

@@ -43,16 +43,25 @@ GenerationResult generate(Transformer& model, const Tokenizer& tok,
                           const std::vector<int32_t>& prompt, const GenerationConfig& gen,
                           const std::function<void(const std::string&)>& on_text) {
   if (prompt.empty()) fail("the prompt is empty: nothing to generate from");
-  for (const auto& s : gen.stop)
-    if (s.empty()) fail("stop strings must not be empty");
   const int64_t ctx = model.config().max_positions > 0 ? model.config().max_positions : 4096;
   if (static_cast<int64_t>(prompt.size()) >= ctx)
     fail("the prompt has ", prompt.size(), " tokens, which fills the model's context of ", ctx);
-  const int64_t capacity = std::min<int64_t>(ctx, prompt.size() + gen.max_new_tokens);
+  KvCache cache = model.make_cache(std::min<int64_t>(ctx, prompt.size() + gen.max_new_tokens));
+  return generate_after(model, tok, cache, prompt, gen, on_text);
+}
+
+GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCache& cache,
+                                const std::vector<int32_t>& prompt, const GenerationConfig& gen,
+                                const std::function<void(const std::string&)>& on_text) {
+  if (prompt.empty()) fail("the prompt is empty: nothing to generate from");
+  for (const auto& s : gen.stop)
+    if (s.empty()) fail("stop strings must not be empty");
+  if (cache.size() + static_cast<int64_t>(prompt.size()) >= cache.capacity())
+    fail("the prompt has ", cache.size() + static_cast<int64_t>(prompt.size()),
+         " tokens, which fills the cache of ", cache.capacity());
 
   GenerationResult res;
-  res.prompt_tokens = static_cast<int64_t>(prompt.size());
-  KvCache cache = model.make_cache(capacity);
+  res.prompt_tokens = cache.size() + static_cast<int64_t>(prompt.size());
   Sampler sampler(gen.sampling);
   const int64_t V = model.config().vocab;
   std::vector<float> logits(static_cast<size_t>(V));

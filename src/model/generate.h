@@ -36,4 +36,11 @@ GenerationResult generate(Transformer& model, const Tokenizer& tok,
                           const std::vector<int32_t>& prompt, const GenerationConfig& gen,
                           const std::function<void(const std::string&)>& on_text = nullptr);
 
+// The same, continuing a cache that already holds earlier tokens (e.g. a prompt prefix shared by
+// many requests; truncate the cache back to it between them): `prompt` (non-empty) is the rest.
+// The cache's capacity bounds prompt + generated tokens.
+GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCache& cache,
+                                const std::vector<int32_t>& prompt, const GenerationConfig& gen,
+                                const std::function<void(const std::string&)>& on_text = nullptr);
+
 }  // namespace tsft

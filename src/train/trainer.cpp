@@ -24,7 +24,7 @@
 #include "train/grad_clip.h"
 #include "train/lr_schedule.h"
 #include "train/metrics_log.h"
-#include "train/progress.h"
+#include "core/progress.h"
 #include "train/train_model.h"
 
 namespace tsft {
