@@ -205,10 +205,10 @@ const char* builtin_tools_json() {
         "translate to {target_language}: {text}",
         "Can you put '{text}' into {target_language} for me?",
         "What is '{text}' in {target_language}?",
-        "Please translate this English{source_language=\"English\"} sentence into {target_language}: '{text}'",
+        "Please translate this {source_language=\"English\"} sentence into {target_language}: '{text}'",
         "I'm visiting a friend abroad. How would I say '{text}' in {target_language}?",
         "{target_language} translation of '{text}', please.",
-        "Could you translate '{text}' from English{source_language=\"English\"} to {target_language}?",
+        "Could you translate '{text}' from {source_language=\"English\"} to {target_language}?",
         "Render '{text}' in {target_language}.",
         "My pen pal speaks {target_language}. Translate: '{text}'",
         "Say '{text}' in {target_language}."
@@ -252,13 +252,13 @@ const char* builtin_tools_json() {
         "Please email {to}, subject '{subject}', and tell them: {body}",
         "Could you send {to} a message titled '{subject}'? It should say: {body}",
         "Drop {to} a quick email, subject '{subject}': {body}",
-        "Send a high priority{options.priority=\"high\"} email to {to} with subject '{subject}': {body}",
+        "Send a {options.priority=\"high\"} priority email to {to} with subject '{subject}': {body}",
         "Email {to} with subject '{subject}' and cc {options.cc}. Body: {body}",
         "Schedule an email to {to} for {send_at}, subject '{subject}', saying: {body}",
-        "At {send_at}, send {to} an email with the subject '{subject}': {body}",
+        "Send {to} an email on {send_at} with the subject '{subject}': {body}",
         "I need to let {to} know something. Subject '{subject}', text: {body}",
         "mail {to} subject {subject} body {body}",
-        "Send a low priority{options.priority=\"low\"} note to {to} titled '{subject}': {body}"
+        "Send a {options.priority=\"low\"} priority note to {to} titled '{subject}': {body}"
       ],
       "x-toolsft-hard-examples": [
         "Email {to} the weather report, subject '{subject}': {body}",

@@ -140,7 +140,10 @@ Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
       std::string a = kForms[pick(rng, 4)];
       a.replace(a.find("{v}"), 3, text);
       if (a.find("{e}") != std::string::npos) a.replace(a.find("{e}"), 3, s("expression"));
-      return {{{"result", shown}}, a};
+      const ordered_json result = std::floor(shown) == shown && std::fabs(shown) < 1e15
+                                      ? ordered_json(static_cast<int64_t>(shown))
+                                      : ordered_json(shown);
+      return {{{"result", result}}, a};
     }
   }
   if (name == "get_weather" && args.contains("city")) {
@@ -312,9 +315,9 @@ std::vector<ordered_json> generate_tool_calling(const std::vector<GenTool>& tool
     }
     size_t extra = 0;
     if (kind == CallKind::kDistractors) extra = 1 + pick(rng, std::max<size_t>(max_extra, 1));
-    if (kind == CallKind::kParallel || kind == CallKind::kMultiTurn)
-      extra = pick(rng, max_extra + 1);
     if (used.size() == 2 && used[0] == used[1]) used.pop_back();
+    if (kind == CallKind::kParallel || kind == CallKind::kMultiTurn)
+      extra = pick(rng, max_extra + 2 - used.size());  // up to max_offered in all
     offer = offered(tools, used, extra, rng);
     msgs.push_back(message("user", text));
     ordered_json calls = ordered_json::array();

@@ -35,7 +35,8 @@ GenRequest hard_request(const std::vector<GenTool>& tools, size_t target, Rng& r
   static const char* kTail[] = {" today. ", ". This time: ", " right now. Instead, ",
                                 "; what I want is this. ", ", but now "};
   const size_t k = pick(rng, std::size(kLead));
-  if (!req.pieces.empty() && !req.pieces[0].value && k >= 2) {
+  const std::string tail = kTail[k];
+  if (!req.pieces.empty() && !req.pieces[0].value && tail.substr(tail.size() - 2) != ". ") {
     std::string& first = req.pieces[0].text;
     if (first.size() > 1 && !std::isupper(static_cast<unsigned char>(first[1])) &&
         first.rfind("I ", 0) != 0 && first.rfind("I'", 0) != 0)

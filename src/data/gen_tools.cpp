@@ -135,6 +135,18 @@ std::string joined(const std::vector<std::string>& path) {
   return out;
 }
 
+// The arguments with keys in the schema's property order, at every depth: a template names
+// them in reading order, but a model should learn one order per tool.
+ordered_json in_schema_order(const ordered_json& args, const ordered_json& schema) {
+  if (!args.is_object() || !schema.is_object() || !schema.contains("properties")) return args;
+  ordered_json out = ordered_json::object();
+  for (const auto& [k, sub] : schema["properties"].items())
+    if (args.contains(k)) out[k] = in_schema_order(args[k], sub);
+  for (const auto& [k, v] : args.items())
+    if (!out.contains(k)) out[k] = v;
+  return out;
+}
+
 GenRequest fill_template(const GenTool& tool, const RequestTemplate& t, Rng& rng) {
   GenRequest req;
   for (const auto& part : t.parts) {
@@ -143,6 +155,9 @@ GenRequest fill_template(const GenTool& tool, const RequestTemplate& t, Rng& rng
       continue;
     }
     if (part.fixed) {
+      // A fixed string is shown (and kept safe from noise); other fixed values are said by the
+      // words around the slot ("mark it urgent{urgent=true}").
+      if (part.value.is_string()) req.pieces.push_back({part.value.get<std::string>(), true});
       set_at(req.arguments, part.slot, part.value);
       continue;
     }
@@ -154,6 +169,7 @@ GenRequest fill_template(const GenTool& tool, const RequestTemplate& t, Rng& rng
     req.pieces.push_back({render_value(v, schema, rng), true});
     if (!have) set_at(req.arguments, part.slot, std::move(v));
   }
+  req.arguments = in_schema_order(req.arguments, tool.parameters);
   return req;
 }
 
@@ -261,6 +277,9 @@ std::vector<GenTool> parse_gen_tools(const ordered_json& doc, const std::string&
            problems.size() > 1 ? str(" (and ", problems.size() - 1, " more problems)") : "");
     t.phrase = phrase_of(fn);
     ordered_json clean_fn = strip_toolsft_keys(fn);
+    // A function without parameters is offered with an empty object schema, so every row's
+    // tools have the same shape for chat templates and for checking the calls.
+    if (!clean_fn.contains("parameters")) clean_fn["parameters"] = t.parameters;
     t.tool = {{"type", "function"}, {"function", clean_fn}};
     t.parameters = draw_params;
     t.examples = parse_templates(fn, "x-toolsft-examples", t.parameters, fw);
@@ -351,7 +370,12 @@ void add_typo(std::vector<TextPiece>& pieces, Rng& rng) {
   switch (pick(rng, 3)) {
     case 0: t.erase(at, 1); break;                  // dropped
     case 1: t.insert(at, 1, t[at]); break;          // doubled
-    default: std::swap(t[at], t[at + 1]); break;    // swapped with the next
+    default:  // swapped with the next; equal letters ("ll") would not change, so doubled
+      if (t[at] != t[at + 1])
+        std::swap(t[at], t[at + 1]);
+      else
+        t.insert(at, 1, t[at]);
+      break;
   }
 }
 

@@ -11,8 +11,9 @@
 namespace tsft {
 
 // One piece of a request template: literal text, or a slot "{param}" / "{obj.field}" that a drawn
-// value fills, or "{param=JSON}" that sets the argument to JSON and adds no text (the words
-// around it say it, e.g. "mark it as urgent{urgent=true}").
+// value fills, or "{param=JSON}" that sets the argument to JSON: a fixed string is shown as the
+// value ("from {source_language=\"English\"} to"), any other fixed value adds no text and the
+// words around it say it ("mark it as urgent{urgent=true}").
 struct TemplatePart {
   std::string text;               // literal text (slot empty)
   std::vector<std::string> slot;  // the argument's path: {"coordinates", "lat"}

@@ -409,11 +409,19 @@ ordered_json draw_value(const ordered_json& schema, const std::string& name, Rng
     }
     return out;
   }
-  // Strings: pool values until one fits the length, pattern and format constraints.
+  // Strings: pool values until one fits the length, pattern and format constraints; then the
+  // other pools, for a pattern the parameter's name did not lead to (a time called "at").
   for (int tries = 0; tries < 64; ++tries) {
     ordered_json v = pool_string(name, schema, rng);
     if (validate_json(v, schema, "").empty()) return v;
   }
+  static const char* kOtherPools[] = {"time", "date", "email", "city", "id", "name", "query",
+                                      "subject", "language", "currency", "url", "country"};
+  for (int tries = 0; tries < 8; ++tries)
+    for (const char* other : kOtherPools) {
+      ordered_json v = pool_string(other, schema, rng);
+      if (validate_json(v, schema, "").empty()) return v;
+    }
   fail(where, ": no generated string fits its schema (pattern/length); list some values under "
               "\"x-toolsft-values\"");
 }
