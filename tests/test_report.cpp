@@ -76,8 +76,8 @@ ordered_json calling_report() {
          "arguments_parse_rate": 1.0, "arguments_exact_match": 0.8, "argument_accuracy": 0.85,
          "ast_accuracy": 0.75, "hallucinated_call_rate": 0.05, "missed_call_rate": 0.1,
          "output_parse_error_rate": 0.0,
-         "errors": [{"prompt": "book a table", "expected": {"name": "book", "arguments": {"n": 2}},
-                     "got": "", "reason": "missed call"}]}}
+         "errors": [{"prompt": "book a table | for 2", "expected": {"name": "book", "arguments": {"n": 2}},
+                     "got": "", "reason": "missed call | no tool"}]}}
     ]
   })");
 }
@@ -371,13 +371,16 @@ TEST(ReportMarkdown, ToolCalling) {
                           "Missed", "Seconds"},
                          {"final", "50", "90.0%", "80.0%", "75.0%", "5.0%", "10.0%", "3.0"}};
   EXPECT_EQ(table_after(md, "## Models"), expected);
-  const Rows errors = table_after(md, "## final: errors");
-  ASSERT_EQ(errors.size(), 2u);
-  EXPECT_EQ(errors[0], (std::vector<std::string>{"Prompt", "Expected", "Got", "Reason"}));
-  // A non-string "expected" (a call object) is shown as compact JSON.
-  EXPECT_EQ(errors[1], (std::vector<std::string>{"`book a table`",
-                                                 "`{\"name\":\"book\",\"arguments\":{\"n\":2}}`",
-                                                 "``", "`missed call`"}));
+  // Errors as a list (calls are long JSON); a non-string "expected" (a call object) is shown as
+  // compact JSON, and "|" needs no escape outside a table.
+  EXPECT_NE(md.find("## final: errors\n\n1 wrong answer from the sample; prompts cut at 72 columns "
+                    "(report.html shows them in full).\n\n"
+                    "1. `book a table | for 2`\n"
+                    "   - Expected: `{\"name\":\"book\",\"arguments\":{\"n\":2}}`\n"
+                    "   - Got: *(empty)*\n"
+                    "   - Reason: `missed call | no tool`\n"),
+            std::string::npos)
+      << md;
   EXPECT_EQ(md.find("confusion"), std::string::npos);
 }
 
@@ -511,7 +514,8 @@ TEST(ReportHtml, ToolCallingPage) {
   EXPECT_NE(html.find("No training curves: this report has no training metrics."), std::string::npos);
   EXPECT_NE(html.find(">AST accuracy</text>"), std::string::npos);
   EXPECT_NE(html.find(">75.0%</text>"), std::string::npos);
-  EXPECT_NE(html.find("<td class=\"text\">missed call</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"text\">missed call | no tool</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"text empty\">(empty)</td>"), std::string::npos);
   EXPECT_NE(html.find("{&quot;name&quot;:&quot;book&quot;"), std::string::npos);
 }
 

@@ -43,7 +43,8 @@ th.num, td.num { text-align: right; white-space: nowrap; }
 td.label { white-space: nowrap; }
 td.text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
   font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
-table.errors td.text:first-child { width: 55%; }
+table.errors td.text:first-child { width: 45%; }
+td.empty { color: #8b949e; font-style: italic; }
 footer { margin-top: 28px; color: #8b949e; font-size: 12px; }
 @media print {
   body { background: #fff; font-size: 12px; }
@@ -87,7 +88,12 @@ std::string table_html(const ReportTable& t, const std::string& table_class = ""
   for (const auto& row : t.rows) {
     out += "<tr>";
     for (size_t c = 0; c < row.size(); ++c) {
-      out += "<td class=\"" + cell_class(t.kinds[c]) + "\">" + html_escape(row[c]) + "</td>";
+      // An empty model output would be an invisible cell.
+      if (row[c].empty() && t.kinds[c] == CellKind::kFreeText) {
+        out += "<td class=\"text empty\">(empty)</td>";
+      } else {
+        out += "<td class=\"" + cell_class(t.kinds[c]) + "\">" + html_escape(row[c]) + "</td>";
+      }
     }
     out += "</tr>\n";
   }

@@ -16,6 +16,7 @@ namespace {
 // report shows the same text in full.
 constexpr size_t kPromptWidth = 72;
 constexpr size_t kFreeTextWidth = 40;
+constexpr size_t kListTextWidth = 400;  // expected/produced calls in the tool-calling error list
 // A confusion matrix wider than this numbers its columns instead of repeating the labels.
 constexpr size_t kMaxTableWidth = 120;
 
@@ -49,9 +50,11 @@ std::string md_label(const std::string& s) {
 }
 
 // Free text as a code span, so GitHub shows it verbatim ("<script>", "<|im_start|>"). The fence is
-// one backtick longer than the longest run inside; "|" is still escaped because GFM splits table
-// cells before it parses code spans.
-std::string md_code(const std::string& s, size_t width) {
+// one backtick longer than the longest run inside. In a table "|" is still escaped, because GFM
+// splits table cells before it parses code spans.
+std::string md_code(const std::string& s, size_t width, bool in_table = true) {
+  // "``" is no empty code span in Markdown; an empty model output is worth naming.
+  if (s.empty()) return "*(empty)*";
   std::string text = truncate_display(one_line(s), width);
   size_t longest = 0, run = 0;
   for (char c : text) {
@@ -60,7 +63,7 @@ std::string md_code(const std::string& s, size_t width) {
   }
   std::string escaped;
   for (char c : text) {
-    if (c == '|') escaped += '\\';
+    if (c == '|' && in_table) escaped += '\\';
     escaped += c;
   }
   const std::string fence(longest + 1, '`');
@@ -147,6 +150,24 @@ std::string confusion_text(ReportTable t) {
   return "Columns are numbered as the rows.\n\n" + table_text(t);
 }
 
+// Tool-calling errors as a numbered list: expected and produced calls are long JSON that a table
+// would have to cut to stay readable in a terminal.
+std::string error_list(const ReportTable& t) {
+  std::string out;
+  for (size_t k = 0; k < t.rows.size(); ++k) {
+    const auto& row = t.rows[k];
+    // Indented under the number; outside a table "|" needs no escape and only the prompt is cut.
+    auto code = [&](size_t c, size_t width) {
+      return row[c] == kDash ? std::string(kDash) : md_code(row[c], width, false);
+    };
+    out += str(k + 1, ". ", code(0, kPromptWidth), "\n");
+    for (size_t c = 1; c < row.size(); ++c) {
+      out += str("   - ", t.headers[c], ": ", code(c, kListTextWidth), "\n");
+    }
+  }
+  return out;
+}
+
 std::string string_field(const ordered_json& obj, const char* key) {
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
@@ -190,12 +211,17 @@ std::string render_markdown(const ordered_json& report) {
   }
   if (auto errors = errors_table(report, last)) {
     out += str("\n## ", name, ": errors\n\n");
-    if (errors->rows.empty()) {
+    const size_t n = errors->rows.size();
+    if (n == 0) {
       out += "No errors in the sample.\n";
-    } else {
-      out += str("The first ", errors->rows.size(), " wrong answers; prompts cut at ",
-                 kPromptWidth, " characters (report.html has them in full).\n\n",
+    } else if (task == ReportTask::kToolSelection) {
+      out += str(n, n == 1 ? " wrong answer" : " wrong answers", " from the sample; prompts cut at ",
+                 kPromptWidth, " columns (report.html shows them in full).\n\n",
                  table_text(*errors));
+    } else {
+      out += str(n, n == 1 ? " wrong answer" : " wrong answers", " from the sample; prompts cut at ",
+                 kPromptWidth, " columns (report.html shows them in full).\n\n",
+                 error_list(*errors));
     }
   } else if (task == ReportTask::kToolCalling) {
     out += str("\n", name, " has no tool-calling results.\n");
