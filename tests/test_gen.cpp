@@ -244,6 +244,8 @@ TEST(GenToolSelection, DuplicateRequestsAtMostTwoPercent) {
   GenStats raw;
   generate_tool_selection(builtin_gen_tools(), opt, &raw);
   EXPECT_GT(raw.duplicates, dups);
+  std::printf("duplicates at n=10000: %lld with retries, %lld without\n",
+              static_cast<long long>(dups), static_cast<long long>(raw.duplicates));
 }
 
 TEST(GenToolSelection, HardNegativesPointAtOtherTools) {
@@ -541,6 +543,10 @@ TEST(GenRows, LoadWithTheSftLoader) {
     EXPECT_EQ(st.rows, static_cast<int64_t>(rows.size())) << name;
     EXPECT_EQ(st.kept, static_cast<int64_t>(rows.size())) << name;
     EXPECT_GT(st.loss_tokens, 0) << name;
+    size_t longest = 0;
+    for (const auto& e : ex) longest = std::max(longest, e.ids.size());
+    std::printf("%s: %zu rows, %lld tokens, longest %zu\n", name.c_str(), ex.size(),
+                static_cast<long long>(st.tokens), longest);
     return ex.size();
   };
   ToolSelectionOptions sel;
