@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -548,6 +549,28 @@ TEST(ReportHtml, EmptyErrorsAndNullMetrics) {
   EXPECT_NE(html.find("No errors in the sample."), std::string::npos);
   // get_weather has no F1 for either model: two dashes in the F1 chart, no bar.
   EXPECT_EQ(count(svgs(html)[0], ">—</text>"), 2u);
+}
+
+// JSON text cannot hold NaN or infinity, but a report built in memory can: shown as "—".
+TEST(ReportHtml, NonFiniteNumbersAreNeverPrinted) {
+  ordered_json r = selection_report();
+  ordered_json& ts = r["models"][1]["tool_selection"];
+  ts["accuracy"] = std::nan("");
+  ts["calibration"]["ece"] = INFINITY;
+  ts["calibration"]["bins"][1]["accuracy"] = std::nan("");
+  ts["per_class"][0]["f1"] = -INFINITY;
+  r["models"][1]["seconds"] = std::nan("");
+  r["training"]["train"][0]["loss"] = std::nan("");
+  const std::string md = render_markdown(r);
+  const std::string html = render_html(r);
+  EXPECT_FALSE(has_nan_or_inf(md));
+  expect_clean_page(html);
+  EXPECT_EQ(table_after(md, "## Models")[2],
+            (std::vector<std::string>{"final", "100", "—", "73.3%", "—", "0.0%", "2.72", "—"}));
+  EXPECT_NE(html.find("(ECE —)"), std::string::npos);
+  ts["confusion"][0][0] = std::nan("");
+  EXPECT_NE(error_of([&] { render_html(r); }).find("confusion[0][0]: expected a count"),
+            std::string::npos);
 }
 
 TEST(ReportHtml, HostileTextStaysText) {

@@ -294,7 +294,9 @@ std::optional<ReportTable> confusion_table(const ordered_json& report, size_t i)
     }
     std::vector<std::string> cells = {labels[r]};
     for (size_t c = 0; c < row.size(); ++c) {
-      if (!row[c].is_number()) fail(where, ".confusion[", r, "][", c, "]: expected a count");
+      if (!row[c].is_number() || !std::isfinite(row[c].get<double>())) {
+        fail(where, ".confusion[", r, "][", c, "]: expected a count, got ", row[c].dump());
+      }
       cells.push_back(format_count(row[c].get<double>()));
     }
     t.rows.push_back(std::move(cells));
