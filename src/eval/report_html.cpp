@@ -44,11 +44,19 @@ td.label { white-space: nowrap; }
 td.text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
   font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
 table.errors td.text:first-child { width: 45%; }
+/* Breaking anywhere lets long calls wrap, but must not squeeze a tool name into a few letters. */
+table.errors td.text + td.text { min-width: 16ch; }
 td.empty { color: #8b949e; font-style: italic; }
 footer { margin-top: 28px; color: #8b949e; font-size: 12px; }
+@media (max-width: 820px) {
+  main { padding: 16px 12px 24px; }
+  th, td { padding: 5px 6px; }
+}
 @media print {
-  body { background: #fff; font-size: 12px; }
+  body { background: #fff; font-size: 11px; }
   main { max-width: none; padding: 0; }
+  th, td { padding: 4px 6px; }
+  .card, .table-wrap { overflow: visible; }
   .grid { grid-template-columns: 1fr 1fr; }
   .card, figure, tr { break-inside: avoid; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
