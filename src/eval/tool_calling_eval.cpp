@@ -1,0 +1,118 @@
+#include "eval/tool_calling_eval.h"
+
+#include <algorithm>
+
+#include "chat/chat_format.h"
+#include "core/error.h"
+#include "data/dataset_rows.h"
+#include "data/sft_dataset.h"
+#include "model/generate.h"
+#include "model/transformer.h"
+#include "tokenizer/tokenizer.h"
+
+namespace tsft {
+
+using nlohmann::ordered_json;
+
+ToolCallingTask build_tool_calling_task(const std::vector<DatasetRow>& rows, const Tokenizer& tok,
+                                        const ChatFormat& chat, const ToolCallingTaskOptions& opt) {
+  SftLoadOptions lo;
+  lo.loss_on = SftLoadOptions::LossOn::kAssistant;
+  const SftRowEncoder enc(tok, &chat, lo);
+  ToolCallingTask task;
+  for (const DatasetRow& r : rows) {
+    if (r.kind != DatasetRow::Kind::kChat)
+      row_error(r, "messages", "tool-calling evaluation needs chat rows (messages or conversations)");
+    int turn = 0;
+    for (size_t i = 0; i < r.messages.size(); ++i) {
+      if (opt.max_cases > 0 && static_cast<int64_t>(task.cases.size()) >= opt.max_cases)
+        return task;
+      const ordered_json& m = r.messages[i];
+      if (m["role"] != "assistant") continue;
+      ++turn;
+      ToolCallingCase c;
+      c.where = r.where + " turn " + std::to_string(turn);
+      c.tools = r.tools;
+      for (size_t j = i; j-- > 0;)
+        if (r.messages[j]["role"] == "user" || r.messages[j]["role"] == "tool") {
+          c.request = (r.messages[j]["role"] == "tool" ? "[tool result] " : "") +
+                      r.messages[j]["content"].get<std::string>();
+          break;
+        }
+      if (m.contains("tool_calls"))
+        for (const auto& call : m["tool_calls"])
+          c.expected.push_back({call["function"]["name"].get<std::string>(),
+                                call["function"]["arguments"]});
+      // The prompt exactly as training renders the conversation up to this reply.
+      DatasetRow upto = r;
+      upto.messages = ordered_json(r.messages.begin(), r.messages.begin() + static_cast<long>(i) + 1);
+      const SftExample e = enc.encode(upto);
+      size_t end = e.loss_mask.size();
+      while (end > 0 && !e.loss_mask[end - 1]) --end;
+      size_t begin = end;
+      while (begin > 0 && e.loss_mask[begin - 1]) --begin;
+      if (begin == end) row_error(r, "messages", "turn " + std::to_string(turn) + " renders no reply tokens");
+      if (opt.max_prompt_tokens > 0 && static_cast<int64_t>(begin) > opt.max_prompt_tokens) {
+        ++task.skipped_too_long;
+        continue;
+      }
+      c.prompt_ids.assign(e.ids.begin(), e.ids.begin() + static_cast<long>(begin));
+      task.cases.push_back(std::move(c));
+    }
+  }
+  if (!task.cases.empty()) {
+    std::vector<int32_t> prefix = task.cases[0].prompt_ids;
+    for (const ToolCallingCase& c : task.cases) {
+      size_t m = 0;
+      while (m < prefix.size() && m + 1 < c.prompt_ids.size() && prefix[m] == c.prompt_ids[m]) ++m;
+      prefix.resize(m);
+    }
+    task.shared_prefix = std::move(prefix);
+  }
+  return task;
+}
+
+ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
+                                const ToolCallingTask& task, const ToolCallingRunOptions& opt) {
+  ToolCallMetrics metrics(opt.max_errors);
+  const int64_t P = static_cast<int64_t>(task.shared_prefix.size());
+  int64_t longest = 0;
+  for (const ToolCallingCase& c : task.cases)
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(c.prompt_ids.size()));
+  const int64_t ctx = model.config().max_positions > 0 ? model.config().max_positions : 4096;
+  GenerationConfig gen;
+  gen.max_new_tokens = opt.max_new_tokens;
+  gen.eos_ids = opt.eos_ids;
+  KvCache cache = model.make_cache(std::min<int64_t>(ctx, longest + opt.max_new_tokens + 1));
+  if (P > 0) {
+    std::vector<float> logits(static_cast<size_t>(model.config().vocab));
+    model.forward(task.shared_prefix.data(), P, cache, logits.data(), 1);
+  }
+  const int64_t n = static_cast<int64_t>(task.cases.size());
+  for (int64_t i = 0; i < n; ++i) {
+    const ToolCallingCase& c = task.cases[static_cast<size_t>(i)];
+    cache.truncate(P);
+    const std::vector<int32_t> rest(c.prompt_ids.begin() + P, c.prompt_ids.end());
+    GenerationConfig g = gen;
+    g.max_new_tokens = std::min<int64_t>(gen.max_new_tokens,
+                                         cache.capacity() - static_cast<int64_t>(c.prompt_ids.size()) - 1);
+    ToolCallTurn turn;
+    turn.tools = c.tools;
+    turn.expected = c.expected;
+    turn.prompt = c.request;
+    if (g.max_new_tokens < 1) {
+      turn.predicted.valid = false;
+      turn.predicted.error = "the prompt fills the model's context";
+      turn.raw_output = "(not generated: the prompt fills the context)";
+    } else {
+      const GenerationResult r = generate_after(model, tok, cache, rest, g);
+      turn.predicted = parse_tool_calls(r.text, opt.format);
+      turn.raw_output = r.text;
+    }
+    metrics.add(turn);
+    if (opt.on_progress) opt.on_progress(i + 1, n);
+  }
+  return metrics.report();
+}
+
+}  // namespace tsft

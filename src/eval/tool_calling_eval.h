@@ -1,0 +1,55 @@
+// Tool-calling evaluation: every assistant turn of chat rows with tools becomes one test (the
+// conversation before it as the prompt, its tool calls or text as the expected reply); the model
+// generates the reply greedily, it is parsed into calls and scored by ToolCallMetrics.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "chat/tool_call.h"
+#include "eval/tool_call_metrics.h"
+
+namespace tsft {
+
+class ChatFormat;
+class Tokenizer;
+class Transformer;
+struct DatasetRow;
+
+struct ToolCallingCase {
+  std::string where;    // FILE:LINE, turn N
+  std::string request;  // the last user (or tool) message, for the error sample
+  std::vector<int32_t> prompt_ids;  // as training renders the conversation up to the turn
+  nlohmann::ordered_json tools;
+  std::vector<ExpectedCall> expected;  // empty: the turn answers in text
+};
+
+struct ToolCallingTaskOptions {
+  int64_t max_cases = 0;  // 0 = all
+  int64_t max_prompt_tokens = 0;  // 0 = no limit; longer prompts are skipped and counted
+};
+
+struct ToolCallingTask {
+  std::vector<ToolCallingCase> cases;
+  std::vector<int32_t> shared_prefix;  // longest token prefix of every prompt (each keeps one)
+  int64_t skipped_too_long = 0;
+};
+
+// Chat rows only (tsft::Error naming the row otherwise). Every assistant message is a case.
+ToolCallingTask build_tool_calling_task(const std::vector<DatasetRow>& rows, const Tokenizer& tok,
+                                        const ChatFormat& chat, const ToolCallingTaskOptions& opt);
+
+struct ToolCallingRunOptions {
+  int64_t max_new_tokens = 256;
+  std::vector<int32_t> eos_ids;
+  ToolCallFormat format = ToolCallFormat::kAuto;
+  int max_errors = 20;
+  std::function<void(int64_t, int64_t)> on_progress;  // (done, total)
+};
+
+ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
+                                const ToolCallingTask& task, const ToolCallingRunOptions& opt);
+
+}  // namespace tsft
