@@ -137,8 +137,7 @@ TEST(GenValues, DrawnValuesFitTheirSchemas) {
     for (int i = 0; i < 200; ++i) {
       const ordered_json v = draw_value(s, "value", rng, "test");
       const auto problems = validate_json(v, s, "");
-      ASSERT_TRUE(problems.empty()) << text << " drew " << v.dump() << ": "
-                                    << problems[0].message;
+      ASSERT_TRUE(problems.empty()) << text << " drew " << v.dump() << ": " << problems[0].message;
     }
   }
   // A pattern no pool can meet is a clear error, not a hang.
@@ -148,9 +147,8 @@ TEST(GenValues, DrawnValuesFitTheirSchemas) {
 }
 
 TEST(GenTools, NoiseNeverTouchesValues) {
-  const std::vector<TextPiece> pieces = {{"Hello, World. Weather in ", false},
-                                         {"New York", true},
-                                         {"?", false}};
+  const std::vector<TextPiece> pieces = {
+      {"Hello, World. Weather in ", false}, {"New York", true}, {"?", false}};
   Rng rng(1);
   NoiseOptions all{1.0, 1.0, 0.0};
   EXPECT_EQ(noisy_text(pieces, all, rng, false), "hello world weather in New York");
@@ -185,8 +183,8 @@ TEST(GenToolSelection, BalancedClassesPromptLayoutAndAnswers) {
   GenStats st;
   const auto rows = generate_tool_selection(builtin_gen_tools(), opt, &st);
   ASSERT_EQ(rows.size(), 1000u);
-  const std::map<std::string, int64_t> want = {{"calculator", 167},   {"get_weather", 167},
-                                               {"set_reminder", 167}, {"search_web", 167},
+  const std::map<std::string, int64_t> want = {{"calculator", 167},     {"get_weather", 167},
+                                               {"set_reminder", 167},   {"search_web", 167},
                                                {"translate_text", 166}, {"send_email", 166}};
   EXPECT_EQ(st.per_class, want);
   std::map<std::string, int64_t> seen;
@@ -298,9 +296,9 @@ TEST(GenToolCalling, SameSeedSameBytesOtherSeedOtherBytes) {
 // as "March 14, 2026"), numbers as written; booleans come from words the template says.
 void expect_recoverable(const ordered_json& v, const ordered_json& schema, const std::string& text,
                         const std::string& where) {
-  static const char* kMonths[] = {"January", "February", "March",     "April",   "May",
-                                  "June",    "July",     "August",    "September", "October",
-                                  "November", "December"};
+  static const char* kMonths[] = {"January",   "February", "March",    "April",
+                                  "May",       "June",     "July",     "August",
+                                  "September", "October",  "November", "December"};
   if (v.is_object()) {
     for (const auto& [k, sub] : v.items())
       expect_recoverable(sub, schema["properties"][k], text, where + "." + k);
@@ -383,8 +381,10 @@ TEST(GenToolCalling, EveryCallValidatesAndEveryToolAndTypeIsCovered) {
   std::map<std::string, std::set<std::string>> args;
   std::set<std::string> types;
   for (const auto& r : rows) ++kinds[check_row(r, &args, &types)];
-  const std::map<std::string, int64_t> want = {{"single", 600},   {"distractors", 900},
-                                               {"no_call", 450},  {"parallel", 450},
+  const std::map<std::string, int64_t> want = {{"single", 600},
+                                               {"distractors", 900},
+                                               {"no_call", 450},
+                                               {"parallel", 450},
                                                {"multi_turn", 600}};
   EXPECT_EQ(kinds, want);
   EXPECT_EQ(st.per_class, want);
@@ -565,8 +565,8 @@ TEST(GenRows, LoadWithTheSftLoader) {
 
 TEST(GenCli, WritesTheFileAndReportsBadTools) {
   const std::string out = temp_path("cli.jsonl");
-  const std::string cmd = std::string(TSFT_BINARY) + " gen tool-calling --n 25 --seed 2 --out " +
-                          out + " > /dev/null";
+  const std::string cmd =
+      std::string(TSFT_BINARY) + " gen tool-calling --n 25 --seed 2 --out " + out + " > /dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   ToolCallingOptions opt;
   opt.n = 25;

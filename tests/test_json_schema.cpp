@@ -12,13 +12,17 @@ namespace {
 
 using nlohmann::ordered_json;
 
-ordered_json J(const char* text) { return ordered_json::parse(text); }
+ordered_json J(const char* text) {
+  return ordered_json::parse(text);
+}
 
 std::vector<SchemaProblem> check(const char* value, const char* schema) {
   return validate_json(J(value), J(schema), "");
 }
 
-bool ok(const char* value, const char* schema) { return check(value, schema).empty(); }
+bool ok(const char* value, const char* schema) {
+  return check(value, schema).empty();
+}
 
 // One problem, at `path`, whose message contains `needle`.
 void expect_one(const std::vector<SchemaProblem>& problems, const std::string& path,
@@ -73,7 +77,7 @@ TEST(ValidateJson, EnumAndConst) {
   EXPECT_TRUE(ok("\"celsius\"", s));
   expect_one(check("\"kelvin\"", s), "", "is not one of [\"celsius\",\"fahrenheit\"]");
   expect_one(check("\"Celsius\"", s), "", "is not one of");  // case matters
-  EXPECT_TRUE(ok("2.0", R"({"enum": [1, 2, 3]})"));         // numbers compare by value
+  EXPECT_TRUE(ok("2.0", R"({"enum": [1, 2, 3]})"));          // numbers compare by value
   expect_one(check("true", R"({"enum": [1, 2]})"), "", "boolean true is not one of");
   EXPECT_TRUE(ok(R"({"b": 2, "a": 1})", R"({"const": {"a": 1, "b": 2}})"));  // key order free
   expect_one(check(R"({"a": 1})", R"({"const": {"a": 1, "b": 2}})"), "", "expected {\"a\":1");
@@ -112,7 +116,7 @@ TEST(ValidateJson, StringLengthPatternAndFormats) {
   EXPECT_TRUE(ok("\"2024-02-29\"", date));  // leap year
   expect_one(check("\"2025-02-29\"", date), "", "is not a date");
   expect_one(check("\"1900-02-29\"", date), "", "is not a date");  // century, not leap
-  EXPECT_TRUE(ok("\"2000-02-29\"", date));                          // divisible by 400
+  EXPECT_TRUE(ok("\"2000-02-29\"", date));                         // divisible by 400
   expect_one(check("\"2026-04-31\"", date), "", "is not a date");
   expect_one(check("\"2026-13-01\"", date), "", "is not a date");
   expect_one(check("\"2026-3-14\"", date), "", "is not a date");
@@ -161,8 +165,8 @@ TEST(ValidateJson, NestedObjectsAndUnknownKeys) {
     "required": ["to"]
   })";
   EXPECT_TRUE(ok(R"({"to": "x", "items": [{"sku": "a", "qty": 1}], "options": {}})", s));
-  auto p = validate_json(J(R"({"to": "x", "items": [{"sku": "a", "qty": 1}, {"sku": "b"}]})"),
-                         J(s), "arguments");
+  auto p = validate_json(J(R"({"to": "x", "items": [{"sku": "a", "qty": 1}, {"sku": "b"}]})"), J(s),
+                         "arguments");
   expect_one(p, "arguments.items[1].qty", "missing required property");
   p = validate_json(J(R"({"to": "x", "items": [{"sku": "a", "qty": "2"}]})"), J(s), "arguments");
   expect_one(p, "arguments.items[0].qty", "expected integer, got string \"2\"");
@@ -230,7 +234,8 @@ TEST(CheckSchema, AcceptsAGoodSchema) {
     },
     "required": ["city"],
     "examples": [{"city": "Oslo"}]
-  })").empty());
+  })")
+                  .empty());
 }
 
 TEST(CheckSchema, NamesEachBrokenPart) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
@@ -21,11 +22,24 @@ const std::set<std::string> kTypeNames = {"string", "integer", "number", "boolea
 
 // Keywords that change what a value may be but that this subset does not implement: accepting
 // them silently would let wrong values through, so check_schema names them.
-const std::set<std::string> kUnsupported = {
-    "$ref",    "not",          "if",       "then",          "else",
-    "contains", "prefixItems", "patternProperties", "dependentRequired", "dependentSchemas",
-    "dependencies", "propertyNames", "unevaluatedProperties", "unevaluatedItems",
-    "multipleOf", "minProperties", "maxProperties", "additionalItems"};
+const std::set<std::string> kUnsupported = {"$ref",
+                                            "not",
+                                            "if",
+                                            "then",
+                                            "else",
+                                            "contains",
+                                            "prefixItems",
+                                            "patternProperties",
+                                            "dependentRequired",
+                                            "dependentSchemas",
+                                            "dependencies",
+                                            "propertyNames",
+                                            "unevaluatedProperties",
+                                            "unevaluatedItems",
+                                            "multipleOf",
+                                            "minProperties",
+                                            "maxProperties",
+                                            "additionalItems"};
 
 // "items[2]" / "a.b" / a["odd key"]: object keys that are not plain identifiers are bracketed so
 // the path stays unambiguous.
@@ -197,6 +211,16 @@ std::string join_types(const std::vector<std::string>& types) {
   return out;
 }
 
+// Compiling a std::regex costs far more than matching a short argument, and generators validate
+// thousands of values against the same few patterns. Per thread, so no locking; bounded.
+const std::regex& compiled(const std::string& pattern) {
+  thread_local std::map<std::string, std::regex> cache;
+  auto it = cache.find(pattern);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= 256) cache.clear();
+  return cache.emplace(pattern, std::regex(pattern, std::regex::ECMAScript)).first->second;
+}
+
 class Validator {
  public:
   std::vector<SchemaProblem> problems;
@@ -219,8 +243,8 @@ class Validator {
       bool ok = false;
       for (const auto& t : types) ok = ok || has_type(v, t);
       if (!ok) {
-        add(path, str("expected ", join_types(types), nullable ? " or null" : "", ", got ",
-                      describe(v)));
+        add(path,
+            str("expected ", join_types(types), nullable ? " or null" : "", ", got ", describe(v)));
         return;  // the keyword checks below assume the declared type
       }
     }
@@ -260,22 +284,22 @@ class Validator {
       add(path, str(v.dump(), " is above the ", excl_max_flag ? "exclusive " : "", "maximum ",
                     schema["maximum"].dump()));
     if (num(schema, "exclusiveMinimum", &bound) && d <= bound)
-      add(path, str(v.dump(), " is not above the exclusive minimum ",
-                    schema["exclusiveMinimum"].dump()));
+      add(path,
+          str(v.dump(), " is not above the exclusive minimum ", schema["exclusiveMinimum"].dump()));
     if (num(schema, "exclusiveMaximum", &bound) && d >= bound)
-      add(path, str(v.dump(), " is not below the exclusive maximum ",
-                    schema["exclusiveMaximum"].dump()));
+      add(path,
+          str(v.dump(), " is not below the exclusive maximum ", schema["exclusiveMaximum"].dump()));
   }
 
   void string(const std::string& s, const ordered_json& schema, const std::string& path) {
     const size_t len = utf8_length(s);
     double bound;
     if (num(schema, "minLength", &bound) && len < bound)
-      add(path, str("string of length ", len, " is shorter than minLength ",
-                    schema["minLength"].dump()));
+      add(path,
+          str("string of length ", len, " is shorter than minLength ", schema["minLength"].dump()));
     if (num(schema, "maxLength", &bound) && len > bound)
-      add(path, str("string of length ", len, " is longer than maxLength ",
-                    schema["maxLength"].dump()));
+      add(path,
+          str("string of length ", len, " is longer than maxLength ", schema["maxLength"].dump()));
     if (auto it = schema.find("format"); it != schema.end() && it->is_string()) {
       const std::string f = it->get<std::string>();
       if (f == "date" && !is_date(s))
@@ -287,7 +311,7 @@ class Validator {
     if (auto it = schema.find("pattern"); it != schema.end() && it->is_string()) {
       try {
         // JSON Schema patterns are ECMA-262 and unanchored: a match anywhere counts.
-        if (!std::regex_search(s, std::regex(it->get<std::string>(), std::regex::ECMAScript)))
+        if (!std::regex_search(s, compiled(it->get<std::string>())))
           add(path, str(ordered_json(s).dump(), " does not match the pattern ", it->dump()));
       } catch (const std::regex_error&) {
         // A broken pattern is check_schema's problem to report; here it cannot judge the value.
@@ -298,11 +322,11 @@ class Validator {
   void array(const ordered_json& v, const ordered_json& schema, const std::string& path) {
     double bound;
     if (num(schema, "minItems", &bound) && v.size() < bound)
-      add(path, str("array of ", v.size(), " items has fewer than minItems ",
-                    schema["minItems"].dump()));
+      add(path,
+          str("array of ", v.size(), " items has fewer than minItems ", schema["minItems"].dump()));
     if (num(schema, "maxItems", &bound) && v.size() > bound)
-      add(path, str("array of ", v.size(), " items has more than maxItems ",
-                    schema["maxItems"].dump()));
+      add(path,
+          str("array of ", v.size(), " items has more than maxItems ", schema["maxItems"].dump()));
     if (is_true(schema, "uniqueItems")) {
       for (size_t i = 1; i < v.size(); ++i)
         for (size_t j = 0; j < i; ++j)
@@ -520,8 +544,8 @@ class SchemaChecker {
     Validator val;
     val.value(v, schema, "");
     for (const auto& p : val.problems)
-      add(path, str(v.dump(), " does not fit the schema: ",
-                    p.path.empty() ? "" : p.path + ": ", p.message));
+      add(path, str(v.dump(), " does not fit the schema: ", p.path.empty() ? "" : p.path + ": ",
+                    p.message));
   }
 };
 
@@ -562,12 +586,12 @@ ordered_json function_of_tool(const ordered_json& tool, const std::string& where
   } else if (tool.contains("name")) {
     fn = tool;
   } else {
-    fail(where, ": not a tool: expected {\"type\": \"function\", \"function\": {...}} or a "
-                "function object with 'name'");
+    fail(where,
+         ": not a tool: expected {\"type\": \"function\", \"function\": {...}} or a "
+         "function object with 'name'");
   }
   const std::string at = tool.contains("function") ? where + ".function" : where;
-  if (!fn.contains("name") || !fn["name"].is_string())
-    fail(at, ": field 'name' must be a string");
+  if (!fn.contains("name") || !fn["name"].is_string()) fail(at, ": field 'name' must be a string");
   if (!valid_function_name(fn["name"].get<std::string>()))
     fail(at, ": field 'name' ", fn["name"].dump(),
          " must be 1-64 letters, digits, '_', '-' or '.'");

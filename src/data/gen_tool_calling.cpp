@@ -18,11 +18,16 @@ using nlohmann::ordered_json;
 
 const char* call_kind_name(CallKind kind) {
   switch (kind) {
-    case CallKind::kSingle: return "single";
-    case CallKind::kDistractors: return "distractors";
-    case CallKind::kNoCall: return "no_call";
-    case CallKind::kParallel: return "parallel";
-    case CallKind::kMultiTurn: return "multi_turn";
+    case CallKind::kSingle:
+      return "single";
+    case CallKind::kDistractors:
+      return "distractors";
+    case CallKind::kNoCall:
+      return "no_call";
+    case CallKind::kParallel:
+      return "parallel";
+    case CallKind::kMultiTurn:
+      return "multi_turn";
   }
   return "?";
 }
@@ -31,13 +36,15 @@ std::vector<int64_t> call_kind_counts(const double* shares, int64_t n) {
   double sum = 0;
   for (int k = 0; k < kCallKinds; ++k) {
     if (!(shares[k] >= 0 && shares[k] <= 1))
-      fail("the share of ", call_kind_name(static_cast<CallKind>(k)), " rows must be in [0, 1], got ",
-           shares[k]);
+      fail("the share of ", call_kind_name(static_cast<CallKind>(k)),
+           " rows must be in [0, 1], got ", shares[k]);
     sum += shares[k];
   }
   if (std::fabs(sum - 1.0) > 1e-6)
-    fail("the shares of single, distractors, no-call, parallel and multi-turn rows must sum to 1, "
-         "got ", sum);
+    fail(
+        "the shares of single, distractors, no-call, parallel and multi-turn rows must sum to 1, "
+        "got ",
+        sum);
   std::vector<int64_t> counts(kCallKinds);
   std::vector<std::pair<double, int>> rest;  // (fractional part, kind)
   int64_t given = 0;
@@ -77,7 +84,8 @@ const std::pair<const char*, const char*> kChat[] = {
     {"Suggest a title for my blog about gardening.", "How about \"Roots and Shoots\"?"},
     {"What is the boiling point of water at sea level?",
      "Water boils at 100 degrees Celsius (212 degrees Fahrenheit) at sea level."},
-    {"Can you explain what a noun is?", "A noun is a word that names a person, place, thing or idea."},
+    {"Can you explain what a noun is?",
+     "A noun is a word that names a person, place, thing or idea."},
     {"What's your name?", "I'm your assistant. How can I help?"},
     {"Write a haiku about autumn.",
      "Crisp leaves drift and fall,\ngolden light on quiet paths,\nthe year breathes out slow."},
@@ -94,8 +102,7 @@ const std::pair<const char*, const char*> kChat[] = {
      "Some ideas: Greenstep, Terra Sole or Leafwalk."},
     {"What does a verb do in a sentence?", "A verb describes an action, state or occurrence."},
     {"How many days are in a leap year?", "A leap year has 366 days."},
-    {"Tell me something interesting.",
-     "Octopuses have three hearts and blue blood."},
+    {"Tell me something interesting.", "Octopuses have three hearts and blue blood."},
 };
 
 std::string call_id(Rng& rng) {
@@ -128,7 +135,9 @@ struct Outcome {
 // Results and answers for the built-in tools (matched by name and the arguments they use);
 // any other tool gets a generic success.
 Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
-  auto s = [&](const char* k) { return args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string(); };
+  auto s = [&](const char* k) {
+    return args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string();
+  };
   const std::string& name = tool.name;
   if (name == "calculator" && args.contains("expression")) {
     if (auto v = eval_arithmetic(s("expression"))) {
@@ -147,16 +156,18 @@ Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
     }
   }
   if (name == "get_weather" && args.contains("city")) {
-    static const char* kConditions[] = {"sunny", "cloudy", "rainy", "windy", "foggy",
-                                        "snowy", "partly cloudy", "stormy"};
+    static const char* kConditions[] = {"sunny", "cloudy", "rainy",         "windy",
+                                        "foggy", "snowy",  "partly cloudy", "stormy"};
     const bool f = s("unit") == "fahrenheit";
     const int celsius = -5 + static_cast<int>(pick(rng, 40));
     const int temp = f ? static_cast<int>(std::lround(celsius * 9.0 / 5.0 + 32)) : celsius;
     const std::string cond = kConditions[pick(rng, std::size(kConditions))];
-    ordered_json r = {{"city", s("city")}, {"temperature", temp},
-                      {"unit", f ? "fahrenheit" : "celsius"}, {"condition", cond}};
-    std::string a = str("It's ", temp, f ? "°F" : "°C", " and ", cond, " in ", s("city"),
-                        " right now.");
+    ordered_json r = {{"city", s("city")},
+                      {"temperature", temp},
+                      {"unit", f ? "fahrenheit" : "celsius"},
+                      {"condition", cond}};
+    std::string a =
+        str("It's ", temp, f ? "°F" : "°C", " and ", cond, " in ", s("city"), " right now.");
     if (args.contains("days")) {
       const int high = temp + 1 + static_cast<int>(pick(rng, 5));
       r["forecast_high"] = high;
@@ -175,7 +186,10 @@ Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
   if (name == "search_web" && args.contains("query")) {
     const std::string q = s("query");
     std::string slug;
-    for (char c : q) slug += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : '-';
+    for (char c : q)
+      slug += std::isalnum(static_cast<unsigned char>(c))
+                  ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
+                  : '-';
     static const char* kSites[] = {"en.wikipedia.org/wiki", "www.nytimes.com/topic",
                                    "www.bbc.com/news", "medium.com/tag", "www.reddit.com/r"};
     ordered_json results = ordered_json::array();
@@ -183,8 +197,9 @@ Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
                                   "A beginner's guide to " + q};
     const size_t n = 2 + pick(rng, 2);
     for (size_t i = 0; i < n; ++i)
-      results.push_back({{"title", titles[i]},
-                         {"url", str("https://", kSites[pick(rng, std::size(kSites))], "/", slug)}});
+      results.push_back(
+          {{"title", titles[i]},
+           {"url", str("https://", kSites[pick(rng, std::size(kSites))], "/", slug)}});
     return {{{"results", results}},
             str("Here's what I found on ", q, ": \"", results[0]["title"].get<std::string>(),
                 "\" (", results[0]["url"].get<std::string>(), ") and \"",
@@ -299,8 +314,7 @@ std::vector<ordered_json> generate_tool_calling(const std::vector<GenTool>& tool
         reqs.push_back(make_request(tools[second], rng));
         std::vector<TextPiece> more = reqs[1].pieces;
         lower_first(more);
-        static const char* kJoin[] = {" Also, ", " And ", " After that, ", " Then ",
-                                      " Oh, and "};
+        static const char* kJoin[] = {" Also, ", " And ", " After that, ", " Then ", " Oh, and "};
         pieces.push_back({pick_from(rng, kJoin, std::size(kJoin)), false});
         pieces.insert(pieces.end(), more.begin(), more.end());
       }

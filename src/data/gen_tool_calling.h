@@ -22,7 +22,7 @@ struct ToolCallingOptions {
   // Shares of the row kinds, in CallKind order; they must sum to 1. Counts are exact: each kind
   // gets floor(share * n) rows and the remainder goes to the largest fractional parts.
   double shares[kCallKinds] = {0.2, 0.3, 0.15, 0.15, 0.2};
-  int max_offered = 4;      // tools offered in distractor / no-call rows, at most
+  int max_offered = 4;                      // tools offered in distractor / no-call rows, at most
   NoiseOptions noise = {0.05, 0.05, 0.08};  // lighter than selection: arguments must stay clear
 };
 

@@ -60,8 +60,7 @@ std::string tool_selection_system(const std::vector<std::string>& tool_names) {
          ". Answer with the tool's name only.";
 }
 
-std::string tool_selection_answer(const std::string& name, const std::string& sentinel,
-                                  bool chat) {
+std::string tool_selection_answer(const std::string& name, const std::string& sentinel, bool chat) {
   if (!sentinel.empty()) return sentinel + name;
   return chat ? name : " " + name;
 }

@@ -84,8 +84,7 @@ RequestTemplate parse_template(const std::string& text, const ordered_json& para
 }
 
 std::vector<RequestTemplate> parse_templates(const ordered_json& fn, const char* key,
-                                             const ordered_json& params,
-                                             const std::string& where) {
+                                             const ordered_json& params, const std::string& where) {
   std::vector<RequestTemplate> out;
   if (!fn.contains(key)) return out;
   const ordered_json& list = fn[key];
@@ -187,8 +186,8 @@ GenRequest from_schema(const GenTool& tool, Rng& rng) {
     const std::string sep = i == 0 ? "" : (i + 1 == args.size() && style != 0 ? " and " : ", ");
     const std::string key = name_words(k);
     list.push_back({sep + (style == 0 ? key + ": " : key + " "), false});
-    list.push_back({render_value(v, props.contains(k) ? props[k] : ordered_json::object(), rng),
-                    true});
+    list.push_back(
+        {render_value(v, props.contains(k) ? props[k] : ordered_json::object(), rng), true});
     ++i;
   }
   const std::string& phrase = tool.phrase;
@@ -205,10 +204,26 @@ GenRequest from_schema(const GenTool& tool, Rng& rng) {
     return req;
   }
   switch (style) {
-    case 0: add(cap(phrase) + ". "); add_list(); add("."); break;
-    case 1: add("Please " + phrase + " with "); add_list(); add("."); break;
-    case 2: add("Can you " + phrase + "? Use "); add_list(); add("."); break;
-    default: add("I need to " + phrase + " for "); add_list(); add("."); break;
+    case 0:
+      add(cap(phrase) + ". ");
+      add_list();
+      add(".");
+      break;
+    case 1:
+      add("Please " + phrase + " with ");
+      add_list();
+      add(".");
+      break;
+    case 2:
+      add("Can you " + phrase + "? Use ");
+      add_list();
+      add(".");
+      break;
+    default:
+      add("I need to " + phrase + " for ");
+      add_list();
+      add(".");
+      break;
   }
   return req;
 }
@@ -253,8 +268,7 @@ std::vector<GenTool> parse_gen_tools(const ordered_json& doc, const std::string&
     at = where + ": ";
   }
   if (!list->is_array())
-    fail(where, ": expected a JSON list of tools (or {\"tools\": [...]}), got ",
-         list->type_name());
+    fail(where, ": expected a JSON list of tools (or {\"tools\": [...]}), got ", list->type_name());
   if (list->empty()) fail(where, ": the list of tools is empty");
   std::vector<GenTool> tools;
   std::set<std::string> names;
@@ -269,8 +283,7 @@ std::vector<GenTool> parse_gen_tools(const ordered_json& doc, const std::string&
                        ? strip_toolsft_keys(fn["parameters"])
                        : ordered_json{{"type", "object"}, {"properties", ordered_json::object()}};
     // x-toolsft-values inside the parameters are for drawing; keep them for draw_value.
-    const ordered_json draw_params =
-        fn.contains("parameters") ? fn["parameters"] : t.parameters;
+    const ordered_json draw_params = fn.contains("parameters") ? fn["parameters"] : t.parameters;
     const auto problems = check_schema(draw_params, "parameters");
     if (!problems.empty())
       fail(fw, ": field '", problems[0].path, "': ", problems[0].message,
@@ -317,11 +330,18 @@ GenRequest make_request(const GenTool& tool, Rng& rng, bool hard) {
 }
 
 void add_framing(GenRequest& req, Rng& rng) {
-  static const char* kPrefixes[] = {"Hey, ", "Hi! ", "Quick question: ", "Okay so ",
-                                    "Hello. ", "Sorry to bother you, but ", "So, ",
-                                    "I'm in a hurry. ", "Good morning! ", "One more thing: "};
-  static const char* kSuffixes[] = {" Thanks!", " Thank you.", " Thanks in advance.",
-                                    " Please.", " Cheers.", " ASAP please.", " Appreciate it!"};
+  static const char* kPrefixes[] = {"Hey, ",
+                                    "Hi! ",
+                                    "Quick question: ",
+                                    "Okay so ",
+                                    "Hello. ",
+                                    "Sorry to bother you, but ",
+                                    "So, ",
+                                    "I'm in a hurry. ",
+                                    "Good morning! ",
+                                    "One more thing: "};
+  static const char* kSuffixes[] = {" Thanks!", " Thank you.",   " Thanks in advance.", " Please.",
+                                    " Cheers.", " ASAP please.", " Appreciate it!"};
   if (chance(rng, 0.25)) {
     const std::string pre = pick_from(rng, kPrefixes, std::size(kPrefixes));
     // "Hey, what's..." rather than "Hey, What's...", unless the request opens with a value.
@@ -346,7 +366,9 @@ std::string plain_text(const std::vector<TextPiece>& pieces) {
 
 namespace {
 
-bool is_letter(char c) { return std::isalpha(static_cast<unsigned char>(c)) != 0; }
+bool is_letter(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) != 0;
+}
 
 // One typo in a word of four or more letters of a text piece.
 void add_typo(std::vector<TextPiece>& pieces, Rng& rng) {
@@ -368,8 +390,12 @@ void add_typo(std::vector<TextPiece>& pieces, Rng& rng) {
   while (end < t.size() && is_letter(t[end])) ++end;
   const size_t at = start + 1 + pick(rng, end - start - 2);  // never the first or last letter
   switch (pick(rng, 3)) {
-    case 0: t.erase(at, 1); break;                  // dropped
-    case 1: t.insert(at, 1, t[at]); break;          // doubled
+    case 0:
+      t.erase(at, 1);
+      break;  // dropped
+    case 1:
+      t.insert(at, 1, t[at]);
+      break;  // doubled
     default:  // swapped with the next; equal letters ("ll") would not change, so doubled
       if (t[at] != t[at + 1])
         std::swap(t[at], t[at + 1]);
@@ -381,8 +407,8 @@ void add_typo(std::vector<TextPiece>& pieces, Rng& rng) {
 
 }  // namespace
 
-std::string noisy_text(const std::vector<TextPiece>& pieces_in, const NoiseOptions& noise,
-                       Rng& rng, bool values_too) {
+std::string noisy_text(const std::vector<TextPiece>& pieces_in, const NoiseOptions& noise, Rng& rng,
+                       bool values_too) {
   std::vector<TextPiece> pieces = pieces_in;
   if (chance(rng, noise.typos)) {
     add_typo(pieces, rng);

@@ -29,8 +29,8 @@ struct GenTool {
   std::string name;
   std::string phrase;           // what it does, as a verb phrase: "get the weather for a city"
   nlohmann::ordered_json tool;  // {"type": "function", "function": {...}} without x-toolsft keys
-  nlohmann::ordered_json parameters;        // the function's parameters (an object schema)
-  std::vector<RequestTemplate> examples;    // "x-toolsft-examples": ordinary requests
+  nlohmann::ordered_json parameters;           // the function's parameters (an object schema)
+  std::vector<RequestTemplate> examples;       // "x-toolsft-examples": ordinary requests
   std::vector<RequestTemplate> hard_examples;  // "x-toolsft-hard-examples": misleading words
 };
 
@@ -69,9 +69,9 @@ void add_framing(GenRequest& req, Rng& rng);
 
 // Per-request chances of each kind of noise; each is applied independently.
 struct NoiseOptions {
-  double lowercase = 0.12;   // everything lower case
-  double no_punct = 0.12;    // . , ! ? ; : ' removed
-  double typos = 0.15;       // one or two dropped / doubled / swapped letters in longer words
+  double lowercase = 0.12;  // everything lower case
+  double no_punct = 0.12;   // . , ! ? ; : ' removed
+  double typos = 0.15;      // one or two dropped / doubled / swapped letters in longer words
 };
 
 // The text, noised. Values (slot fills) are only lowercased, and only when values_too: a request

@@ -20,20 +20,21 @@ size_t pick(Rng& rng, size_t n) {
   return static_cast<size_t>(rng.next_u64() % n);  // bias below 2^-50 for the sizes used here
 }
 
-bool chance(Rng& rng, double p) { return rng.uniform() < p; }
+bool chance(Rng& rng, double p) {
+  return rng.uniform() < p;
+}
 
 namespace {
 
-#define POOL(name, ...)                             \
-  const std::vector<std::string> name = {__VA_ARGS__};
+#define POOL(name, ...) const std::vector<std::string> name = {__VA_ARGS__};
 
 POOL(kCities, "Paris", "London", "Tokyo", "New York", "Berlin", "Madrid", "Rome", "Sydney",
      "Toronto", "Chicago", "Mumbai", "Cairo", "Nairobi", "Lima", "Bogota", "Seoul", "Bangkok",
      "Istanbul", "Moscow", "Dublin", "Lisbon", "Vienna", "Prague", "Warsaw", "Oslo", "Stockholm",
      "Helsinki", "Copenhagen", "Amsterdam", "Brussels", "Zurich", "Athens", "Buenos Aires",
-     "Mexico City", "San Francisco", "Seattle", "Boston", "Denver", "Miami", "Austin",
-     "Vancouver", "Montreal", "Cape Town", "Lagos", "Singapore", "Hong Kong", "Shanghai",
-     "Jakarta", "Manila", "Auckland", "Reykjavik", "Edinburgh", "Marseille", "Munich", "Kyoto")
+     "Mexico City", "San Francisco", "Seattle", "Boston", "Denver", "Miami", "Austin", "Vancouver",
+     "Montreal", "Cape Town", "Lagos", "Singapore", "Hong Kong", "Shanghai", "Jakarta", "Manila",
+     "Auckland", "Reykjavik", "Edinburgh", "Marseille", "Munich", "Kyoto")
 POOL(kCountries, "France", "Japan", "Brazil", "Canada", "Kenya", "India", "Germany", "Mexico",
      "Australia", "Norway", "Egypt", "Peru", "Spain", "Italy", "Chile", "Vietnam")
 POOL(kTasks, "call the dentist", "buy milk", "water the plants", "pay the electricity bill",
@@ -41,11 +42,11 @@ POOL(kTasks, "call the dentist", "buy milk", "water the plants", "pay the electr
      "send mom a birthday card", "take out the trash", "back up my laptop", "walk the dog",
      "call the bank", "return the library books", "prepare the slides", "feed the cat",
      "check the oil in the car", "cancel the gym membership", "order printer ink",
-     "review the contract", "buy a gift for Sam", "schedule the team meeting",
-     "clean the fridge", "pay rent", "take my medication", "file my taxes", "pack for the trip",
-     "call the plumber", "update my resume", "confirm the dinner reservation", "stretch",
-     "send the invoice", "charge the car", "reply to Maria", "defrost the chicken",
-     "pick up the dry cleaning", "practice piano", "check in for my flight")
+     "review the contract", "buy a gift for Sam", "schedule the team meeting", "clean the fridge",
+     "pay rent", "take my medication", "file my taxes", "pack for the trip", "call the plumber",
+     "update my resume", "confirm the dinner reservation", "stretch", "send the invoice",
+     "charge the car", "reply to Maria", "defrost the chicken", "pick up the dry cleaning",
+     "practice piano", "check in for my flight")
 POOL(kTopics, "electric cars", "the history of the Roman empire", "best hiking trails in Utah",
      "how to bake sourdough bread", "quantum computing basics", "climate change policy",
      "the latest smartphone reviews", "healthy breakfast ideas", "learning Python",
@@ -98,8 +99,9 @@ const Phrase kPhrases[] = {
     {"Can you help me?", "¿Puede ayudarme?", "Pouvez-vous m'aider ?", "Können Sie mir helfen?",
      "Può aiutarmi?", "Pode me ajudar?"},
     {"I am hungry", "Tengo hambre", "J'ai faim", "Ich habe Hunger", "Ho fame", "Estou com fome"},
-    {"The weather is beautiful today", "Hace un tiempo precioso hoy", "Il fait très beau aujourd'hui",
-     "Das Wetter ist heute schön", "Oggi il tempo è bellissimo", "O tempo está lindo hoje"},
+    {"The weather is beautiful today", "Hace un tiempo precioso hoy",
+     "Il fait très beau aujourd'hui", "Das Wetter ist heute schön", "Oggi il tempo è bellissimo",
+     "O tempo está lindo hoje"},
     {"I need a taxi", "Necesito un taxi", "J'ai besoin d'un taxi", "Ich brauche ein Taxi",
      "Ho bisogno di un taxi", "Preciso de um táxi"},
     {"Congratulations on your new job", "Felicidades por tu nuevo trabajo",
@@ -127,20 +129,20 @@ POOL(kBodies, "The meeting is moved to 3 pm.", "Please find the report attached.
      "Welcome to the team, glad to have you.", "I fixed the bug you reported.",
      "Let's meet at the cafe near the station.", "The contract looks good to me.")
 POOL(kFirstNames, "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
-     "judy", "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor",
-     "wendy", "yusuf", "zoe", "maria", "kenji", "priya", "omar", "lena", "diego", "fatima")
-POOL(kLastNames, "smith", "jones", "garcia", "chen", "patel", "kim", "muller", "rossi",
-     "silva", "nguyen", "okafor", "larsen", "dubois", "novak")
+     "judy", "mallory", "niaj", "olivia", "peggy", "rupert", "sybil", "trent", "victor", "wendy",
+     "yusuf", "zoe", "maria", "kenji", "priya", "omar", "lena", "diego", "fatima")
+POOL(kLastNames, "smith", "jones", "garcia", "chen", "patel", "kim", "muller", "rossi", "silva",
+     "nguyen", "okafor", "larsen", "dubois", "novak")
 POOL(kDomains, "example.com", "mail.com", "work.org", "company.io", "school.edu")
 POOL(kLanguages, "Spanish", "French", "German", "Italian", "Portuguese", "Japanese", "Korean",
      "Chinese", "Arabic", "Russian", "Dutch", "Swedish", "Hindi", "Turkish", "Greek")
 POOL(kCurrencies, "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "INR", "BRL", "MXN")
 POOL(kAdjectives, "blue", "quick", "quiet", "bright", "small", "ancient", "modern", "golden",
      "green", "spare", "daily", "shared", "weekly", "main", "old", "new")
-POOL(kNouns, "notebook", "garden", "report", "project", "kitchen", "budget", "playlist",
-     "account", "folder", "ticket", "journey", "recipe", "meeting", "order", "list", "plan")
-POOL(kMonths, "January", "February", "March", "April", "May", "June", "July", "August",
-     "September", "October", "November", "December")
+POOL(kNouns, "notebook", "garden", "report", "project", "kitchen", "budget", "playlist", "account",
+     "folder", "ticket", "journey", "recipe", "meeting", "order", "list", "plan")
+POOL(kMonths, "January", "February", "March", "April", "May", "June", "July", "August", "September",
+     "October", "November", "December")
 #undef POOL
 
 std::string lower(std::string s) {
@@ -211,12 +213,20 @@ std::string capitalized(std::string s) {
 std::string draw_expression(Rng& rng) {
   auto operand = [&]() -> std::string {
     switch (pick(rng, 6)) {
-      case 0: return std::to_string(2 + pick(rng, 9));
-      case 1: return std::to_string(10 + pick(rng, 90));
-      case 2: return std::to_string(100 + pick(rng, 900));
-      case 3: { const size_t r = 2 + pick(rng, 14); return str("sqrt(", r * r, ")"); }
-      case 4: return format_number(static_cast<double>(pick(rng, 1000)) / 10.0 + 0.5, 1);
-      default: return std::to_string(1 + pick(rng, 50));
+      case 0:
+        return std::to_string(2 + pick(rng, 9));
+      case 1:
+        return std::to_string(10 + pick(rng, 90));
+      case 2:
+        return std::to_string(100 + pick(rng, 900));
+      case 3: {
+        const size_t r = 2 + pick(rng, 14);
+        return str("sqrt(", r * r, ")");
+      }
+      case 4:
+        return format_number(static_cast<double>(pick(rng, 1000)) / 10.0 + 0.5, 1);
+      default:
+        return std::to_string(1 + pick(rng, 50));
     }
   };
   static const char* kOps[] = {" + ", " - ", " * ", " / "};
@@ -270,21 +280,33 @@ std::string pool_string(const std::string& name, const ordered_json& schema, Rng
 void number_range(const std::string& name, bool integer, double* lo, double* hi, int* decimals) {
   const auto w = words_of(name);
   *decimals = integer ? 0 : 2;
-  if (has_word(w, {"lat", "latitude"})) *lo = -60, *hi = 70, *decimals = 4;
-  else if (has_word(w, {"lon", "lng", "longitude"})) *lo = -180, *hi = 180, *decimals = 4;
-  else if (has_word(w, {"year"})) *lo = 2020, *hi = 2030;
-  else if (has_word(w, {"days", "day", "nights"})) *lo = 1, *hi = 14;
-  else if (has_word(w, {"hour", "hours"})) *lo = 0, *hi = 23;
-  else if (has_word(w, {"minute", "minutes"})) *lo = 0, *hi = 59;
-  else if (has_word(w, {"precision", "decimals", "digits"})) *lo = 0, *hi = 6;
-  else if (has_word(w, {"percent", "percentage"})) *lo = 0, *hi = 100;
-  else if (has_word(w, {"age"})) *lo = 18, *hi = 80;
-  else if (has_word(w, {"price", "amount", "cost", "total", "budget"})) *lo = 1, *hi = 500;
-  else if (has_word(w, {"temperature", "temp"})) *lo = -10, *hi = 35, *decimals = 1;
-  else if (has_word(w, {"count", "max", "limit", "results", "n", "num", "number", "quantity",
-                         "qty", "size", "top"}))
+  if (has_word(w, {"lat", "latitude"}))
+    *lo = -60, *hi = 70, *decimals = 4;
+  else if (has_word(w, {"lon", "lng", "longitude"}))
+    *lo = -180, *hi = 180, *decimals = 4;
+  else if (has_word(w, {"year"}))
+    *lo = 2020, *hi = 2030;
+  else if (has_word(w, {"days", "day", "nights"}))
+    *lo = 1, *hi = 14;
+  else if (has_word(w, {"hour", "hours"}))
+    *lo = 0, *hi = 23;
+  else if (has_word(w, {"minute", "minutes"}))
+    *lo = 0, *hi = 59;
+  else if (has_word(w, {"precision", "decimals", "digits"}))
+    *lo = 0, *hi = 6;
+  else if (has_word(w, {"percent", "percentage"}))
+    *lo = 0, *hi = 100;
+  else if (has_word(w, {"age"}))
+    *lo = 18, *hi = 80;
+  else if (has_word(w, {"price", "amount", "cost", "total", "budget"}))
+    *lo = 1, *hi = 500;
+  else if (has_word(w, {"temperature", "temp"}))
+    *lo = -10, *hi = 35, *decimals = 1;
+  else if (has_word(w, {"count", "max", "limit", "results", "n", "num", "number", "quantity", "qty",
+                        "size", "top"}))
     *lo = 1, *hi = 10;
-  else *lo = integer ? 1 : 0, *hi = 100;
+  else
+    *lo = integer ? 1 : 0, *hi = 100;
 }
 
 ordered_json draw_number(const ordered_json& schema, const std::string& name, bool integer,
@@ -381,8 +403,8 @@ ordered_json draw_value(const ordered_json& schema, const std::string& name, Rng
     return draw_number(schema, name, type == "integer", rng, where);
   if (type == "array") {
     const int64_t lo = schema.value("minItems", int64_t{1});
-    const int64_t hi = std::max<int64_t>(lo, std::min<int64_t>(schema.value("maxItems", int64_t{3}),
-                                                                lo + 2));
+    const int64_t hi =
+        std::max<int64_t>(lo, std::min<int64_t>(schema.value("maxItems", int64_t{3}), lo + 2));
     const int64_t n = lo + static_cast<int64_t>(pick(rng, static_cast<size_t>(hi - lo + 1)));
     const ordered_json items = schema.value("items", ordered_json(true));
     ordered_json out = ordered_json::array();
@@ -415,15 +437,16 @@ ordered_json draw_value(const ordered_json& schema, const std::string& name, Rng
     ordered_json v = pool_string(name, schema, rng);
     if (validate_json(v, schema, "").empty()) return v;
   }
-  static const char* kOtherPools[] = {"time", "date", "email", "city", "id", "name", "query",
-                                      "subject", "language", "currency", "url", "country"};
+  static const char* kOtherPools[] = {"time",  "date",    "email",    "city",     "id",  "name",
+                                      "query", "subject", "language", "currency", "url", "country"};
   for (int tries = 0; tries < 8; ++tries)
     for (const char* other : kOtherPools) {
       ordered_json v = pool_string(other, schema, rng);
       if (validate_json(v, schema, "").empty()) return v;
     }
-  fail(where, ": no generated string fits its schema (pattern/length); list some values under "
-              "\"x-toolsft-values\"");
+  fail(where,
+       ": no generated string fits its schema (pattern/length); list some values under "
+       "\"x-toolsft-values\"");
 }
 
 std::string render_value(const ordered_json& value, const ordered_json& schema, Rng& rng) {
