@@ -4,7 +4,7 @@
 // assistant header per example, the six tool names + EOS as candidates). Prints a Markdown table.
 //
 //   build/bench/bench_tree_forward [--model PATH] [--threads 2] [--examples 200] [--batch 24]
-//                                  [--gen-examples 20] [--max-new-tokens 8]
+//                                  [--gen-examples 20] [--max-new-tokens 8] [--system tools|short]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "chat/tool_prompt.h"
 #include "core/threads.h"
 #include "io/model_loader.h"
 #include "model/generate.h"
@@ -35,6 +36,7 @@ struct Tool {
   const char* description;
   std::vector<const char*> queries;  // templates; {} is replaced by a slot value
   std::vector<const char*> slots;
+  std::vector<std::pair<const char*, const char*>> params;  // (name, description), all strings
 };
 
 const std::vector<Tool>& tools() {
@@ -42,37 +44,64 @@ const std::vector<Tool>& tools() {
       {"get_weather", "Get the current weather and forecast for a city.",
        {"What will the weather be like in {} tomorrow morning?", "Is it going to rain in {} this weekend?",
         "How cold is it right now in {}, should I bring a coat?"},
-       {"Paris", "Tokyo", "Lagos", "Buenos Aires", "Oslo", "Denver"}},
+       {"Paris", "Tokyo", "Lagos", "Buenos Aires", "Oslo", "Denver"},
+       {{"city", "City name, e.g. Berlin"}, {"days", "Number of forecast days"}}},
       {"search_web", "Search the web and return the top results for a query.",
        {"Can you look up the latest news about {} for me?", "Find some articles explaining {} in simple terms.",
         "Search online for reviews of {} please."},
-       {"electric cars", "the James Webb telescope", "sourdough baking", "quantum computing", "marathon training"}},
+       {"electric cars", "the James Webb telescope", "sourdough baking", "quantum computing", "marathon training"},
+       {{"query", "The search query"}}},
       {"send_email", "Send an email to a recipient with a subject and body.",
        {"Please email {} that the meeting moved to Thursday.", "Write to {} and ask for the quarterly report.",
         "Send a short thank-you note to {} by email."},
-       {"Alice", "my manager", "the landlord", "Dr. Chen", "the support team"}},
+       {"Alice", "my manager", "the landlord", "Dr. Chen", "the support team"},
+       {{"to", "Recipient address"}, {"subject", "Subject line"}, {"body", "Message text"}}},
       {"create_calendar_event", "Create an event in the user's calendar.",
        {"Put a dentist appointment on my calendar for {} at 3pm.", "Schedule a team lunch on {} at noon.",
         "Add a reminder event for my sister's birthday on {}."},
-       {"Monday", "next Friday", "June 12", "the 3rd of May", "Tuesday"}},
+       {"Monday", "next Friday", "June 12", "the 3rd of May", "Tuesday"},
+       {{"title", "Event title"}, {"start", "Start time, ISO 8601"}}},
       {"convert_currency", "Convert an amount of money between two currencies.",
        {"How much is {} in Japanese yen today?", "Convert {} to euros at the current rate.",
         "What would {} be worth in British pounds?"},
-       {"250 US dollars", "80 Swiss francs", "1200 Canadian dollars", "45 euros", "10000 rupees"}},
+       {"250 US dollars", "80 Swiss francs", "1200 Canadian dollars", "45 euros", "10000 rupees"},
+       {{"amount", "Amount to convert"}, {"from", "Currency code"}, {"to", "Currency code"}}},
       {"set_timer", "Start a countdown timer for a number of minutes.",
        {"Set a timer for {} so I don't burn the pasta.", "Start a countdown of {} for my workout.",
         "Remind me in {} to take the laundry out."},
-       {"10 minutes", "25 minutes", "an hour", "90 seconds", "15 minutes"}},
+       {"10 minutes", "25 minutes", "an hour", "90 seconds", "15 minutes"},
+       {{"minutes", "Duration in minutes"}}},
   };
   return t;
 }
 
-std::string system_prompt() {
-  std::string s = "You are a helpful assistant with access to the following tools. Answer with the "
-                  "name of the one tool that best serves the user's request.\n\n";
-  for (const Tool& t : tools())
-    s += std::string("- ") + t.name + ": " + t.description + "\n";
-  return s;
+// "tools": the tool list as the project renders it for SmolLM2 (chat/tool_prompt.h: one JSON
+// function signature per line in the system turn), the realistic prefix; "short": one line per
+// tool (name and description), which leaves the prompts short and generation at its fastest.
+std::string system_prompt(const std::string& style) {
+  std::string s = "You are a helpful assistant. Answer with the name of the one tool that best "
+                  "serves the user's request.\n\n";
+  if (style == "short") {
+    for (const Tool& t : tools()) s += std::string("- ") + t.name + ": " + t.description + "\n";
+    return s;
+  }
+  if (style != "tools") fail("--system must be tools or short, not ", style);
+  const ToolPromptStyle ps;
+  s += ps.before_tools;
+  for (size_t i = 0; i < tools().size(); ++i) {
+    const Tool& t = tools()[i];
+    nlohmann::ordered_json props = nlohmann::ordered_json::object(), req = nlohmann::ordered_json::array();
+    for (const auto& [name, desc] : t.params) {
+      props[name] = {{"type", "string"}, {"description", desc}};
+      req.push_back(name);
+    }
+    const nlohmann::ordered_json fn = {
+        {"type", "function"},
+        {"function", {{"name", t.name}, {"description", t.description},
+                      {"parameters", {{"type", "object"}, {"properties", props}, {"required", req}}}}}};
+    s += (i ? "\n" : "") + python_json(fn);
+  }
+  return s + ps.after_tools;
 }
 
 std::string fill(const char* tmpl, const char* slot) {
@@ -84,10 +113,11 @@ std::string fill(const char* tmpl, const char* slot) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
+  std::string model = "models/SmolLM2-135M-Instruct.Q4_1.gguf", system_style = "tools";
   int threads = 2, n_examples = 200, batch = 24, gen_examples = 20, max_new = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--model")) model = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--system")) system_style = argv[i + 1];
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--examples")) n_examples = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--batch")) batch = std::atoi(argv[i + 1]);
@@ -119,7 +149,7 @@ int main(int argc, char** argv) {
     std::mt19937 gen(1);
     std::vector<std::vector<int32_t>> full(n_examples);
     std::vector<int> truth(n_examples);
-    const std::string system = "<|im_start|>system\n" + system_prompt() + "<|im_end|>\n";
+    const std::string system = "<|im_start|>system\n" + system_prompt(system_style) + "<|im_end|>\n";
     for (int e = 0; e < n_examples; ++e) {
       const int ti = e % static_cast<int>(tools().size());
       const Tool& t = tools()[ti];
@@ -169,6 +199,8 @@ int main(int argc, char** argv) {
     const int gen_per_batch = std::max(1, (gen_examples + n_batches - 1) / n_batches);
     int64_t tokens = 0, logit_rows = 0, gen_tokens = 0;
     double flops = 0.0, t_score = 0.0, t_gen = 0.0, t_dec = 0.0;
+    double gen_prompt_s = 0.0, gen_decode_s = 0.0;
+    int64_t gen_prompt_tokens = 0;
     int correct = 0, ng = 0;
     const double per_token_gemm =
         2.0 * c.n_layers * (c.hidden * (c.q_dim() + 2 * c.kv_dim()) + c.q_dim() * c.hidden +
@@ -201,6 +233,9 @@ int main(int argc, char** argv) {
         const GenerationResult r = generate(m, tok, full[e], gc);
         t_gen += now() - t0;
         gen_tokens += r.tokens.size();
+        gen_prompt_tokens += r.prompt_tokens;
+        gen_prompt_s += r.prompt_seconds;
+        gen_decode_s += r.decode_seconds;
 
         t0 = now();
         dec.clear();
@@ -224,7 +259,8 @@ int main(int argc, char** argv) {
     const char* coretype = std::getenv("OPENBLAS_CORETYPE");
     std::printf("| metric | value |\n|---|---|\n");
     std::printf("| threads | %d |\n| OPENBLAS_CORETYPE | %s |\n", threads, coretype ? coretype : "(unset)");
-    std::printf("| shared prefix (tokens) | %lld |\n", static_cast<long long>(P));
+    std::printf("| shared prefix (tokens), system prompt style | %lld, %s |\n", static_cast<long long>(P),
+                system_style.c_str());
     std::printf("| examples, mean prompt tokens | %d, %.1f |\n", n_examples,
                 static_cast<double>(prompt_tokens) / n_examples);
     std::printf("| candidates per example | %zu |\n", cands.size());
@@ -238,6 +274,8 @@ int main(int argc, char** argv) {
     std::printf("| top candidate = intended tool | %d / %d |\n", correct, n_examples);
     std::printf("| generate(), full prompt, %d examples (examples/s) | %.2f (%.1f new tokens each) |\n",
                 ng, gen_eps, static_cast<double>(gen_tokens) / ng);
+    std::printf("| generate(): prefill (tokens/s), decode (ms/token) | %.1f, %.2f |\n",
+                gen_prompt_tokens / gen_prompt_s, 1e3 * gen_decode_s / gen_tokens);
     std::printf("| cached prefix + greedy decode (examples/s) | %.2f |\n", dec_eps);
     std::printf("| speed-up vs generate() | %.1fx |\n", score_eps / gen_eps);
     std::printf("| speed-up vs cached-prefix decode | %.1fx |\n", score_eps / dec_eps);
