@@ -80,6 +80,12 @@ int cmd_gen(int argc, char** argv) {
   }
   if (what != "tool-selection" && what != "tool-calling")
     fail("unknown generator '", what, "' (tool-selection or tool-calling)");
+  // An option of the other generator would be silently ignored: say so instead.
+  const bool selection = what == "tool-selection";
+  for (const char* o : {"format", "sentinel", "hard"})
+    if (!selection && args.given(o)) fail("--", o, " applies to tool-selection only");
+  for (const char* o : {"single", "distractors", "no-call", "parallel", "multi-turn", "max-tools"})
+    if (selection && args.given(o)) fail("--", o, " applies to tool-calling only");
   const std::vector<GenTool> loaded =
       args.given("tools") ? load_gen_tools(args.str("tools")) : std::vector<GenTool>{};
   const std::vector<GenTool>& tools = args.given("tools") ? loaded : builtin_gen_tools();
