@@ -624,6 +624,9 @@ TEST(ReportText, Formats) {
   EXPECT_EQ(format_fixed(2.718281828, 2), "2.72");
   EXPECT_EQ(format_fixed(-0.0001, 2), "0.00");
   EXPECT_EQ(format_count(51234.0), "51234");
+  EXPECT_EQ(format_fixed(std::nan(""), 2), "—");
+  EXPECT_EQ(format_percent(INFINITY), "—");
+  EXPECT_EQ(format_count(1e20), "100000000000000000000");
   EXPECT_EQ(format_created("2026-11-21T18:30:00Z"), "2026-11-21 18:30 UTC");
   EXPECT_EQ(format_created("yesterday"), "yesterday");
   ordered_json o = {{"a", 1.5}, {"b", nullptr}, {"c", "x"}};

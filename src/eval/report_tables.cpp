@@ -9,8 +9,6 @@ namespace tsft {
 
 using nlohmann::ordered_json;
 
-const char kDash[] = "\xE2\x80\x94";
-
 namespace {
 
 const char kFormat[] = "toolsft-eval/1";
@@ -172,23 +170,6 @@ std::optional<double> number_field(const ordered_json& obj, const char* key,
   if (!std::isfinite(v)) return std::nullopt;
   return v;
 }
-
-std::string format_fixed(std::optional<double> v, int decimals) {
-  if (!v) return kDash;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, *v);
-  // "-0.0" reads as a sign error in a table.
-  std::string s = buf;
-  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
-  return s;
-}
-
-std::string format_percent(std::optional<double> v, int decimals) {
-  if (!v) return kDash;
-  return format_fixed(*v * 100.0, decimals) + "%";
-}
-
-std::string format_count(std::optional<double> v) { return format_fixed(v, 0); }
 
 std::string format_created(const std::string& created) {
   // Exactly the shape the eval command writes; anything else is shown untouched.

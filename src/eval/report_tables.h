@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "eval/text_util.h"
+
 namespace tsft {
 
 enum class ReportTask { kToolSelection, kToolCalling, kPerplexity };
@@ -20,8 +22,6 @@ struct ReportTable {
   std::vector<CellKind> kinds;                 // one per column
   std::vector<std::vector<std::string>> rows;  // raw display text (not escaped); "—" when missing
 };
-
-extern const char kDash[];  // "—": a value that is null or cannot be computed
 
 // The report's task after checking the top level: "format" is toolsft-eval/1, "task" is known,
 // "models" is an array of objects. tsft::Error naming the field otherwise.
@@ -37,9 +37,6 @@ std::string model_name(const nlohmann::ordered_json& report, size_t i);
 std::optional<double> number_field(const nlohmann::ordered_json& obj, const char* key,
                                    const std::string& where);
 
-std::string format_percent(std::optional<double> v, int decimals = 1);  // 0.9875 -> "98.8%"
-std::string format_fixed(std::optional<double> v, int decimals);        // 3.4219, 2 -> "3.42"
-std::string format_count(std::optional<double> v);                      // 51234 -> "51234"
 // report.created for people: "2026-11-21T18:30:00Z" -> "2026-11-21 18:30 UTC"; other text as is.
 std::string format_created(const std::string& created);
 

@@ -6,7 +6,6 @@
 #include <numbers>
 
 #include "core/error.h"
-#include "eval/report_tables.h"
 #include "eval/text_util.h"
 
 namespace tsft {

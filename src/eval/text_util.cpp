@@ -1,9 +1,31 @@
 #include "eval/text_util.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 
 namespace tsft {
+
+const char kDash[] = "\xE2\x80\x94";
+
+std::string format_fixed(std::optional<double> v, int decimals) {
+  // A NaN that slipped past the readers still never reaches the page.
+  if (!v || !std::isfinite(*v)) return kDash;
+  std::string s(static_cast<size_t>(std::snprintf(nullptr, 0, "%.*f", decimals, *v)), '\0');
+  std::snprintf(s.data(), s.size() + 1, "%.*f", decimals, *v);
+  // "-0.0" reads as a sign error in a table.
+  if (s[0] == '-' && s.find_first_not_of("-0.") == std::string::npos) s.erase(0, 1);
+  return s;
+}
+
+std::string format_percent(std::optional<double> v, int decimals) {
+  if (!v || !std::isfinite(*v)) return kDash;
+  return format_fixed(*v * 100.0, decimals) + "%";
+}
+
+std::string format_count(std::optional<double> v) { return format_fixed(v, 0); }
+
 namespace {
 
 const char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD

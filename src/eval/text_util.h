@@ -1,11 +1,19 @@
-// Text helpers for the report renderers: UTF-8 repair, HTML/XML escaping, and terminal display
-// width so that Markdown tables line up.
+// Text helpers for the report renderers: number formats with "—" for missing values, UTF-8
+// repair, HTML/XML escaping, and terminal display width so that Markdown tables line up.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace tsft {
+
+extern const char kDash[];  // "—": a value that is null or cannot be computed
+
+// Fixed decimals; nullopt -> "—"; never "-0.00" (reads as a sign error in a table).
+std::string format_fixed(std::optional<double> v, int decimals);        // 3.4219, 2 -> "3.42"
+std::string format_percent(std::optional<double> v, int decimals = 1);  // 0.9875 -> "98.8%"
+std::string format_count(std::optional<double> v);                      // 51234 -> "51234"
 
 // `s` with every invalid UTF-8 sequence and every control character that XML forbids (all below
 // U+0020 except tab, newline, carriage return) replaced by U+FFFD. Report text comes from model
