@@ -130,6 +130,10 @@ TEST(GenValues, DrawnValuesFitTheirSchemas) {
           "b": {"type": "object", "properties": {"c": {"type": "number"}}, "required": ["c"]}},
           "required": ["b"], "additionalProperties": false})",
       R"({"type": "string", "x-toolsft-values": ["only", "these"]})",
+      // Draft 4 exclusive flags, and allOf that drawing does not read (redrawn until it fits).
+      R"({"type": "number", "minimum": 0, "maximum": 1, "exclusiveMinimum": true,
+          "exclusiveMaximum": true})",
+      R"({"type": "integer", "minimum": 0, "maximum": 20, "allOf": [{"minimum": 3}]})",
   };
   Rng rng(7);
   for (const char* text : schemas) {
@@ -140,7 +144,11 @@ TEST(GenValues, DrawnValuesFitTheirSchemas) {
       ASSERT_TRUE(problems.empty()) << text << " drew " << v.dump() << ": " << problems[0].message;
     }
   }
-  // A pattern no pool can meet is a clear error, not a hang.
+  // A schema no draw can meet is a clear error, not a hang or an invalid call.
+  EXPECT_THROW(draw_value(ordered_json::parse(
+                              R"({"type": "integer", "maximum": 5, "allOf": [{"minimum": 10}]})"),
+                          "x", rng, "tools.json: f.x"),
+               Error);
   EXPECT_THROW(draw_value(ordered_json::parse(R"({"type": "string", "pattern": "^Z{9}$"})"), "x",
                           rng, "tools.json: f.x"),
                Error);

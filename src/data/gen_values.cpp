@@ -324,6 +324,9 @@ ordered_json draw_number(const ordered_json& schema, const std::string& name, bo
     min_b = std::max(min_b, schema["exclusiveMinimum"].get<double>() + step);
   if (schema.contains("exclusiveMaximum") && schema["exclusiveMaximum"].is_number())
     max_b = std::min(max_b, schema["exclusiveMaximum"].get<double>() - step);
+  // Draft 4's boolean spelling makes minimum/maximum themselves exclusive.
+  if (schema.value("exclusiveMinimum", ordered_json()) == true) min_b += step;
+  if (schema.value("exclusiveMaximum", ordered_json()) == true) max_b -= step;
   if (integer) min_b = std::ceil(min_b), max_b = std::floor(max_b);
   if (min_b > max_b) fail(where, ": no ", integer ? "integer" : "number", " fits its bounds");
   // The name's usual range where it overlaps the schema's, else the schema's own range.
@@ -360,8 +363,10 @@ std::string format_number(double v, int decimals) {
   return s == "-0" ? "0" : s;
 }
 
-ordered_json draw_value(const ordered_json& schema, const std::string& name, Rng& rng,
-                        const std::string& where) {
+namespace {
+
+ordered_json draw_once(const ordered_json& schema, const std::string& name, Rng& rng,
+                       const std::string& where) {
   if (!schema.is_object()) return nullptr;  // `true`: anything goes, null is the simplest
   if (schema.contains("const")) return schema["const"];
   if (schema.contains("enum")) return schema["enum"][pick(rng, schema["enum"].size())];
@@ -447,6 +452,23 @@ ordered_json draw_value(const ordered_json& schema, const std::string& name, Rng
   fail(where,
        ": no generated string fits its schema (pattern/length); list some values under "
        "\"x-toolsft-values\"");
+}
+
+}  // namespace
+
+ordered_json draw_value(const ordered_json& schema, const std::string& name, Rng& rng,
+                        const std::string& where) {
+  // The drawing above follows the common keywords; a schema can still constrain more (allOf, a
+  // nested oneOf) than it knows. A few fresh draws, then a user error rather than a bad call.
+  std::vector<SchemaProblem> problems;
+  for (int tries = 0; tries < 10; ++tries) {
+    ordered_json v = draw_once(schema, name, rng, where);
+    problems = validate_json(v, schema, "");
+    if (problems.empty()) return v;
+  }
+  fail(where, ": cannot draw a value that fits its schema (", problems[0].path,
+       problems[0].path.empty() ? "" : ": ", problems[0].message,
+       "); list some values under \"x-toolsft-values\"");
 }
 
 std::string render_value(const ordered_json& value, const ordered_json& schema, Rng& rng) {
