@@ -498,6 +498,23 @@ TEST(GenUserTools, TemplatesAndSchemaOnlyToolsBothWork) {
                               {"book_table", 30}, {"convert_currency", 30}, {"ping", 30}}));
 }
 
+// A rule across the arguments (here: root allOf making optional "b" required) that no single
+// value's drawing sees: requests are drawn again until the whole object fits.
+TEST(GenUserTools, RulesAcrossArgumentsAreMet) {
+  const std::string path = write_temp("across.json", R"([{"name": "f", "description": "Do f",
+      "parameters": {"type": "object", "properties": {"a": {"type": "integer"},
+                     "b": {"type": "string", "enum": ["x", "y"]}},
+                     "required": ["a"], "allOf": [{"required": ["b"]}]}}])");
+  const auto tools = load_gen_tools(path);
+  std::filesystem::remove(path);
+  ToolCallingOptions opt;
+  opt.n = 200;
+  std::map<std::string, std::set<std::string>> args;
+  std::set<std::string> types;
+  for (const auto& r : generate_tool_calling(tools, opt, nullptr)) check_row(r, &args, &types);
+  EXPECT_EQ(args["f"], (std::set<std::string>{"a", "b"}));
+}
+
 std::string load_error(const std::string& json) {
   const std::string path = write_temp("bad_tools.json", json);
   try {

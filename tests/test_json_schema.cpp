@@ -247,6 +247,12 @@ TEST(CheckSchema, NamesEachBrokenPart) {
              "tools[0].function.parameters.properties.a.type", "unknown type");
   expect_one(schema_problems(R"({"type": "object", "properties": {"a": {}}, "required": ["b"]})"),
              "tools[0].function.parameters.required[0]", "\"b\" is not in properties");
+  expect_one(schema_problems(R"({"type": "object", "required": ["a"]})"),
+             "tools[0].function.parameters.required[0]", "\"a\" is not in properties");
+  // Inside anyOf/oneOf/allOf, "required" alone names keys of the enclosing object.
+  EXPECT_TRUE(schema_problems(R"({"type": "object", "properties": {"a": {}, "b": {}},
+      "anyOf": [{"required": ["a"]}, {"required": ["b"]}]})")
+                  .empty());
   expect_one(schema_problems(R"({"type": "object", "required": "a"})"),
              "tools[0].function.parameters.required", "must be an array");
   expect_one(schema_problems(R"({"type": "integer", "enum": ["1", 2]})"),

@@ -395,7 +395,9 @@ class SchemaChecker {
     problems.push_back({path, std::move(message)});
   }
 
-  void schema(const ordered_json& s, const std::string& path) {
+  // `branch`: an anyOf/oneOf/allOf member, where "required" without "properties" is the usual
+  // way to say which keys the branch needs of the enclosing object.
+  void schema(const ordered_json& s, const std::string& path, bool branch = false) {
     if (s.is_boolean()) return;
     if (!s.is_object()) {
       add(path, str("a schema must be an object, got ", describe(s)));
@@ -422,7 +424,7 @@ class SchemaChecker {
     for (const char* k : {"exclusiveMinimum", "exclusiveMaximum"})
       if (s.contains(k) && !s[k].is_number() && !s[k].is_boolean())
         add(key_path(path, k), str("must be a number, got ", describe(s[k])));
-    object_keywords(s, path);
+    object_keywords(s, path, branch);
     if (s.contains("items")) {
       if (s["items"].is_array())
         add(key_path(path, "items"), "tuple items (an array of schemas) are not supported");
@@ -436,7 +438,7 @@ class SchemaChecker {
         add(p, "must be a non-empty array of schemas");
         continue;
       }
-      for (size_t i = 0; i < s[k].size(); ++i) schema(s[k][i], index_path(p, i));
+      for (size_t i = 0; i < s[k].size(); ++i) schema(s[k][i], index_path(p, i), true);
     }
     // A broken schema would only echo its own errors when judging its enum/const/default.
     if (problems.size() == problems_before) examples_fit(s, path);
@@ -479,7 +481,7 @@ class SchemaChecker {
       add(key_path(path, lo), str(s[lo].dump(), " is greater than ", hi, " ", s[hi].dump()));
   }
 
-  void object_keywords(const ordered_json& s, const std::string& path) {
+  void object_keywords(const ordered_json& s, const std::string& path, bool branch) {
     const bool has_props = s.contains("properties");
     if (has_props) {
       const std::string p = key_path(path, "properties");
@@ -503,7 +505,8 @@ class SchemaChecker {
           const std::string name = req[i].get<std::string>();
           if (!seen.insert(name).second)
             add(index_path(p, i), str("\"", name, "\" listed twice"));
-          else if (!has_props || !s["properties"].is_object() || !s["properties"].contains(name))
+          else if (has_props ? s["properties"].is_object() && !s["properties"].contains(name)
+                             : !branch)
             add(index_path(p, i), str("required property \"", name, "\" is not in properties"));
         }
       }

@@ -325,8 +325,19 @@ const std::vector<GenTool>& builtin_gen_tools() {
 
 GenRequest make_request(const GenTool& tool, Rng& rng, bool hard) {
   const auto& pool = hard && !tool.hard_examples.empty() ? tool.hard_examples : tool.examples;
-  if (pool.empty()) return from_schema(tool, rng);
-  return fill_template(tool, pool[pick(rng, pool.size())], rng);
+  if (hard && !tool.hard_examples.empty())  // selection only: its arguments are never used
+    return fill_template(tool, pool[pick(rng, pool.size())], rng);
+  // Each value fits its own schema; the arguments as a whole can still break a rule across
+  // them (an anyOf over the object, a fixed value clashing with a drawn one): draw again.
+  std::vector<SchemaProblem> problems;
+  for (int tries = 0; tries < 10; ++tries) {
+    GenRequest req = pool.empty() ? from_schema(tool, rng)
+                                  : fill_template(tool, pool[pick(rng, pool.size())], rng);
+    problems = validate_json(req.arguments, tool.parameters, "arguments");
+    if (problems.empty()) return req;
+  }
+  fail(tool.name, ": cannot make arguments that fit the parameters schema (", problems[0].path,
+       ": ", problems[0].message, ")");
 }
 
 void add_framing(GenRequest& req, Rng& rng) {

@@ -461,7 +461,7 @@ ordered_json draw_value(const ordered_json& schema, const std::string& name, Rng
   // The drawing above follows the common keywords; a schema can still constrain more (allOf, a
   // nested oneOf) than it knows. A few fresh draws, then a user error rather than a bad call.
   std::vector<SchemaProblem> problems;
-  for (int tries = 0; tries < 10; ++tries) {
+  for (int tries = 0; tries < 32; ++tries) {  // an optional key a rule needs: 2^-32 to miss
     ordered_json v = draw_once(schema, name, rng, where);
     problems = validate_json(v, schema, "");
     if (problems.empty()) return v;
