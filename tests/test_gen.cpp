@@ -11,6 +11,7 @@
 #include <set>
 
 #include "chat/chat_format.h"
+#include "chat/chat_template.h"
 #include "chat/json_schema.h"
 #include "core/error.h"
 #include "data/gen_tool_calling.h"
@@ -586,6 +587,42 @@ TEST(GenRows, LoadWithTheSftLoader) {
   EXPECT_EQ(load(generate_tool_calling(builtin_gen_tools(), call, nullptr), "call.jsonl"), 100u);
   EXPECT_EQ(load(generate_tool_calling(load_gen_tools(kUserTools), call, nullptr), "user.jsonl"),
             100u);
+}
+
+// A template that renders tools and calls itself (Qwen2.5): every calling row loads, and the
+// trained tokens of a call row hold the call's name and arguments but not the tool's result.
+TEST(GenRows, CallsRenderInATemplateWithTools) {
+  const std::string dir = kData + "/chat_templates/Qwen2.5-0.5B-Instruct";
+  const ordered_json cases = ordered_json::parse(read(dir + "/render_cases.json"));
+  ordered_json extra = ordered_json::object();
+  for (auto& [k, v] : cases["special_tokens"].items()) extra[k] = v;
+  const ChatFormat chat(ChatTemplate(read(dir + "/chat_template.jinja"), "qwen2.5"), extra,
+                        "<|im_end|>");
+  const Tokenizer tok = smollm2().with_special_tokens({"<|im_start|>", "<|im_end|>"});
+  ToolCallingOptions opt;
+  opt.n = 60;
+  for (double& sh : opt.shares) sh = 0;
+  opt.shares[static_cast<int>(CallKind::kMultiTurn)] = 1;
+  const auto rows = generate_tool_calling(builtin_gen_tools(), opt, nullptr);
+  const std::string path = write_temp("qwen.jsonl", bytes(rows));
+  SftLoadOptions lo;
+  lo.max_seq_len = 8192;
+  const auto ex = load_sft_dataset(path, tok, &chat, lo, nullptr);
+  std::filesystem::remove(path);
+  ASSERT_EQ(ex.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::vector<int32_t> trained;
+    for (size_t t = 0; t < ex[i].ids.size(); ++t)
+      if (ex[i].loss_mask[t]) trained.push_back(ex[i].ids[t]);
+    const std::string text = tok.decode(trained);
+    const ordered_json& m = rows[i]["messages"];
+    const ordered_json& fn = m[1]["tool_calls"][0]["function"];
+    EXPECT_NE(text.find(fn["name"].get<std::string>()), std::string::npos) << text;
+    for (const auto& [k, v] : fn["arguments"].items())
+      EXPECT_NE(text.find("\"" + k + "\""), std::string::npos) << k << " in " << text;
+    EXPECT_NE(text.find(m[3]["content"].get<std::string>()), std::string::npos) << text;
+    EXPECT_EQ(text.find(m[2]["content"].get<std::string>()), std::string::npos) << text;
+  }
 }
 
 TEST(GenCli, WritesTheFileAndReportsBadTools) {
