@@ -11,13 +11,13 @@
 namespace tsft {
 namespace {
 
-// Rows per task: small enough that Hq * blocks tasks keep every thread busy to the end, large
-// enough that the prefix GEMMs of one block still run near BLAS speed.
-constexpr int64_t kRowBlock = 64;
+// Tokens per task: small enough that Hkv * blocks tasks keep every thread busy to the end, large
+// enough that the prefix GEMMs of one block (group * kRowBlock rows) run near BLAS speed.
+constexpr int64_t kRowBlock = 128;
 
 // Longest ancestor chain (a token counts itself). Checks the forest's invariant on the way.
-int64_t max_chain_length(const int32_t* parent, int64_t T, std::vector<int32_t>& depth) {
-  depth.resize(static_cast<size_t>(T));
+int64_t max_chain_length(const int32_t* parent, int64_t T) {
+  std::vector<int32_t> depth(static_cast<size_t>(T));
   int64_t longest = 0;
   for (int64_t i = 0; i < T; ++i) {
     TSFT_CHECK(parent[i] >= -1 && parent[i] < i, "parent[", i, "] = ", parent[i]);
@@ -29,9 +29,9 @@ int64_t max_chain_length(const int32_t* parent, int64_t T, std::vector<int32_t>&
 
 }  // namespace
 
+// Per (head, token): a score row of P + the longest chain.
 int64_t attention_tree_scratch_floats(const int32_t* parent, int64_t T, int64_t P, int64_t Hq) {
-  std::vector<int32_t> depth;
-  return Hq * T * (P + max_chain_length(parent, T, depth));
+  return Hq * T * (P + max_chain_length(parent, T));
 }
 
 void attention_tree_forward(float* out, const float* q, const float* k, const float* v,
@@ -40,53 +40,62 @@ void attention_tree_forward(float* out, const float* q, const float* k, const fl
                             float* scratch) {
   if (T == 0) return;
   TSFT_CHECK(Hq % Hkv == 0 && (P == 0 || (k_prefix != nullptr && v_prefix != nullptr)));
-  std::vector<int32_t> depth;
-  const int64_t W = P + max_chain_length(parent, T, depth);  // scratch row: prefix, then chain
+  const int64_t W = P + max_chain_length(parent, T);  // score row: prefix, then chain
   const int64_t group = Hq / Hkv, QS = Hq * D, KS = Hkv * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t blocks = (T + kRowBlock - 1) / kRowBlock;
 
-  // One task per (head, block of rows). The prefix part is two BLAS GEMMs per task (BLAS runs
-  // single-threaded inside the parallel region); the chains are short (prompt + candidate), so
-  // their dot products and weighted sums run as SIMD loops over D.
+  // One task per (KV head, block of tokens). The group's query heads share the prefix keys and
+  // values, so their rows are packed (head-major, D contiguous) into one operand: the prefix part
+  // is then two BLAS GEMMs of group * rows rows (BLAS runs single-threaded inside the parallel
+  // region), and each prefix K/V panel is packed once per block instead of once per head. The
+  // chains are short (prompt + candidate): their dot products and weighted sums are SIMD loops.
 #pragma omp parallel for schedule(dynamic, 1)
-  for (int64_t task = 0; task < Hq * blocks; ++task) {
-    const int64_t h = task / blocks, hk = h / group;
+  for (int64_t task = 0; task < Hkv * blocks; ++task) {
+    const int64_t hk = task / blocks;
     const int64_t t0 = (task % blocks) * kRowBlock, rows = std::min(kRowBlock, T - t0);
-    float* scores = scratch + (h * T + t0) * W;  // (rows, W)
+    const int64_t M = group * rows;  // packed row (j, r): head hk * group + j, token t0 + r
+    float* scores = scratch + (hk * group * T + group * t0) * W;  // (M, W)
+    thread_local std::vector<float> qpack, opack;
+    if (static_cast<int64_t>(qpack.size()) < M * D) {
+      qpack.resize(static_cast<size_t>(M * D));
+      opack.resize(static_cast<size_t>(M * D));
+    }
+    for (int64_t j = 0; j < group; ++j)
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy_n(q + (t0 + r) * QS + (hk * group + j) * D, D, qpack.data() + (j * rows + r) * D);
+
     if (P > 0)
-      gemm_nt(scores, W, q + t0 * QS + h * D, QS, k_prefix + hk * D, KS, rows, P, D, scale, 0.0f);
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t t = t0 + r;
-      float* row = scores + r * W;
-      const float* qt = q + t * QS + h * D;
+      gemm_nt(scores, W, qpack.data(), D, k_prefix + hk * D, KS, M, P, D, scale, 0.0f);
+    for (int64_t m = 0; m < M; ++m) {
+      float* row = scores + m * W;
+      const float* qm = qpack.data() + m * D;
       int64_t c = P;
-      for (int64_t j = t; j >= 0; j = parent[j], ++c) {
+      for (int64_t j = t0 + m % rows; j >= 0; j = parent[j], ++c) {
         const float* kj = k + j * KS + hk * D;
         float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
-        for (int64_t d = 0; d < D; ++d) acc += qt[d] * kj[d];
+        for (int64_t d = 0; d < D; ++d) acc += qm[d] * kj[d];
         row[c] = acc * scale;
       }
       causal_softmax_row(row, c, c);
     }
-    float* oh = out + t0 * QS + h * D;
     if (P > 0) {
-      gemm_nn(oh, QS, scores, W, v_prefix + hk * D, KS, rows, D, P, 1.0f, 0.0f);
+      gemm_nn(opack.data(), D, scores, W, v_prefix + hk * D, KS, M, D, P, 1.0f, 0.0f);
     } else {
-      for (int64_t r = 0; r < rows; ++r) std::fill(oh + r * QS, oh + r * QS + D, 0.0f);
+      std::fill(opack.begin(), opack.begin() + M * D, 0.0f);
     }
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t t = t0 + r;
-      const float* row = scores + r * W;
-      float* o = oh + r * QS;
+    for (int64_t m = 0; m < M; ++m) {
+      const float* row = scores + m * W;
+      float* o = opack.data() + m * D;
       int64_t c = P;
-      for (int64_t j = t; j >= 0; j = parent[j], ++c) {
+      for (int64_t j = t0 + m % rows; j >= 0; j = parent[j], ++c) {
         const float p = row[c];
         const float* vj = v + j * KS + hk * D;
 #pragma omp simd
         for (int64_t d = 0; d < D; ++d) o[d] += p * vj[d];
       }
+      std::copy_n(o, D, out + (t0 + m % rows) * QS + (hk * group + m / rows) * D);
     }
   }
 }
