@@ -2,8 +2,11 @@
 // built-in tools or the user's own tools file, deterministically by seed.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -11,29 +14,45 @@
 #include "core/fs_util.h"
 #include "data/gen_tool_calling.h"
 #include "data/gen_tool_selection.h"
-#include "export/export_files.h"
 
 namespace tsft {
 namespace {
 
-// The rows as JSONL, written beside the destination and renamed into place, so a reader never
-// sees half a file.
-void write_jsonl_atomic(const std::string& path, const std::vector<nlohmann::ordered_json>& rows) {
-  std::string text;
-  for (const auto& r : rows) text += r.dump() + "\n";
-  const std::string dir = parent_dir(path);
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  const std::string tmp = str(path, ".tmp-", ::getpid());
-  write_text_file(tmp, text);
-  fsync_file(tmp);
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    fail(path, ": cannot move the finished file into place: ", ec.message());
+// JSONL written beside the destination and renamed into place by commit(), so a reader never
+// sees half a file; rows stream through, so no row count is limited by memory. Without
+// commit() (an error on the way), the destructor removes the partial file.
+class JsonlFile {
+ public:
+  explicit JsonlFile(const std::string& path) : path_(path), tmp_(str(path, ".tmp-", ::getpid())) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent_dir(path), ec);
+    out_.open(tmp_, std::ios::binary | std::ios::trunc);
+    if (!out_) fail(path, ": cannot create ", tmp_, ": ", std::strerror(errno));
   }
-  fsync_dir(dir);
-}
+  ~JsonlFile() {
+    if (!committed_) {
+      out_.close();
+      std::error_code ec;
+      std::filesystem::remove(tmp_, ec);
+    }
+  }
+  void write(const nlohmann::ordered_json& row) { out_ << row.dump() << '\n'; }
+  void commit() {
+    out_.close();
+    if (!out_) fail(tmp_, ": write failed (disk full?)");
+    fsync_file(tmp_);
+    std::error_code ec;
+    std::filesystem::rename(tmp_, path_, ec);
+    if (ec) fail(path_, ": cannot move the finished file into place: ", ec.message());
+    committed_ = true;
+    fsync_dir(parent_dir(path_));
+  }
+
+ private:
+  std::string path_, tmp_;
+  std::ofstream out_;
+  bool committed_ = false;
+};
 
 void print_counts(const char* title, const std::map<std::string, int64_t>& counts, int64_t n) {
   std::printf("%s\n", title);
@@ -100,7 +119,12 @@ int cmd_gen(int argc, char** argv) {
   };
 
   GenStats stats;
-  std::vector<nlohmann::ordered_json> rows;
+  JsonlFile out(args.str("out"));
+  int64_t written = 0;
+  const RowSink sink = [&](nlohmann::ordered_json row) {
+    out.write(row);
+    ++written;
+  };
   if (what == "tool-selection") {
     ToolSelectionOptions opt;
     opt.n = n;
@@ -113,7 +137,7 @@ int cmd_gen(int argc, char** argv) {
     opt.sentinel = args.str("sentinel");
     opt.hard_share = args.number("hard");
     opt.noise = scaled(opt.noise);
-    rows = generate_tool_selection(tools, opt, &stats);
+    generate_tool_selection(tools, opt, &stats, sink);
   } else {
     ToolCallingOptions opt;
     opt.n = n;
@@ -122,11 +146,11 @@ int cmd_gen(int argc, char** argv) {
     for (int k = 0; k < kCallKinds; ++k) opt.shares[k] = args.number(kNames[k]);
     opt.max_offered = static_cast<int>(args.integer("max-tools"));
     opt.noise = scaled(opt.noise);
-    rows = generate_tool_calling(tools, opt, &stats);
+    generate_tool_calling(tools, opt, &stats, sink);
   }
-  write_jsonl_atomic(args.str("out"), rows);
-  std::printf("wrote %zu %s rows to %s (%zu tools, seed %lld)\n", rows.size(), what.c_str(),
-              args.str("out").c_str(), tools.size(), static_cast<long long>(seed));
+  out.commit();
+  std::printf("wrote %lld %s rows to %s (%zu tools, seed %lld)\n", static_cast<long long>(written),
+              what.c_str(), args.str("out").c_str(), tools.size(), static_cast<long long>(seed));
   if (what == "tool-selection") {
     print_counts("rows per tool:", stats.per_class, n);
     std::printf("hard negatives: %lld\n", static_cast<long long>(stats.hard));

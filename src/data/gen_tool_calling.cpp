@@ -264,8 +264,8 @@ void lower_first(std::vector<TextPiece>& pieces) {
 
 }  // namespace
 
-std::vector<ordered_json> generate_tool_calling(const std::vector<GenTool>& tools,
-                                                const ToolCallingOptions& opt, GenStats* stats) {
+void generate_tool_calling(const std::vector<GenTool>& tools, const ToolCallingOptions& opt,
+                           GenStats* stats, const RowSink& sink) {
   if (tools.empty()) fail("tool calling needs at least one tool");
   if (opt.n < 1) fail("--n must be at least 1, got ", opt.n);
   if (opt.max_offered < 1) fail("--max-tools must be at least 1, got ", opt.max_offered);
@@ -281,8 +281,6 @@ std::vector<ordered_json> generate_tool_calling(const std::vector<GenTool>& tool
   st = GenStats{};
   std::set<std::string> seen;
   const size_t max_extra = static_cast<size_t>(opt.max_offered) - 1;
-  std::vector<ordered_json> rows;
-  rows.reserve(kinds.size());
   for (CallKind kind : kinds) {
     ordered_json msgs = ordered_json::array();
     ordered_json offer;
@@ -293,7 +291,7 @@ std::vector<ordered_json> generate_tool_calling(const std::vector<GenTool>& tool
       msgs.push_back(message("user", noisy_text(pieces, opt.noise, rng, false)));
       msgs.push_back(message("assistant", a));
       ++st.per_class[call_kind_name(kind)];
-      rows.push_back({{"messages", msgs}, {"tools", offer}});
+      sink({{"messages", msgs}, {"tools", offer}});
       continue;  // a small pool: repeats here are expected and not counted as duplicates
     }
     const size_t first = pick(rng, tools.size());
@@ -350,8 +348,15 @@ std::vector<ordered_json> generate_tool_calling(const std::vector<GenTool>& tool
       msgs.push_back(message("assistant", out.answer));
     }
     ++st.per_class[call_kind_name(kind)];
-    rows.push_back({{"messages", msgs}, {"tools", offer}});
+    sink({{"messages", msgs}, {"tools", offer}});
   }
+}
+
+std::vector<ordered_json> generate_tool_calling(const std::vector<GenTool>& tools,
+                                                const ToolCallingOptions& opt, GenStats* stats) {
+  std::vector<ordered_json> rows;
+  generate_tool_calling(tools, opt, stats,
+                        [&](ordered_json row) { rows.push_back(std::move(row)); });
   return rows;
 }
 

@@ -37,5 +37,7 @@ std::vector<int64_t> call_kind_counts(const double* shares, int64_t n);
 std::vector<nlohmann::ordered_json> generate_tool_calling(const std::vector<GenTool>& tools,
                                                           const ToolCallingOptions& opt,
                                                           GenStats* stats);
+void generate_tool_calling(const std::vector<GenTool>& tools, const ToolCallingOptions& opt,
+                           GenStats* stats, const RowSink& sink);
 
 }  // namespace tsft

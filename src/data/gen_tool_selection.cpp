@@ -65,9 +65,8 @@ std::string tool_selection_answer(const std::string& name, const std::string& se
   return chat ? name : " " + name;
 }
 
-std::vector<ordered_json> generate_tool_selection(const std::vector<GenTool>& tools,
-                                                  const ToolSelectionOptions& opt,
-                                                  GenStats* stats) {
+void generate_tool_selection(const std::vector<GenTool>& tools, const ToolSelectionOptions& opt,
+                             GenStats* stats, const RowSink& sink) {
   if (tools.empty()) fail("tool selection needs at least one tool");
   if (opt.n < 1) fail("--n must be at least 1, got ", opt.n);
   if (opt.hard_share < 0 || opt.hard_share > 1)
@@ -84,8 +83,6 @@ std::vector<ordered_json> generate_tool_selection(const std::vector<GenTool>& to
   GenStats& st = stats ? *stats : local;
   st = GenStats{};
   std::set<std::string> seen;
-  std::vector<ordered_json> rows;
-  rows.reserve(classes.size());
   const bool chat = opt.format == ToolSelectionOptions::Format::kChat;
   for (size_t c : classes) {
     const bool hard = chance(rng, opt.hard_share);
@@ -106,13 +103,21 @@ std::vector<ordered_json> generate_tool_selection(const std::vector<GenTool>& to
       msgs.push_back({{"role", "system"}, {"content", tool_selection_system(names)}});
       msgs.push_back({{"role", "user"}, {"content", text}});
       msgs.push_back({{"role", "assistant"}, {"content", answer}});
-      rows.push_back({{"messages", msgs}});
+      sink({{"messages", msgs}});
     } else {
-      rows.push_back({{"prompt", tool_selection_prompt(names, text)}, {"completion", answer}});
+      sink({{"prompt", tool_selection_prompt(names, text)}, {"completion", answer}});
     }
     ++st.per_class[names[c]];
     st.hard += hard ? 1 : 0;
   }
+}
+
+std::vector<ordered_json> generate_tool_selection(const std::vector<GenTool>& tools,
+                                                  const ToolSelectionOptions& opt,
+                                                  GenStats* stats) {
+  std::vector<ordered_json> rows;
+  generate_tool_selection(tools, opt, stats,
+                          [&](ordered_json row) { rows.push_back(std::move(row)); });
   return rows;
 }
 

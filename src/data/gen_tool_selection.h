@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -40,10 +41,15 @@ std::string tool_selection_prompt(const std::vector<std::string>& tool_names,
 std::string tool_selection_system(const std::vector<std::string>& tool_names);
 std::string tool_selection_answer(const std::string& name, const std::string& sentinel, bool chat);
 
+// Receives each row as it is made, so a large file never has to be held in memory.
+using RowSink = std::function<void(nlohmann::ordered_json row)>;
+
 // n rows, classes balanced (each tool n/k times, the first n%k tools once more), in a shuffled
 // order. The same tools, options and seed give the same rows. `stats` may be null.
 std::vector<nlohmann::ordered_json> generate_tool_selection(const std::vector<GenTool>& tools,
                                                             const ToolSelectionOptions& opt,
                                                             GenStats* stats);
+void generate_tool_selection(const std::vector<GenTool>& tools, const ToolSelectionOptions& opt,
+                             GenStats* stats, const RowSink& sink);
 
 }  // namespace tsft
