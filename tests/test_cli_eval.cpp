@@ -1,0 +1,164 @@
+// toolsft gen + eval end to end on the default model: both tool-selection modes, tool calling,
+// perplexity and a training run's checkpoints, each writing report.json/.md/.html; bad inputs
+// give one-line errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kBin = TSFT_BINARY;
+const std::string kData = TSFT_TEST_DATA_DIR;
+const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+struct CliResult {
+  int exit_code;
+  std::string out;
+};
+
+CliResult run(const std::string& args) {
+  const std::string cmd = kBin + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+std::string temp_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("tsft_eval_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d.string();
+}
+
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void expect_report_files(const std::string& out) {
+  for (const char* f : {"report.json", "report.md", "report.html"})
+    EXPECT_TRUE(fs::exists(fs::path(out) / f)) << out << "/" << f;
+  const std::string html = read_text(out + "/report.html");
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+}
+
+TEST(CliEval, ToolSelectionScoringAndGeneration) {
+  const std::string d = temp_dir("sel");
+  const CliResult g =
+      run("gen tool-selection --n 12 --seed 3 --format chat --out " + d + "/data.jsonl");
+  ASSERT_EQ(g.exit_code, 0) << g.out;
+  const CliResult r = run("eval --data " + d + "/data.jsonl --mode both --threads 2 --model " +
+                          kDefaultModel + " --name base --out " + d + "/report");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("| base (scoring)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("report: " + d + "/report/report.html"), std::string::npos) << r.out;
+  expect_report_files(d + "/report");
+  const json j = read_json(d + "/report/report.json");
+  EXPECT_EQ(j["format"], "toolsft-eval/1");
+  EXPECT_EQ(j["task"], "tool_selection");
+  EXPECT_EQ(j["dataset"]["examples"], 12);
+  ASSERT_EQ(j["models"].size(), 2u);
+  const json& s = j["models"][0]["tool_selection"];
+  const json& gen = j["models"][1]["tool_selection"];
+  EXPECT_EQ(s["mode"], "scoring");
+  EXPECT_EQ(gen["mode"], "generation");
+  EXPECT_EQ(s["labels"].size(), 6u);
+  EXPECT_EQ(s["n"], 12);
+  EXPECT_EQ(s["invalid_rate"], 0.0);  // scoring always names a candidate
+  EXPECT_TRUE(s["calibration"]["ece"].is_number());
+  EXPECT_TRUE(gen["calibration"].is_null());
+  int64_t total = 0;
+  for (const auto& row : gen["confusion"])
+    for (const auto& c : row) total += c.get<int64_t>();
+  EXPECT_EQ(total, 12);
+}
+
+TEST(CliEval, ToolCallingAndPerplexity) {
+  const std::string d = temp_dir("tc");
+  ASSERT_EQ(run("gen tool-calling --n 4 --seed 5 --out " + d + "/calls.jsonl").exit_code, 0);
+  const CliResult r = run("eval --task tool-calling --data " + d +
+                          "/calls.jsonl --max-examples 3 --max-new-tokens 24 --threads 2 --out " +
+                          d + "/report");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  expect_report_files(d + "/report");
+  const json j = read_json(d + "/report/report.json");
+  EXPECT_EQ(j["task"], "tool_calling");
+  const json& tc = j["models"][0]["tool_calling"];
+  EXPECT_EQ(tc["turns"], 3);
+  EXPECT_EQ(tc["call_turns"].get<int>() + tc["no_call_turns"].get<int>(), 3);
+
+  const CliResult p = run("eval --task perplexity --data " + kData +
+                          "/third_party/glaive_toolcall_en_demo.json --max-examples 3 "
+                          "--threads 2 --out " + d + "/ppl");
+  ASSERT_EQ(p.exit_code, 0) << p.out;
+  const json pj = read_json(d + "/ppl/report.json");
+  const json& ppl = pj["models"][0]["perplexity"];
+  EXPECT_GT(ppl["tokens"].get<int64_t>(), 100);
+  EXPECT_GT(ppl["perplexity"].get<double>(), 1.0);
+  EXPECT_LT(ppl["perplexity"].get<double>(), 100.0);  // an instruct model on chat replies
+}
+
+// A two-step LoRA run saving every step, then its base, checkpoints and final adapter compared.
+TEST(CliEval, EveryCheckpointOfARunInOneTable) {
+  const std::string d = temp_dir("run");
+  ASSERT_EQ(run("gen tool-selection --n 16 --seed 1 --out " + d + "/data.jsonl").exit_code, 0);
+  const std::string cfg = d + "/run.yaml";
+  std::ofstream(cfg) << "model:\n  path: " << kDefaultModel << "\ndata:\n  train: " << d
+                     << "/data.jsonl\n  max_seq_len: 128\nlora:\n  enabled: true\n  r: 4\n"
+                     << "train:\n  output_dir: " << d << "/out\n  max_steps: 2\n"
+                     << "  batch_size: 2\n  save_steps: 1\n  logging_steps: 1\n"
+                     << "  progress: false\n";
+  const CliResult t = run("train --config " + cfg);
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  const CliResult r = run("eval --data " + d + "/data.jsonl --max-examples 6 --threads 2 " +
+                          "--checkpoints " + d + "/out --out " + d + "/report");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json j = read_json(d + "/report/report.json");
+  ASSERT_EQ(j["models"].size(), 4u) << r.out;
+  EXPECT_EQ(j["models"][0]["name"], "base");
+  EXPECT_EQ(j["models"][1]["name"], "checkpoint-1");
+  EXPECT_EQ(j["models"][1]["step"], 1);
+  EXPECT_EQ(j["models"][2]["name"], "checkpoint-2");
+  EXPECT_EQ(j["models"][3]["name"], "final");
+  EXPECT_EQ(j["training"]["train"].size(), 2u);
+  EXPECT_NE(read_text(d + "/report/report.md").find("| checkpoint-2"), std::string::npos);
+}
+
+TEST(CliEval, BadInputsGiveOneLineErrors) {
+  const std::string d = temp_dir("bad");
+  std::ofstream(d + "/x.jsonl") << "{\"prompt\": \"p\", \"completion\": \"a\"}\n{\"prompt\": 3}\n";
+  auto one_line = [](const CliResult& r, const std::string& want) {
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_NE(r.out.find("error: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(want), std::string::npos) << r.out;
+  };
+  one_line(run("eval --data " + d + "/x.jsonl --task classify"), "--task: expected");
+  one_line(run("eval --data " + d + "/x.jsonl --mode guess"), "--mode: expected");
+  one_line(run("eval --data " + d + "/x.jsonl"), "x.jsonl:2: prompt: expected a string");
+  one_line(run("eval --data " + d + "/missing.jsonl"), "missing.jsonl: cannot open");
+  one_line(run("eval --data " + d + "/x.jsonl --model /nonexistent/m.gguf"),
+           "/nonexistent/m.gguf: no such model");
+  one_line(run("eval --data " + d + "/x.jsonl --checkpoints " + d),
+           "not a training run's output directory");
+  one_line(run("eval --data " + d + "/x.jsonl --skip-invalid"), "at least two candidate tools");
+  EXPECT_EQ(run("eval").exit_code, 2);
+}
+
+}  // namespace
