@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <time.h>
+
 #include "core/error.h"
 #include "chat/tool_prompt.h"
 #include "core/threads.h"
@@ -29,6 +31,15 @@ namespace {
 
 double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// CPU seconds of the whole process. With one thread this is the run time the other processes'
+// load leaves out (time slices waiting for a core are not counted); with more threads it also
+// counts OpenMP's spinning at barriers, so it is printed for --threads 1 only.
+double cpu_now() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 struct Tool {
@@ -199,7 +210,7 @@ int main(int argc, char** argv) {
     const int gen_per_batch = std::max(1, (gen_examples + n_batches - 1) / n_batches);
     int64_t tokens = 0, logit_rows = 0, gen_tokens = 0;
     double flops = 0.0, t_score = 0.0, t_gen = 0.0, t_dec = 0.0;
-    double gen_prompt_s = 0.0, gen_decode_s = 0.0;
+    double gen_prompt_s = 0.0, gen_decode_s = 0.0, c_score = 0.0, c_gen = 0.0, c_dec = 0.0;
     int64_t gen_prompt_tokens = 0;
     int correct = 0, ng = 0;
     const double per_token_gemm =
@@ -220,24 +231,26 @@ int main(int argc, char** argv) {
         attn += 4.0 * c.n_layers * c.n_heads * c.head_dim * (P + depth[i]);
       }
       flops += per_token_gemm * T + 2.0 * c.hidden * V * R + attn;
-      double t0 = now();
+      double t0 = now(), c0 = cpu_now();
       const auto lp = score_candidates(m, prefix_cache, P, prefix_logits.data(), chunk, ws);
       t_score += now() - t0;
+      c_score += cpu_now() - c0;
       for (size_t e = 0; e < lp.size(); ++e) {
         const int best = static_cast<int>(std::max_element(lp[e].begin(), lp[e].end()) - lp[e].begin());
         correct += best == truth[b0 + e];
       }
 
       for (int e = b0; e < std::min(b0 + gen_per_batch, n_examples) && ng < gen_examples; ++e, ++ng) {
-        t0 = now();
+        t0 = now(), c0 = cpu_now();
         const GenerationResult r = generate(m, tok, full[e], gc);
         t_gen += now() - t0;
+        c_gen += cpu_now() - c0;
         gen_tokens += r.tokens.size();
         gen_prompt_tokens += r.prompt_tokens;
         gen_prompt_s += r.prompt_seconds;
         gen_decode_s += r.decode_seconds;
 
-        t0 = now();
+        t0 = now(), c0 = cpu_now();
         dec.clear();
         for (int64_t l = 0; l < c.n_layers; ++l) {
           std::memcpy(dec.k(l), prefix_cache.k(l), P * c.kv_dim() * sizeof(float));
@@ -252,6 +265,7 @@ int main(int argc, char** argv) {
           if (i + 1 < max_new) m.forward(&next, 1, dec, logits.data(), 1);
         }
         t_dec += now() - t0;
+        c_dec += cpu_now() - c0;
       }
     }
 
@@ -279,6 +293,12 @@ int main(int argc, char** argv) {
     std::printf("| cached prefix + greedy decode (examples/s) | %.2f |\n", dec_eps);
     std::printf("| speed-up vs generate() | %.1fx |\n", score_eps / gen_eps);
     std::printf("| speed-up vs cached-prefix decode | %.1fx |\n", score_eps / dec_eps);
+    if (threads == 1) {
+      std::printf("| CPU ms per example: tree, generate(), cached-prefix decode | %.1f, %.1f, %.1f |\n",
+                  1e3 * c_score / n_examples, 1e3 * c_gen / ng, 1e3 * c_dec / ng);
+      std::printf("| speed-up in CPU time vs generate(), vs cached-prefix decode | %.1fx, %.1fx |\n",
+                  (c_gen / ng) / (c_score / n_examples), (c_dec / ng) / (c_score / n_examples));
+    }
   } catch (const Error& e) {
     std::fprintf(stderr, "bench_tree_forward: error: %s\n", e.what());
     return 1;
