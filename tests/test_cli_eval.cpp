@@ -1,6 +1,6 @@
 // toolsft gen + eval end to end on the default model: both tool-selection modes, tool calling,
 // perplexity and a training run's checkpoints, each writing report.json/.md/.html; bad inputs
-// give one-line errors.
+// give one-line errors; toolsft data check on real and broken data.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
@@ -139,6 +139,23 @@ TEST(CliEval, EveryCheckpointOfARunInOneTable) {
   EXPECT_EQ(j["models"][3]["name"], "final");
   EXPECT_EQ(j["training"]["train"].size(), 2u);
   EXPECT_NE(read_text(d + "/report/report.md").find("| checkpoint-2"), std::string::npos);
+}
+
+TEST(CliData, CheckReportsLayoutsToolsAndLengths) {
+  const CliResult r = run("data check --data " + kData +
+                          "/third_party/glaive_toolcall_en_demo.json --max-seq-len 1024");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("300 rows, 300 valid, 0 invalid"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("layouts: 300 chat"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("longer than max_seq_len 1024: "), std::string::npos) << r.out;
+  const CliResult bad = run("data check --data " + kData + "/sft/bad.jsonl");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("bad.jsonl:2: messages[1].role"), std::string::npos) << bad.out;
+  const CliResult skip = run("data check --skip-invalid --data " + kData + "/sft/bad.jsonl");
+  ASSERT_EQ(skip.exit_code, 0) << skip.out;
+  EXPECT_NE(skip.out.find("9 rows, 3 valid, 6 invalid"), std::string::npos) << skip.out;
+  EXPECT_NE(skip.out.find("invalid: " + kData + "/sft/bad.jsonl:4: completion: missing"),
+            std::string::npos) << skip.out;
 }
 
 TEST(CliEval, BadInputsGiveOneLineErrors) {

@@ -14,6 +14,7 @@ void print_usage() {
       "toolsft: fine-tune, evaluate and serve small tool-calling language models\n\n"
       "usage: toolsft <command> [options]   (toolsft <command> --help for its options)\n\n"
       "commands:\n"
+      "  data       check a dataset: validation, layouts, tools, token lengths\n"
       "  eval       evaluate models on a dataset: tool selection, tool calling, perplexity\n"
       "  gen        write synthetic tool-selection or tool-calling training data (JSONL)\n"
       "  generate   generate text from a prompt with a GGUF file or Hugging Face directory\n"
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   }
   const std::string cmd = argv[1];
   try {
+    if (cmd == "data") return tsft::cmd_data(argc - 1, argv + 1);
     if (cmd == "eval") return tsft::cmd_eval(argc - 1, argv + 1);
     if (cmd == "gen") return tsft::cmd_gen(argc - 1, argv + 1);
     if (cmd == "generate") return tsft::cmd_generate(argc - 1, argv + 1);
