@@ -365,6 +365,42 @@ TEST(ReportMarkdown, LongPromptsAreCutAndWideCharactersCounted) {
   for (const std::string& line : raw) EXPECT_EQ(display_width(line), display_width(raw[0])) << line;
 }
 
+// Prompts of one task share their instruction: Markdown shows what differs, HTML greys the rest.
+TEST(ReportMarkdown, PromptsShowWhatDiffers) {
+  const std::vector<std::string> prompts = {"Tools: a, b\nRequest: weather in Oslo\nTool:",
+                                            "Tools: a, b\nRequest: 2+2\nTool:"};
+  const SharedEnds e = shared_ends(prompts);
+  EXPECT_EQ(e.prefix, 21u);  // "Tools: a, b\n" (12) + "Request: " (9)
+  EXPECT_EQ(e.suffix, 6u);   // "\nTool:"
+  ordered_json r = selection_report();
+  r["models"][1]["tool_selection"]["errors"] = {
+      {{"prompt", prompts[0]}, {"expected", "get_weather"}, {"got", "calculator"}, {"confidence", 0.5}},
+      {{"prompt", prompts[1]}, {"expected", "calculator"}, {"got", "get_weather"}, {"confidence", 0.5}}};
+  const std::string md = render_markdown(r);
+  EXPECT_NE(md.find("2 wrong answers from the sample. Prompts show the part that differs between "
+                    "them (… marks the beginning and end they all share), cut at 72 columns"),
+            std::string::npos);
+  const Rows errors = table_after(md, "## final: errors");
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_EQ(errors[1][0], "`…weather in Oslo…`");
+  EXPECT_EQ(errors[2][0], "`…2+2…`");
+  const std::string html = render_html(r);
+  EXPECT_NE(html.find("<td class=\"text\"><span class=\"shared\">Tools: a, b\nRequest: </span>"
+                      "weather in Oslo<span class=\"shared\">\nTool:</span></td>"),
+            std::string::npos);
+  expect_clean_page(html);
+}
+
+TEST(ReportText, SharedEndsKeepWordsWhole) {
+  EXPECT_EQ(shared_ends({"calculate 12", "calculator 3"}).prefix, 0u);  // "calculat" is no word
+  EXPECT_EQ(shared_ends({"ask: a b", "ask: c b"}).prefix, 5u);
+  EXPECT_EQ(shared_ends({"ask: a b", "ask: c b"}).suffix, 2u);         // " b"
+  const SharedEnds same = shared_ends({"same words", "same words"});   // never more than the text
+  EXPECT_LE(same.prefix + same.suffix, 10u);
+  EXPECT_EQ(shared_ends({"only one prompt here"}).prefix, 0u);
+  EXPECT_EQ(shared_ends({}).suffix, 0u);
+}
+
 TEST(ReportMarkdown, ToolCalling) {
   const std::string md = render_markdown(calling_report());
   EXPECT_EQ(lines_of(md)[0], "# Tool calling · data/calls.jsonl · 2026-11-21 18:30 UTC");
@@ -374,8 +410,8 @@ TEST(ReportMarkdown, ToolCalling) {
   EXPECT_EQ(table_after(md, "## Models"), expected);
   // Errors as a list (calls are long JSON); a non-string "expected" (a call object) is shown as
   // compact JSON, and "|" needs no escape outside a table.
-  EXPECT_NE(md.find("## final: errors\n\n1 wrong answer from the sample; prompts cut at 72 columns "
-                    "(report.html shows them in full).\n\n"
+  EXPECT_NE(md.find("## final: errors\n\n1 wrong answer from the sample. Prompts cut at 72 columns; "
+                    "report.html shows them in full.\n\n"
                     "1. `book a table | for 2`\n"
                     "   - Expected: `{\"name\":\"book\",\"arguments\":{\"n\":2}}`\n"
                     "   - Got: *(empty)*\n"

@@ -34,6 +34,7 @@ code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liber
 figure { margin: 0; }
 svg.chart { display: block; max-width: 100%; height: auto; margin: 0 auto; }
 .note { margin: 0; color: #6a737d; font-style: italic; }
+ul.notes { margin: 10px 0 0; padding-left: 20px; color: #6a737d; font-style: italic; }
 .table-wrap { background: #fff; border: 1px solid #e1e4e8; border-radius: 8px; overflow-x: auto; }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: 6px 12px; border-bottom: 1px solid #eaecef; text-align: left; vertical-align: top; }
@@ -47,6 +48,7 @@ table.errors td.text:first-child { width: 45%; }
 /* Breaking anywhere lets long calls wrap, but must not squeeze a tool name into a few letters. */
 table.errors td.text + td.text { min-width: 16ch; }
 td.empty { color: #8b949e; font-style: italic; }
+span.shared { color: #9aa1a9; }
 footer { margin-top: 28px; color: #8b949e; font-size: 12px; }
 @media (max-width: 820px) {
   main { padding: 16px 12px 24px; }
@@ -63,17 +65,27 @@ footer { margin-top: 28px; color: #8b949e; font-size: 12px; }
 }
 )css";
 
-// The page body as it is built, counting the charts it holds.
-struct Page {
-  std::string body;
+// The charts section as it is built: a grid of charts, then one line for each chart left out
+// (a card of its own would leave a hole in the grid).
+struct Charts {
+  std::string grid;
+  std::vector<std::string> notes;
   int svg_count = 0;
 
   void chart(const std::string& svg) {
-    body += "<div class=\"card\"><figure>" + svg + "</figure></div>\n";
+    grid += "<div class=\"card\"><figure>" + svg + "</figure></div>\n";
     ++svg_count;
   }
-  void note(const std::string& text) {
-    body += "<div class=\"card\"><p class=\"note\">" + html_escape(text) + "</p></div>\n";
+  void note(const std::string& text) { notes.push_back(text); }
+  std::string html() const {
+    std::string out;
+    if (!grid.empty()) out += "<div class=\"grid\">\n" + grid + "</div>\n";
+    if (!notes.empty()) {
+      out += "<ul class=\"notes\">";
+      for (const std::string& n : notes) out += "<li>" + html_escape(n) + "</li>";
+      out += "</ul>\n";
+    }
+    return out;
   }
 };
 
@@ -86,7 +98,31 @@ std::string cell_class(CellKind kind) {
   return "";
 }
 
-std::string table_html(const ReportTable& t, const std::string& table_class = "") {
+// A prompt in full, its beginning and end shared with the other prompts of the sample greyed so
+// that the part which tells them apart stands out.
+std::string prompt_html(const std::string& prompt, const SharedEnds& e) {
+  if (prompt == kDash || e.prefix + e.suffix > prompt.size()) return html_escape(prompt);
+  const std::string head = prompt.substr(0, e.prefix);
+  const std::string middle = prompt.substr(e.prefix, prompt.size() - e.prefix - e.suffix);
+  const std::string tail = prompt.substr(prompt.size() - e.suffix);
+  std::string out;
+  if (!head.empty()) out += "<span class=\"shared\">" + html_escape(head) + "</span>";
+  out += html_escape(middle);
+  if (!tail.empty()) out += "<span class=\"shared\">" + html_escape(tail) + "</span>";
+  return out;
+}
+
+// `prompts`: column 0 holds prompts, drawn by prompt_html.
+std::string table_html(const ReportTable& t, const std::string& table_class = "",
+                       bool prompts = false) {
+  SharedEnds ends;
+  if (prompts) {
+    std::vector<std::string> texts;
+    for (const auto& row : t.rows) {
+      if (row[0] != kDash) texts.push_back(row[0]);
+    }
+    ends = shared_ends(texts);
+  }
   std::string out = "<div class=\"table-wrap\"><table" +
                     (table_class.empty() ? "" : " class=\"" + table_class + "\"") + "><thead><tr>";
   for (size_t c = 0; c < t.headers.size(); ++c) {
@@ -99,6 +135,8 @@ std::string table_html(const ReportTable& t, const std::string& table_class = ""
       // An empty model output would be an invisible cell.
       if (row[c].empty() && t.kinds[c] == CellKind::kFreeText) {
         out += "<td class=\"text empty\">(empty)</td>";
+      } else if (prompts && c == 0) {
+        out += "<td class=\"text\">" + prompt_html(row[c], ends) + "</td>";
       } else {
         out += "<td class=\"" + cell_class(t.kinds[c]) + "\">" + html_escape(row[c]) + "</td>";
       }
@@ -141,7 +179,7 @@ std::vector<std::pair<double, double>> curve(const ordered_json& training, const
   return points;
 }
 
-void training_chart(Page& page, const ordered_json& report) {
+void training_chart(Charts& page, const ordered_json& report) {
   auto it = report.find("training");
   if (it == report.end() || it->is_null()) {
     page.note("No training curves: this report has no training metrics.");
@@ -166,7 +204,7 @@ void training_chart(Page& page, const ordered_json& report) {
 }
 
 // Per-tool F1 of every model, grouped by tool (labels in first-seen order across the models).
-void f1_chart(Page& page, const ordered_json& report) {
+void f1_chart(Charts& page, const ordered_json& report) {
   const size_t n = report["models"].size();
   BarChart chart;
   chart.title = "F1 per tool";
@@ -206,7 +244,7 @@ void f1_chart(Page& page, const ordered_json& report) {
   page.chart(bar_chart_svg(chart));
 }
 
-void confusion_chart(Page& page, const ordered_json& report, size_t last) {
+void confusion_chart(Charts& page, const ordered_json& report, size_t last) {
   const std::optional<ReportTable> t = confusion_table(report, last);
   if (!t) {
     page.note("No confusion matrix: " + model_name(report, last) + " has no tool-selection results.");
@@ -229,7 +267,7 @@ void confusion_chart(Page& page, const ordered_json& report, size_t last) {
   page.chart(heat_map_svg(map));
 }
 
-void reliability_chart(Page& page, const ordered_json& report, size_t last) {
+void reliability_chart(Charts& page, const ordered_json& report, size_t last) {
   const ordered_json* ts = model_section(report, last, "tool_selection");
   auto cal = ts ? ts->find("calibration") : ordered_json::const_iterator();
   if (!ts || cal == ts->end() || cal->is_null()) {
@@ -261,7 +299,7 @@ void reliability_chart(Page& page, const ordered_json& report, size_t last) {
 }
 
 // Tool-calling metrics side by side for every model; rates where lower is better say so.
-void calling_chart(Page& page, const ordered_json& report) {
+void calling_chart(Charts& page, const ordered_json& report) {
   static const std::pair<const char*, const char*> kMetrics[] = {
       {"name_f1", "Tool name F1"},
       {"arguments_parse_rate", "Arguments parse"},
@@ -309,8 +347,8 @@ std::string render_html(const ordered_json& report) {
   const std::string path = string_field(dataset, "path");
   const std::string created = string_field(report, "created");
 
-  Page page;
-  std::string& b = page.body;
+  Charts page;
+  std::string b;
   b += "<header><p class=\"eyebrow\">toolsft evaluation</p><h1>" + html_escape(task_title(task)) +
        "</h1><p class=\"meta\">";
   std::vector<std::string> meta;
@@ -330,7 +368,7 @@ std::string render_html(const ordered_json& report) {
 
   const size_t last = n_models ? n_models - 1 : 0;
   const std::string last_name = n_models ? model_name(report, last) : "";
-  b += "<section><h2>Charts</h2><div class=\"grid\">\n";
+  b += "<section><h2>Charts</h2>\n";
   if (task == ReportTask::kToolSelection) f1_chart(page, report);
   if (task == ReportTask::kToolCalling) calling_chart(page, report);
   training_chart(page, report);
@@ -338,7 +376,7 @@ std::string render_html(const ordered_json& report) {
     confusion_chart(page, report, last);
     reliability_chart(page, report, last);
   }
-  b += "</div></section>\n";
+  b += page.html() + "</section>\n";
 
   if (task == ReportTask::kToolSelection && n_models) {
     if (auto per_class = per_class_table(report, last)) {
@@ -352,7 +390,7 @@ std::string render_html(const ordered_json& report) {
       if (errors->rows.empty()) {
         b += "<div class=\"card\"><p class=\"note\">No errors in the sample.</p></div>\n";
       } else {
-        b += table_html(*errors, "errors");
+        b += table_html(*errors, "errors", true);
       }
       b += "</section>\n";
     }
@@ -367,7 +405,7 @@ std::string render_html(const ordered_json& report) {
              "<meta name=\"generator\" content=\"toolsft\"/>\n",
              "<meta name=\"toolsft-svg-count\" content=\"", page.svg_count, "\"/>\n",
              "<title>", html_escape(title), "</title>\n<style>", kStyle, "</style>\n</head>\n",
-             "<body>\n<main>\n", page.body, "</main>\n</body>\n</html>\n");
+             "<body>\n<main>\n", b, "</main>\n</body>\n</html>\n");
 }
 
 }  // namespace tsft

@@ -168,6 +168,25 @@ std::string error_list(const ReportTable& t) {
   return out;
 }
 
+// Replaces the prompts (column 0) by the part that tells them apart, "…" where the beginning or
+// end they all share was (see shared_ends). False when they share nothing worth cutting.
+bool cut_shared_prompt_ends(ReportTable& t) {
+  std::vector<std::string> prompts;
+  for (const auto& row : t.rows) {
+    if (row[0] != kDash) prompts.push_back(row[0]);
+  }
+  const SharedEnds e = shared_ends(prompts);
+  if (e.prefix == 0 && e.suffix == 0) return false;
+  for (auto& row : t.rows) {
+    if (row[0] == kDash) continue;
+    std::string middle = row[0].substr(e.prefix, row[0].size() - e.prefix - e.suffix);
+    const size_t a = middle.find_first_not_of(" \t\r\n"), b = middle.find_last_not_of(" \t\r\n");
+    middle = a == std::string::npos ? "" : middle.substr(a, b - a + 1);
+    row[0] = (e.prefix ? "\xE2\x80\xA6" : "") + middle + (e.suffix ? "\xE2\x80\xA6" : "");
+  }
+  return true;
+}
+
 std::string string_field(const ordered_json& obj, const char* key) {
   auto it = obj.find(key);
   return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
@@ -214,14 +233,14 @@ std::string render_markdown(const ordered_json& report) {
     const size_t n = errors->rows.size();
     if (n == 0) {
       out += "No errors in the sample.\n";
-    } else if (task == ReportTask::kToolSelection) {
-      out += str(n, n == 1 ? " wrong answer" : " wrong answers", " from the sample; prompts cut at ",
-                 kPromptWidth, " columns (report.html shows them in full).\n\n",
-                 table_text(*errors));
     } else {
-      out += str(n, n == 1 ? " wrong answer" : " wrong answers", " from the sample; prompts cut at ",
-                 kPromptWidth, " columns (report.html shows them in full).\n\n",
-                 error_list(*errors));
+      const bool cut = cut_shared_prompt_ends(*errors);
+      out += str(n, n == 1 ? " wrong answer" : " wrong answers", " from the sample. Prompts ",
+                 cut ? "show the part that differs between them (\xE2\x80\xA6 marks the beginning "
+                       "and end they all share), "
+                     : "",
+                 "cut at ", kPromptWidth, " columns; report.html shows them in full.\n\n",
+                 task == ReportTask::kToolSelection ? table_text(*errors) : error_list(*errors));
     }
   } else if (task == ReportTask::kToolCalling) {
     out += str("\n", name, " has no tool-calling results.\n");

@@ -1,5 +1,6 @@
 #include "eval/report_tables.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -180,6 +181,32 @@ std::string format_created(const std::string& created) {
     if (shape[k] == 'd' ? !digit : created[k] != shape[k]) return created;
   }
   return created.substr(0, 10) + " " + created.substr(11, 5) + " UTC";
+}
+
+SharedEnds shared_ends(const std::vector<std::string>& texts) {
+  SharedEnds e;
+  if (texts.size() < 2) return e;
+  size_t shortest = texts[0].size();
+  for (const std::string& t : texts) shortest = std::min(shortest, t.size());
+  const auto space = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; };
+  size_t p = 0;
+  while (p < shortest && std::all_of(texts.begin(), texts.end(),
+                                     [&](const std::string& t) { return t[p] == texts[0][p]; })) {
+    ++p;
+  }
+  // Back to just after a whitespace character, so the kept part starts with a whole word.
+  while (p > 0 && !space(texts[0][p - 1])) --p;
+  size_t s = 0;
+  const auto at_end = [](const std::string& t, size_t k) { return t[t.size() - 1 - k]; };
+  while (s < shortest - p &&
+         std::all_of(texts.begin(), texts.end(),
+                     [&](const std::string& t) { return at_end(t, s) == at_end(texts[0], s); })) {
+    ++s;
+  }
+  while (s > 0 && !space(at_end(texts[0], s - 1))) --s;
+  e.prefix = p;
+  e.suffix = s;
+  return e;
 }
 
 ReportTable comparison_table(const ordered_json& report) {

@@ -55,4 +55,12 @@ std::optional<ReportTable> confusion_table(const nlohmann::ordered_json& report,
 // nullopt when the task has no error sample (perplexity) or the model has no section for it.
 std::optional<ReportTable> errors_table(const nlohmann::ordered_json& report, size_t i);
 
+// How many bytes at the start and at the end every text shares, cut back to whitespace so that no
+// word is split: prompts of one evaluation repeat the task's instruction and the chat template's
+// markers, and the part between is what tells the errors apart. Both 0 for fewer than two texts.
+struct SharedEnds {
+  size_t prefix = 0, suffix = 0;
+};
+SharedEnds shared_ends(const std::vector<std::string>& texts);
+
 }  // namespace tsft
