@@ -27,7 +27,7 @@ h2 { margin: 28px 0 10px; font-size: 18px; font-weight: 650; }
 .meta { margin: 0; color: #57606a; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
   font-size: 12.5px; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px;
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 16px;
   align-items: stretch; }
 .card { background: #fff; border: 1px solid #e1e4e8; border-radius: 8px; padding: 12px 14px;
   overflow-x: auto; }
@@ -45,6 +45,9 @@ td.label { white-space: nowrap; }
 td.text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
   font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
 table.errors td.text:first-child { width: 45%; }
+/* Tool calling: the expected and produced calls matter as much as the prompt. */
+table.calling td.text:first-child { width: 30%; }
+table.calling td.text:nth-child(2), table.calling td.text:nth-child(3) { width: 28%; }
 /* Breaking anywhere lets long calls wrap, but must not squeeze a tool name into a few letters. */
 table.errors td.text + td.text { min-width: 16ch; }
 td.empty { color: #8b949e; font-style: italic; }
@@ -390,7 +393,7 @@ std::string render_html(const ordered_json& report) {
       if (errors->rows.empty()) {
         b += "<div class=\"card\"><p class=\"note\">No errors in the sample.</p></div>\n";
       } else {
-        b += table_html(*errors, "errors", true);
+        b += table_html(*errors, task == ReportTask::kToolCalling ? "errors calling" : "errors", true);
       }
       b += "</section>\n";
     }
