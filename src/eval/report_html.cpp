@@ -182,10 +182,10 @@ std::vector<std::pair<double, double>> curve(const ordered_json& training, const
   return points;
 }
 
-void training_chart(Charts& page, const ordered_json& report) {
+void training_chart(Charts& charts, const ordered_json& report) {
   auto it = report.find("training");
   if (it == report.end() || it->is_null()) {
-    page.note("No training curves: this report has no training metrics.");
+    charts.note("No training curves: this report has no training metrics.");
     return;
   }
   if (!it->is_object()) fail("report.training: expected an object");
@@ -200,14 +200,14 @@ void training_chart(Charts& page, const ordered_json& report) {
   // Evaluations are sparse: dots on each point show where they were taken.
   if (!eval.empty()) chart.series.push_back({"eval loss", series_color(1), std::move(eval), true});
   if (chart.series.empty()) {
-    page.note("No training curves: the training metrics hold no loss values.");
+    charts.note("No training curves: the training metrics hold no loss values.");
     return;
   }
-  page.chart(line_chart_svg(chart));
+  charts.chart(line_chart_svg(chart));
 }
 
 // Per-tool F1 of every model, grouped by tool (labels in first-seen order across the models).
-void f1_chart(Charts& page, const ordered_json& report) {
+void f1_chart(Charts& charts, const ordered_json& report) {
   const size_t n = report["models"].size();
   BarChart chart;
   chart.title = "F1 per tool";
@@ -233,7 +233,7 @@ void f1_chart(Charts& page, const ordered_json& report) {
     per_model.push_back(std::move(f1));
   }
   if (chart.categories.empty()) {
-    page.note("No per-tool F1 chart: no model has per-class results.");
+    charts.note("No per-tool F1 chart: no model has per-class results.");
     return;
   }
   for (const std::string& label : chart.categories) {
@@ -244,13 +244,13 @@ void f1_chart(Charts& page, const ordered_json& report) {
     }
     chart.values.push_back(std::move(row));
   }
-  page.chart(bar_chart_svg(chart));
+  charts.chart(bar_chart_svg(chart));
 }
 
-void confusion_chart(Charts& page, const ordered_json& report, size_t last) {
+void confusion_chart(Charts& charts, const ordered_json& report, size_t last) {
   const std::optional<ReportTable> t = confusion_table(report, last);
   if (!t) {
-    page.note("No confusion matrix: " + model_name(report, last) + " has no tool-selection results.");
+    charts.note("No confusion matrix: " + model_name(report, last) + " has no tool-selection results.");
     return;
   }
   HeatMap map;
@@ -267,14 +267,14 @@ void confusion_chart(Charts& page, const ordered_json& report, size_t last) {
     for (const ordered_json& v : cm[r]) counts.push_back(v.get<double>());
     map.counts.push_back(std::move(counts));
   }
-  page.chart(heat_map_svg(map));
+  charts.chart(heat_map_svg(map));
 }
 
-void reliability_chart(Charts& page, const ordered_json& report, size_t last) {
+void reliability_chart(Charts& charts, const ordered_json& report, size_t last) {
   const ordered_json* ts = model_section(report, last, "tool_selection");
   auto cal = ts ? ts->find("calibration") : ordered_json::const_iterator();
   if (!ts || cal == ts->end() || cal->is_null()) {
-    page.note("No reliability diagram: calibration is measured in scoring mode only.");
+    charts.note("No reliability diagram: calibration is measured in scoring mode only.");
     return;
   }
   const std::string where = str("report.models[", last, "].tool_selection.calibration");
@@ -298,11 +298,11 @@ void reliability_chart(Charts& page, const ordered_json& report, size_t last) {
     bin.accuracy = number_field(b, "accuracy", bw);
     chart.bins.push_back(bin);
   }
-  page.chart(reliability_svg(chart));
+  charts.chart(reliability_svg(chart));
 }
 
 // Tool-calling metrics side by side for every model; rates where lower is better say so.
-void calling_chart(Charts& page, const ordered_json& report) {
+void calling_chart(Charts& charts, const ordered_json& report) {
   static const std::pair<const char*, const char*> kMetrics[] = {
       {"name_f1", "Tool name F1"},
       {"arguments_parse_rate", "Arguments parse"},
@@ -326,7 +326,7 @@ void calling_chart(Charts& page, const ordered_json& report) {
     }
   }
   if (sections.empty()) {
-    page.note("No tool-calling chart: no model has tool-calling results.");
+    charts.note("No tool-calling chart: no model has tool-calling results.");
     return;
   }
   for (const auto& [key, title] : kMetrics) {
@@ -338,7 +338,7 @@ void calling_chart(Charts& page, const ordered_json& report) {
     }
     chart.values.push_back(std::move(row));
   }
-  page.chart(bar_chart_svg(chart));
+  charts.chart(bar_chart_svg(chart));
 }
 
 }  // namespace
@@ -350,7 +350,7 @@ std::string render_html(const ordered_json& report) {
   const std::string path = string_field(dataset, "path");
   const std::string created = string_field(report, "created");
 
-  Charts page;
+  Charts charts;
   std::string b;
   b += "<header><p class=\"eyebrow\">toolsft evaluation</p><h1>" + html_escape(task_title(task)) +
        "</h1><p class=\"meta\">";
@@ -372,14 +372,14 @@ std::string render_html(const ordered_json& report) {
   const size_t last = n_models ? n_models - 1 : 0;
   const std::string last_name = n_models ? model_name(report, last) : "";
   b += "<section><h2>Charts</h2>\n";
-  if (task == ReportTask::kToolSelection) f1_chart(page, report);
-  if (task == ReportTask::kToolCalling) calling_chart(page, report);
-  training_chart(page, report);
+  if (task == ReportTask::kToolSelection) f1_chart(charts, report);
+  if (task == ReportTask::kToolCalling) calling_chart(charts, report);
+  training_chart(charts, report);
   if (task == ReportTask::kToolSelection && n_models) {
-    confusion_chart(page, report, last);
-    reliability_chart(page, report, last);
+    confusion_chart(charts, report, last);
+    reliability_chart(charts, report, last);
   }
-  b += page.html() + "</section>\n";
+  b += charts.html() + "</section>\n";
 
   if (task == ReportTask::kToolSelection && n_models) {
     if (auto per_class = per_class_table(report, last)) {
@@ -406,7 +406,7 @@ std::string render_html(const ordered_json& report) {
   return str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n",
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n",
              "<meta name=\"generator\" content=\"toolsft\"/>\n",
-             "<meta name=\"toolsft-svg-count\" content=\"", page.svg_count, "\"/>\n",
+             "<meta name=\"toolsft-svg-count\" content=\"", charts.svg_count, "\"/>\n",
              "<title>", html_escape(title), "</title>\n<style>", kStyle, "</style>\n</head>\n",
              "<body>\n<main>\n", b, "</main>\n</body>\n</html>\n");
 }
