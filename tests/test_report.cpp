@@ -183,7 +183,8 @@ std::string xml_problem(const std::string& doc) {
       }
       continue;
     }
-    if (c == '>') return "bare > at " + std::to_string(i) + ": " + doc.substr(i > 20 ? i - 20 : 0, 40);
+    if (c == '>')
+      return "bare > at " + std::to_string(i) + ": " + doc.substr(i > 20 ? i - 20 : 0, 40);
     if (c != '<') continue;
     if (doc.compare(i, 9, "<!DOCTYPE") == 0) {
       i = doc.find('>', i);
@@ -195,13 +196,16 @@ std::string xml_problem(const std::string& doc) {
     while (k < doc.size() && (std::isalnum(static_cast<unsigned char>(doc[k])) || doc[k] == '-')) {
       name += doc[k++];
     }
-    if (name.empty()) return "'<' without a tag name at " + std::to_string(i) + ": " + doc.substr(i, 20);
+    if (name.empty())
+      return "'<' without a tag name at " + std::to_string(i) + ": " + doc.substr(i, 20);
     // Scan the tag to its '>', stepping over quoted attribute values.
     char quote = 0;
     for (; k < doc.size(); ++k) {
       if (quote) {
-        if (doc[k] == quote) quote = 0;
-        else if (doc[k] == '<') return "'<' inside an attribute of <" + name + ">";
+        if (doc[k] == quote)
+          quote = 0;
+        else if (doc[k] == '<')
+          return "'<' inside an attribute of <" + name + ">";
       } else if (doc[k] == '"' || doc[k] == '\'') {
         quote = doc[k];
       } else if (doc[k] == '>') {
@@ -212,7 +216,8 @@ std::string xml_problem(const std::string& doc) {
     const bool self_closing = doc[k - 1] == '/';
     if (closing) {
       if (open.empty() || open.back() != name) {
-        return "</" + name + "> closes <" + (open.empty() ? std::string("nothing") : open.back()) + ">";
+        return "</" + name + "> closes <" + (open.empty() ? std::string("nothing") : open.back()) +
+               ">";
       }
       open.pop_back();
     } else if (!self_closing) {
@@ -242,7 +247,8 @@ bool has_nan_or_inf(const std::string& s) {
 void expect_no_urls(const std::string& html) {
   std::string rest = html;
   const std::string ns = "xmlns=\"http://www.w3.org/2000/svg\"";
-  for (size_t at = rest.find(ns); at != std::string::npos; at = rest.find(ns)) rest.erase(at, ns.size());
+  for (size_t at = rest.find(ns); at != std::string::npos; at = rest.find(ns))
+    rest.erase(at, ns.size());
   EXPECT_EQ(rest.find("http://"), std::string::npos);
   EXPECT_EQ(rest.find("https://"), std::string::npos);
   EXPECT_EQ(rest.find("url("), std::string::npos);
@@ -332,7 +338,8 @@ TEST(ReportMarkdown, ColumnsAreAlignedAndNumbersRightAligned) {
   for (const std::string& line : raw) EXPECT_EQ(display_width(line), display_width(raw[0])) << line;
   EXPECT_EQ(raw[1].substr(0, 10), "| :---- | ");          // text column: left
   EXPECT_NE(raw[1].find("| ---: |"), std::string::npos);  // Step: right
-  EXPECT_EQ(raw[2], "| base  |    — |    50.0% |    40.0% |     — |   25.0% |          — |    10.0 |");
+  EXPECT_EQ(raw[2],
+            "| base  |    — |    50.0% |    40.0% |     — |   25.0% |          — |    10.0 |");
 }
 
 TEST(ReportMarkdown, LongLabelsNumberTheConfusionColumns) {
@@ -373,9 +380,14 @@ TEST(ReportMarkdown, PromptsShowWhatDiffers) {
   EXPECT_EQ(e.prefix, 21u);  // "Tools: a, b\n" (12) + "Request: " (9)
   EXPECT_EQ(e.suffix, 6u);   // "\nTool:"
   ordered_json r = selection_report();
-  r["models"][1]["tool_selection"]["errors"] = {
-      {{"prompt", prompts[0]}, {"expected", "get_weather"}, {"got", "calculator"}, {"confidence", 0.5}},
-      {{"prompt", prompts[1]}, {"expected", "calculator"}, {"got", "get_weather"}, {"confidence", 0.5}}};
+  r["models"][1]["tool_selection"]["errors"] = {{{"prompt", prompts[0]},
+                                                 {"expected", "get_weather"},
+                                                 {"got", "calculator"},
+                                                 {"confidence", 0.5}},
+                                                {{"prompt", prompts[1]},
+                                                 {"expected", "calculator"},
+                                                 {"got", "get_weather"},
+                                                 {"confidence", 0.5}}};
   const std::string md = render_markdown(r);
   EXPECT_NE(md.find("2 wrong answers from the sample. Prompts show the part that differs between "
                     "them (… marks the beginning and end they all share), cut at 72 columns"),
@@ -394,8 +406,8 @@ TEST(ReportMarkdown, PromptsShowWhatDiffers) {
 TEST(ReportText, SharedEndsKeepWordsWhole) {
   EXPECT_EQ(shared_ends({"calculate 12", "calculator 3"}).prefix, 0u);  // "calculat" is no word
   EXPECT_EQ(shared_ends({"ask: a b", "ask: c b"}).prefix, 5u);
-  EXPECT_EQ(shared_ends({"ask: a b", "ask: c b"}).suffix, 2u);         // " b"
-  const SharedEnds same = shared_ends({"same words", "same words"});   // never more than the text
+  EXPECT_EQ(shared_ends({"ask: a b", "ask: c b"}).suffix, 2u);        // " b"
+  const SharedEnds same = shared_ends({"same words", "same words"});  // never more than the text
   EXPECT_LE(same.prefix + same.suffix, 10u);
   EXPECT_EQ(shared_ends({"only one prompt here"}).prefix, 0u);
   EXPECT_EQ(shared_ends({}).suffix, 0u);
@@ -404,19 +416,20 @@ TEST(ReportText, SharedEndsKeepWordsWhole) {
 TEST(ReportMarkdown, ToolCalling) {
   const std::string md = render_markdown(calling_report());
   EXPECT_EQ(lines_of(md)[0], "# Tool calling · data/calls.jsonl · 2026-11-21 18:30 UTC");
-  const Rows expected = {{"Model", "Step", "Name F1", "Args exact", "AST acc.", "Hallucinated",
-                          "Missed", "Seconds"},
-                         {"final", "50", "90.0%", "80.0%", "75.0%", "5.0%", "10.0%", "3.0"}};
+  const Rows expected = {
+      {"Model", "Step", "Name F1", "Args exact", "AST acc.", "Hallucinated", "Missed", "Seconds"},
+      {"final", "50", "90.0%", "80.0%", "75.0%", "5.0%", "10.0%", "3.0"}};
   EXPECT_EQ(table_after(md, "## Models"), expected);
   // Errors as a list (calls are long JSON); a non-string "expected" (a call object) is shown as
   // compact JSON, and "|" needs no escape outside a table.
-  EXPECT_NE(md.find("## final: errors\n\n1 wrong answer from the sample. Prompts cut at 72 columns; "
-                    "report.html shows them in full.\n\n"
-                    "1. `book a table | for 2`\n"
-                    "   - Expected: `{\"name\":\"book\",\"arguments\":{\"n\":2}}`\n"
-                    "   - Got: *(empty)*\n"
-                    "   - Reason: `missed call | no tool`\n"),
-            std::string::npos)
+  EXPECT_NE(
+      md.find("## final: errors\n\n1 wrong answer from the sample. Prompts cut at 72 columns; "
+              "report.html shows them in full.\n\n"
+              "1. `book a table | for 2`\n"
+              "   - Expected: `{\"name\":\"book\",\"arguments\":{\"n\":2}}`\n"
+              "   - Got: *(empty)*\n"
+              "   - Reason: `missed call | no tool`\n"),
+      std::string::npos)
       << md;
   EXPECT_EQ(md.find("confusion"), std::string::npos);
 }
@@ -497,15 +510,18 @@ TEST(ReportHtml, ToolSelectionPage) {
   EXPECT_EQ(count(html, "<svg"), 4u);
   EXPECT_EQ(meta_svg_count(html), "4");
   expect_clean_page(html);
-  EXPECT_NE(html.find("<title>toolsft eval · Tool selection · data/eval.jsonl</title>"), std::string::npos);
+  EXPECT_NE(html.find("<title>toolsft eval · Tool selection · data/eval.jsonl</title>"),
+            std::string::npos);
   EXPECT_NE(html.find("2026-11-21 18:30 UTC"), std::string::npos);
   // The comparison table holds the same strings as the Markdown one.
-  EXPECT_NE(html.find("<td class=\"num\">73.3%</td><td class=\"num\">1.25%</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"num\">73.3%</td><td class=\"num\">1.25%</td>"),
+            std::string::npos);
   // The prompt, escaped, in full.
   EXPECT_EQ(html.find("<script>"), std::string::npos);
-  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt; | weather?\nin &quot;Paris&quot; &amp; "
-                      "&lt;|im_start|&gt;"),
-            std::string::npos);
+  EXPECT_NE(
+      html.find("&lt;script&gt;alert(1)&lt;/script&gt; | weather?\nin &quot;Paris&quot; &amp; "
+                "&lt;|im_start|&gt;"),
+      std::string::npos);
   EXPECT_EQ(html.find("<|im_start|>"), std::string::npos);
   // Charts: both models in the F1 legend, the ECE in the reliability title, the invalid column.
   EXPECT_NE(html.find("Reliability — final (ECE 1.25%)"), std::string::npos);
@@ -548,7 +564,8 @@ TEST(ReportHtml, ToolCallingPage) {
   EXPECT_EQ(svgs(html).size(), 1u);  // the metric bars; no training in this report
   EXPECT_EQ(meta_svg_count(html), "1");
   expect_clean_page(html);
-  EXPECT_NE(html.find("No training curves: this report has no training metrics."), std::string::npos);
+  EXPECT_NE(html.find("No training curves: this report has no training metrics."),
+            std::string::npos);
   EXPECT_NE(html.find(">AST accuracy</text>"), std::string::npos);
   EXPECT_NE(html.find(">75.0%</text>"), std::string::npos);
   EXPECT_NE(html.find("<td class=\"text\">missed call | no tool</td>"), std::string::npos);
@@ -642,7 +659,7 @@ TEST(ReportText, EscapingAndWidths) {
   EXPECT_EQ(html_escape("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
   EXPECT_EQ(clean_utf8("ok\té\n"), "ok\té\n");
   EXPECT_EQ(clean_utf8("\x01"), "\xEF\xBF\xBD");
-  EXPECT_EQ(clean_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
+  EXPECT_EQ(clean_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");                  // overlong '/'
   EXPECT_EQ(clean_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
   EXPECT_EQ(display_width("abc"), 3u);
   EXPECT_EQ(display_width("é—"), 2u);

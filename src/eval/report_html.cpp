@@ -94,9 +94,12 @@ struct Charts {
 
 std::string cell_class(CellKind kind) {
   switch (kind) {
-    case CellKind::kNumber: return "num";
-    case CellKind::kLabel: return "label";
-    case CellKind::kFreeText: return "text";
+    case CellKind::kNumber:
+      return "num";
+    case CellKind::kLabel:
+      return "label";
+    case CellKind::kFreeText:
+      return "text";
   }
   return "";
 }
@@ -250,7 +253,8 @@ void f1_chart(Charts& charts, const ordered_json& report) {
 void confusion_chart(Charts& charts, const ordered_json& report, size_t last) {
   const std::optional<ReportTable> t = confusion_table(report, last);
   if (!t) {
-    charts.note("No confusion matrix: " + model_name(report, last) + " has no tool-selection results.");
+    charts.note("No confusion matrix: " + model_name(report, last) +
+                " has no tool-selection results.");
     return;
   }
   HeatMap map;
@@ -333,8 +337,8 @@ void calling_chart(Charts& charts, const ordered_json& report) {
     chart.categories.push_back(title);
     std::vector<std::optional<double>> row;
     for (size_t s = 0; s < sections.size(); ++s) {
-      row.push_back(number_field(*sections[s], key,
-                                 str("report.models[", model_index[s], "].tool_calling")));
+      row.push_back(
+          number_field(*sections[s], key, str("report.models[", model_index[s], "].tool_calling")));
     }
     chart.values.push_back(std::move(row));
   }
@@ -393,7 +397,8 @@ std::string render_html(const ordered_json& report) {
       if (errors->rows.empty()) {
         b += "<div class=\"card\"><p class=\"note\">No errors in the sample.</p></div>\n";
       } else {
-        b += table_html(*errors, task == ReportTask::kToolCalling ? "errors calling" : "errors", true);
+        b += table_html(*errors, task == ReportTask::kToolCalling ? "errors calling" : "errors",
+                        true);
       }
       b += "</section>\n";
     }
@@ -406,8 +411,8 @@ std::string render_html(const ordered_json& report) {
   return str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n",
              "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n",
              "<meta name=\"generator\" content=\"toolsft\"/>\n",
-             "<meta name=\"toolsft-svg-count\" content=\"", charts.svg_count, "\"/>\n",
-             "<title>", html_escape(title), "</title>\n<style>", kStyle, "</style>\n</head>\n",
+             "<meta name=\"toolsft-svg-count\" content=\"", charts.svg_count, "\"/>\n", "<title>",
+             html_escape(title), "</title>\n<style>", kStyle, "</style>\n</head>\n",
              "<body>\n<main>\n", b, "</main>\n</body>\n</html>\n");
 }
 

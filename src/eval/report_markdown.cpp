@@ -74,9 +74,12 @@ std::string md_code(const std::string& s, size_t width, bool in_table = true) {
 std::string render_cell(const std::string& text, CellKind kind, bool first_column) {
   if (text == kDash) return text;
   switch (kind) {
-    case CellKind::kNumber: return text;
-    case CellKind::kLabel: return md_label(text);
-    case CellKind::kFreeText: return md_code(text, first_column ? kPromptWidth : kFreeTextWidth);
+    case CellKind::kNumber:
+      return text;
+    case CellKind::kLabel:
+      return md_label(text);
+    case CellKind::kFreeText:
+      return md_code(text, first_column ? kPromptWidth : kFreeTextWidth);
   }
   return text;
 }
@@ -128,14 +131,19 @@ std::string table_text(const ReportTable& t, const RenderedTable& r) {
   out += "|";
   for (size_t c = 0; c < n; ++c) {
     const bool right = t.kinds[c] == CellKind::kNumber;
-    out += " " + (right ? std::string(r.widths[c] - 1, '-') + ":" : ":" + std::string(r.widths[c] - 1, '-')) + " |";
+    out += " " +
+           (right ? std::string(r.widths[c] - 1, '-') + ":"
+                  : ":" + std::string(r.widths[c] - 1, '-')) +
+           " |";
   }
   out += "\n";
   for (size_t k = 1; k < r.cells.size(); ++k) line(r.cells[k]);
   return out;
 }
 
-std::string table_text(const ReportTable& t) { return table_text(t, render_cells(t)); }
+std::string table_text(const ReportTable& t) {
+  return table_text(t, render_cells(t));
+}
 
 // The confusion matrix, with numbered columns when the labels would make it too wide to read in a
 // terminal: "1 calculator" on the rows, "1" on the columns.

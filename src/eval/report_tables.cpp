@@ -47,17 +47,25 @@ const Column kSeconds = {"Seconds", nullptr, "seconds", Format::kFixed1};
 
 std::string format(std::optional<double> v, Format f) {
   switch (f) {
-    case Format::kPercent: return format_percent(v, 1);
-    case Format::kPercent2: return format_percent(v, 2);
-    case Format::kFixed1: return format_fixed(v, 1);
-    case Format::kFixed2: return format_fixed(v, 2);
-    case Format::kFixed3: return format_fixed(v, 3);
-    case Format::kCount: return format_count(v);
+    case Format::kPercent:
+      return format_percent(v, 1);
+    case Format::kPercent2:
+      return format_percent(v, 2);
+    case Format::kFixed1:
+      return format_fixed(v, 1);
+    case Format::kFixed2:
+      return format_fixed(v, 2);
+    case Format::kFixed3:
+      return format_fixed(v, 3);
+    case Format::kCount:
+      return format_count(v);
   }
   return kDash;
 }
 
-std::string models_where(size_t i) { return str("report.models[", i, "]"); }
+std::string models_where(size_t i) {
+  return str("report.models[", i, "]");
+}
 
 // model[path] where path is "a" or "a.b"; nullptr when any step is missing or null (the
 // contract's way of saying "not computed", e.g. calibration in generation mode).
@@ -68,8 +76,8 @@ const ordered_json* section(const ordered_json& model, const std::string& path,
   size_t start = 0;
   while (start <= path.size()) {
     const size_t dot = path.find('.', start);
-    const std::string key = path.substr(start, dot == std::string::npos ? std::string::npos
-                                                                        : dot - start);
+    const std::string key =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     auto it = at->find(key);
     if (it == at->end() || it->is_null()) return nullptr;
     at_where += "." + key;
@@ -129,7 +137,8 @@ ReportTask report_task(const ordered_json& report) {
     if (!(*models)[i].is_object()) fail(models_where(i), ": expected an object");
   }
   auto task = report.find("task");
-  const std::string name = task != report.end() && task->is_string() ? task->get<std::string>() : "";
+  const std::string name =
+      task != report.end() && task->is_string() ? task->get<std::string>() : "";
   if (name == "tool_selection") return ReportTask::kToolSelection;
   if (name == "tool_calling") return ReportTask::kToolCalling;
   if (name == "perplexity") return ReportTask::kPerplexity;
@@ -139,18 +148,24 @@ ReportTask report_task(const ordered_json& report) {
 
 const char* task_key(ReportTask task) {
   switch (task) {
-    case ReportTask::kToolSelection: return "tool_selection";
-    case ReportTask::kToolCalling: return "tool_calling";
-    case ReportTask::kPerplexity: return "perplexity";
+    case ReportTask::kToolSelection:
+      return "tool_selection";
+    case ReportTask::kToolCalling:
+      return "tool_calling";
+    case ReportTask::kPerplexity:
+      return "perplexity";
   }
   return "";
 }
 
 const char* task_title(ReportTask task) {
   switch (task) {
-    case ReportTask::kToolSelection: return "Tool selection";
-    case ReportTask::kToolCalling: return "Tool calling";
-    case ReportTask::kPerplexity: return "Perplexity";
+    case ReportTask::kToolSelection:
+      return "Tool selection";
+    case ReportTask::kToolCalling:
+      return "Tool calling";
+    case ReportTask::kPerplexity:
+      return "Perplexity";
   }
   return "";
 }
@@ -158,7 +173,8 @@ const char* task_title(ReportTask task) {
 std::string model_name(const ordered_json& report, size_t i) {
   const ordered_json& m = model_at(report, i);
   auto it = m.find("name");
-  if (it != m.end() && it->is_string() && !it->get<std::string>().empty()) return it->get<std::string>();
+  if (it != m.end() && it->is_string() && !it->get<std::string>().empty())
+    return it->get<std::string>();
   return str("model ", i + 1);
 }
 
@@ -198,9 +214,9 @@ SharedEnds shared_ends(const std::vector<std::string>& texts) {
   while (p > 0 && !space(texts[0][p - 1])) --p;
   size_t s = 0;
   const auto at_end = [](const std::string& t, size_t k) { return t[t.size() - 1 - k]; };
-  while (s < shortest - p &&
-         std::all_of(texts.begin(), texts.end(),
-                     [&](const std::string& t) { return at_end(t, s) == at_end(texts[0], s); })) {
+  while (s < shortest - p && std::all_of(texts.begin(), texts.end(), [&](const std::string& t) {
+           return at_end(t, s) == at_end(texts[0], s);
+         })) {
     ++s;
   }
   while (s > 0 && !space(at_end(texts[0], s - 1))) --s;
@@ -246,7 +262,8 @@ ReportTable comparison_table(const ordered_json& report) {
     const std::string where = models_where(i);
     std::vector<std::string> row = {model_name(report, i),
                                     format_count(number_field(models[i], "step", where))};
-    for (const Column& c : columns) row.push_back(format(column_value(models[i], c, where), c.format));
+    for (const Column& c : columns)
+      row.push_back(format(column_value(models[i], c, where), c.format));
     t.rows.push_back(std::move(row));
   }
   return t;
@@ -258,7 +275,7 @@ std::optional<ReportTable> per_class_table(const ordered_json& report, size_t i)
   if (!ts) return std::nullopt;
   ReportTable t;
   t.headers = {"Label", "Support", "Predicted", "Precision", "Recall", "F1"};
-  t.kinds = {CellKind::kLabel, CellKind::kNumber, CellKind::kNumber,
+  t.kinds = {CellKind::kLabel,  CellKind::kNumber, CellKind::kNumber,
              CellKind::kNumber, CellKind::kNumber, CellKind::kNumber};
   auto pc = ts->find("per_class");
   if (pc == ts->end() || pc->is_null()) return t;
@@ -330,9 +347,9 @@ std::optional<ReportTable> errors_table(const ordered_json& report, size_t i) {
     const ordered_json& e = (*errors)[k];
     const std::string ew = str(where, ".errors[", k, "]");
     if (!e.is_object()) fail(ew, ": expected an object");
-    t.rows.push_back({text_field(e, "prompt"), text_field(e, "expected"), text_field(e, "got"),
-                      selection ? format_percent(number_field(e, "confidence", ew))
-                                : text_field(e, "reason")});
+    t.rows.push_back(
+        {text_field(e, "prompt"), text_field(e, "expected"), text_field(e, "got"),
+         selection ? format_percent(number_field(e, "confidence", ew)) : text_field(e, "reason")});
   }
   return t;
 }

@@ -108,8 +108,8 @@ SvgWriter::SvgWriter(double width, double height, const std::string& title) {
 
 void SvgWriter::line(double x1, double y1, double x2, double y2, const std::string& stroke,
                      double stroke_width, const std::string& dash) {
-  out_ += str("<line x1=\"", num(x1), "\" y1=\"", num(y1), "\" x2=\"", num(x2), "\" y2=\"",
-              num(y2), "\"", attr("stroke", stroke), " stroke-width=\"", num(stroke_width), "\"",
+  out_ += str("<line x1=\"", num(x1), "\" y1=\"", num(y1), "\" x2=\"", num(x2), "\" y2=\"", num(y2),
+              "\"", attr("stroke", stroke), " stroke-width=\"", num(stroke_width), "\"",
               dash.empty() ? "" : attr("stroke-dasharray", dash), "/>");
 }
 
@@ -138,12 +138,13 @@ void SvgWriter::polyline(const std::vector<std::pair<double, double>>& points,
 
 void SvgWriter::text(double x, double y, const std::string& text, const std::string& anchor,
                      double size, const std::string& fill, bool bold, double rotate) {
-  out_ += str("<text x=\"", num(x), "\" y=\"", num(y), "\"",
-              anchor == "start" ? "" : attr("text-anchor", anchor),
-              size == 12 ? "" : str(" font-size=\"", num(size), "\""), attr("fill", fill),
-              bold ? " font-weight=\"600\"" : "",
-              rotate == 0 ? "" : str(" transform=\"rotate(", num(rotate), " ", num(x), " ", num(y), ")\""),
-              ">", html_escape(text), "</text>");
+  out_ += str(
+      "<text x=\"", num(x), "\" y=\"", num(y), "\"",
+      anchor == "start" ? "" : attr("text-anchor", anchor),
+      size == 12 ? "" : str(" font-size=\"", num(size), "\""), attr("fill", fill),
+      bold ? " font-weight=\"600\"" : "",
+      rotate == 0 ? "" : str(" transform=\"rotate(", num(rotate), " ", num(x), " ", num(y), ")\""),
+      ">", html_escape(text), "</text>");
 }
 
 std::string SvgWriter::finish() {
@@ -255,8 +256,8 @@ std::string line_chart_svg(const LineChart& c) {
 
 std::string bar_chart_svg(const BarChart& c) {
   const size_t n_series = std::max<size_t>(1, c.series_names.size());
-  const bool legend = c.series_names.size() > 1 || (n_series == 1 && !c.series_names.empty() &&
-                                                    !c.series_names[0].empty());
+  const bool legend = c.series_names.size() > 1 ||
+                      (n_series == 1 && !c.series_names.empty() && !c.series_names[0].empty());
   const double bar_h = n_series > 1 ? 14 : 18, bar_gap = 2, group_gap = 12;
   double label_w = 40;
   for (const std::string& cat : c.categories) label_w = std::max(label_w, text_width(cat, 12));
@@ -317,7 +318,8 @@ std::string heat_map_svg(const HeatMap& m) {
   col_w = std::min(col_w, 150.0);
   const double legend_w = 86;
   const double left = 28 + row_w + 10, top = 36;
-  const double cell = std::clamp((m.width - left - 16 - legend_w) / std::max<size_t>(1, cols), 30.0, 64.0);
+  const double cell =
+      std::clamp((m.width - left - 16 - legend_w) / std::max<size_t>(1, cols), 30.0, 64.0);
   // Column labels lie flat when they fit in a cell, else they are turned 40 degrees.
   const bool turned = col_w > cell - 6;
   const double label_h = turned ? col_w * std::sin(40 * std::numbers::pi / 180) + 4 : 22;
@@ -342,7 +344,8 @@ std::string heat_map_svg(const HeatMap& m) {
                str(m.row_labels[r], " \xE2\x86\x92 ", m.col_labels[c], ": ", format_count(v), " (",
                    format_percent(share), " of the row)"));
       const std::string fill = share > 0.5 ? "#fff" : v == 0 ? "#aab" : "#222";
-      svg.text(x + cell / 2, y + cell / 2 + 4, format_count(v), "middle", cell < 40 ? 10 : 11, fill);
+      svg.text(x + cell / 2, y + cell / 2 + 4, format_count(v), "middle", cell < 40 ? 10 : 11,
+               fill);
     }
   }
   svg.rect(left, top, grid_w, grid_h, "none", "#c8ccd2");
@@ -405,13 +408,14 @@ std::string reliability_svg(const ReliabilityChart& c) {
       svg.line(x0, sy(conf), x1, sy(conf), series_color(1), 2.5);
       label_at = std::max(label_at, conf);
     }
-    svg.text(xm, sy(label_at) - 5, format_count(b.count), "middle", 10, b.count > 0 ? "#333" : "#aab");
+    svg.text(xm, sy(label_at) - 5, format_count(b.count), "middle", 10,
+             b.count > 0 ? "#333" : "#aab");
   }
   svg.line(sx(0), sy(0), sx(1), sy(1), "#999", 1.5, "5 4");
   svg.line(left, top, left, top + ph, kAxis);
   svg.line(left, top + ph, left + pw, top + ph, kAxis);
-  svg.text(left + pw / 2, c.height - 8, "confidence (probability of the chosen tool)", "middle",
-           12, kAxis);
+  svg.text(left + pw / 2, c.height - 8, "confidence (probability of the chosen tool)", "middle", 12,
+           kAxis);
   svg.text(14, top + ph / 2, "accuracy", "middle", 12, kAxis, false, -90);
   return svg.finish();
 }
