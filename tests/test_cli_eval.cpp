@@ -75,8 +75,8 @@ TEST(CliEval, ToolSelectionScoringAndGeneration) {
   EXPECT_EQ(j["task"], "tool_selection");
   EXPECT_EQ(j["dataset"]["examples"], 12);
   ASSERT_EQ(j["models"].size(), 2u);
-  const json& s = j["models"][0]["tool_selection"];
-  const json& gen = j["models"][1]["tool_selection"];
+  const json& gen = j["models"][0]["tool_selection"];
+  const json& s = j["models"][1]["tool_selection"];  // scoring last, so the report details it
   EXPECT_EQ(s["mode"], "scoring");
   EXPECT_EQ(gen["mode"], "generation");
   EXPECT_EQ(s["labels"].size(), 6u);

@@ -204,7 +204,7 @@ int cmd_eval(int argc, char** argv) {
       to.max_examples = max_examples;
       const SelectionTask task = build_selection_task(rows, tok, chat.get(), to);
       report["dataset"]["examples"] = task.examples.size();
-      for (const char* md : {"scoring", "generation"}) {
+      for (const char* md : {"generation", "scoring"}) {  // scoring last: the report details its calibration
         if (mode != "both" && mode != md) continue;
         SelectionRunOptions ro2;
         ro2.batch_tokens = batch_tokens;
