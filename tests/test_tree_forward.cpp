@@ -46,23 +46,34 @@ std::vector<int32_t> random_forest(int64_t T, uint32_t seed) {
   return parent;
 }
 
+// Sequences of `len` tokens one after another (the last may be shorter).
+std::vector<int32_t> chains_of(int64_t T, int64_t len) {
+  std::vector<int32_t> parent(T);
+  for (int64_t i = 0; i < T; ++i) parent[i] = i % len == 0 ? -1 : static_cast<int32_t>(i - 1);
+  return parent;
+}
+
 TEST(AttentionTree, FastMatchesReference) {
-  struct Case { int64_t T, P, Hq, Hkv, D; };
-  // T = 150 spans three row blocks; P = 0 has no prefix GEMMs.
-  const Case cases[] = {{1, 0, 2, 1, 8},  {1, 13, 9, 3, 64}, {7, 0, 4, 2, 16},
-                        {5, 11, 6, 3, 10}, {150, 70, 9, 3, 64}, {150, 0, 4, 4, 16}};
+  struct Case { int64_t T, P, Hq, Hkv, D, chain; };
+  // chain 0: a random forest (short chains: the per-ancestor loops); chain > 0: sequences of that
+  // length (the dense blocks, with and without a prefix). T = 150 and 300 span several 128-token
+  // blocks; P = 0 has no prefix GEMMs.
+  const Case cases[] = {{1, 0, 2, 1, 8, 0},      {1, 13, 9, 3, 64, 0},   {7, 0, 4, 2, 16, 0},
+                        {5, 11, 6, 3, 10, 0},    {150, 70, 9, 3, 64, 0}, {150, 0, 4, 4, 16, 0},
+                        {300, 0, 9, 3, 64, 100}, {300, 9, 4, 2, 16, 170}, {7, 0, 2, 1, 8, 7}};
   for (const auto& c : cases) {
     auto q = randn(c.T * c.Hq * c.D, 1), k = randn(c.T * c.Hkv * c.D, 2),
          v = randn(c.T * c.Hkv * c.D, 3), kp = randn(c.P * c.Hkv * c.D, 4),
          vp = randn(c.P * c.Hkv * c.D, 5);
-    const auto parent = random_forest(c.T, static_cast<uint32_t>(c.T + c.P));
+    const auto parent = c.chain > 0 ? chains_of(c.T, c.chain)
+                                    : random_forest(c.T, static_cast<uint32_t>(c.T + c.P));
     std::vector<float> out(c.T * c.Hq * c.D, 7.0f), ref(out.size());
     std::vector<float> scratch(attention_tree_scratch_floats(parent.data(), c.T, c.P, c.Hq));
     attention_tree_forward(out.data(), q.data(), k.data(), v.data(), kp.data(), vp.data(),
                            parent.data(), c.T, c.P, c.Hq, c.Hkv, c.D, scratch.data());
     attention_tree_forward_ref(ref.data(), q.data(), k.data(), v.data(), kp.data(), vp.data(),
                                parent.data(), c.T, c.P, c.Hq, c.Hkv, c.D);
-    EXPECT_LT(max_abs_diff(out, ref), 1e-5f) << "T=" << c.T << " P=" << c.P;
+    EXPECT_LT(max_abs_diff(out, ref), 1e-5f) << "T=" << c.T << " P=" << c.P << " chain=" << c.chain;
   }
 }
 

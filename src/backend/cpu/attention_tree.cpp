@@ -15,13 +15,22 @@ namespace {
 // enough that the prefix GEMMs of one block (group * kRowBlock rows) run near BLAS speed.
 constexpr int64_t kRowBlock = 128;
 
-// Longest ancestor chain (a token counts itself). Checks the forest's invariant on the way.
-int64_t max_chain_length(const int32_t* parent, int64_t T) {
-  std::vector<int32_t> depth(static_cast<size_t>(T));
+// A dense block (see below) computes every key in the range its tokens' chains span; it is used
+// when that range is at most this many times the chains' total length, since BLAS runs several
+// times faster than the per-key loops.
+constexpr int64_t kDenseWaste = 4;
+
+// Per token: depth (chain length, the token counts itself) and root (the chain's first token,
+// also its smallest index since parents come first). Checks the forest's invariant on the way.
+int64_t chains(const int32_t* parent, int64_t T, std::vector<int32_t>& depth,
+               std::vector<int32_t>& root) {
+  depth.resize(static_cast<size_t>(T));
+  root.resize(static_cast<size_t>(T));
   int64_t longest = 0;
   for (int64_t i = 0; i < T; ++i) {
     TSFT_CHECK(parent[i] >= -1 && parent[i] < i, "parent[", i, "] = ", parent[i]);
     depth[i] = parent[i] < 0 ? 1 : depth[parent[i]] + 1;
+    root[i] = parent[i] < 0 ? static_cast<int32_t>(i) : root[parent[i]];
     longest = std::max<int64_t>(longest, depth[i]);
   }
   return longest;
@@ -31,7 +40,8 @@ int64_t max_chain_length(const int32_t* parent, int64_t T) {
 
 // Per (head, token): a score row of P + the longest chain.
 int64_t attention_tree_scratch_floats(const int32_t* parent, int64_t T, int64_t P, int64_t Hq) {
-  return Hq * T * (P + max_chain_length(parent, T));
+  std::vector<int32_t> depth, root;
+  return Hq * T * (P + chains(parent, T, depth, root));
 }
 
 void attention_tree_forward(float* out, const float* q, const float* k, const float* v,
@@ -40,7 +50,8 @@ void attention_tree_forward(float* out, const float* q, const float* k, const fl
                             float* scratch) {
   if (T == 0) return;
   TSFT_CHECK(Hq % Hkv == 0 && (P == 0 || (k_prefix != nullptr && v_prefix != nullptr)));
-  const int64_t W = P + max_chain_length(parent, T);  // score row: prefix, then chain
+  std::vector<int32_t> depth, root;
+  const int64_t W = P + chains(parent, T, depth, root);  // score row: prefix, then chain
   const int64_t group = Hq / Hkv, QS = Hq * D, KS = Hkv * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t blocks = (T + kRowBlock - 1) / kRowBlock;
@@ -48,15 +59,18 @@ void attention_tree_forward(float* out, const float* q, const float* k, const fl
   // One task per (KV head, block of tokens). The group's query heads share the prefix keys and
   // values, so their rows are packed (head-major, D contiguous) into one operand: the prefix part
   // is then two BLAS GEMMs of group * rows rows (BLAS runs single-threaded inside the parallel
-  // region), and each prefix K/V panel is packed once per block instead of once per head. The
-  // chains are short (prompt + candidate): their dot products and weighted sums are SIMD loops.
+  // region), and each prefix K/V panel is packed once per block instead of once per head.
+  // The chains: short ones (prompt + candidate, among many other examples' tokens) by SIMD loops
+  // over each ancestor; long ones (whole sequences, as for perplexity) by a dense block: two GEMMs
+  // over the batch keys [lo, end of block) that hold every chain of the block, with only the
+  // ancestors' scores used.
 #pragma omp parallel for schedule(dynamic, 1)
   for (int64_t task = 0; task < Hkv * blocks; ++task) {
     const int64_t hk = task / blocks;
     const int64_t t0 = (task % blocks) * kRowBlock, rows = std::min(kRowBlock, T - t0);
     const int64_t M = group * rows;  // packed row (j, r): head hk * group + j, token t0 + r
     float* scores = scratch + (hk * group * T + group * t0) * W;  // (M, W)
-    thread_local std::vector<float> qpack, opack;
+    thread_local std::vector<float> qpack, opack, block;
     if (static_cast<int64_t>(qpack.size()) < M * D) {
       qpack.resize(static_cast<size_t>(M * D));
       opack.resize(static_cast<size_t>(M * D));
@@ -64,14 +78,29 @@ void attention_tree_forward(float* out, const float* q, const float* k, const fl
     for (int64_t j = 0; j < group; ++j)
       for (int64_t r = 0; r < rows; ++r)
         std::copy_n(q + (t0 + r) * QS + (hk * group + j) * D, D, qpack.data() + (j * rows + r) * D);
+    int64_t lo = t0, chain_keys = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      lo = std::min<int64_t>(lo, root[t0 + r]);
+      chain_keys += depth[t0 + r];
+    }
+    const int64_t span = t0 + rows - lo;
+    const bool dense = span * rows <= kDenseWaste * chain_keys;
+    if (dense && static_cast<int64_t>(block.size()) < M * span)
+      block.resize(static_cast<size_t>(M * span));
+    float* bm = block.data();  // (M, span) when dense: scores, then probabilities
 
     if (P > 0)
       gemm_nt(scores, W, qpack.data(), D, k_prefix + hk * D, KS, M, P, D, scale, 0.0f);
+    if (dense) gemm_nt(bm, span, qpack.data(), D, k + lo * KS + hk * D, KS, M, span, D, scale, 0.0f);
     for (int64_t m = 0; m < M; ++m) {
       float* row = scores + m * W;
       const float* qm = qpack.data() + m * D;
       int64_t c = P;
       for (int64_t j = t0 + m % rows; j >= 0; j = parent[j], ++c) {
+        if (dense) {
+          row[c] = bm[m * span + j - lo];
+          continue;
+        }
         const float* kj = k + j * KS + hk * D;
         float acc = 0.0f;
 #pragma omp simd reduction(+ : acc)
@@ -82,14 +111,25 @@ void attention_tree_forward(float* out, const float* q, const float* k, const fl
     }
     if (P > 0) {
       gemm_nn(opack.data(), D, scores, W, v_prefix + hk * D, KS, M, D, P, 1.0f, 0.0f);
-    } else {
+    } else if (!dense) {
       std::fill(opack.begin(), opack.begin() + M * D, 0.0f);
+    }
+    if (dense) {
+      for (int64_t m = 0; m < M; ++m) {
+        const float* row = scores + m * W;
+        float* bp = bm + m * span;
+        std::fill(bp, bp + span, 0.0f);
+        int64_t c = P;
+        for (int64_t j = t0 + m % rows; j >= 0; j = parent[j], ++c) bp[j - lo] = row[c];
+      }
+      gemm_nn(opack.data(), D, bm, span, v + lo * KS + hk * D, KS, M, D, span, 1.0f,
+              P > 0 ? 1.0f : 0.0f);
     }
     for (int64_t m = 0; m < M; ++m) {
       const float* row = scores + m * W;
       float* o = opack.data() + m * D;
       int64_t c = P;
-      for (int64_t j = t0 + m % rows; j >= 0; j = parent[j], ++c) {
+      for (int64_t j = t0 + m % rows; !dense && j >= 0; j = parent[j], ++c) {
         const float p = row[c];
         const float* vj = v + j * KS + hk * D;
 #pragma omp simd
