@@ -52,10 +52,11 @@ int cmd_data(int argc, char** argv) {
   DatasetReadStats rs;
   const std::vector<DatasetRow> rows = read_dataset(data, ro, &rs);
 
-  const Tokenizer tok = load_tokenizer(args.str("model"));
+  const std::string model_path = resolve_model_path(args.str("model"));
+  const Tokenizer tok = load_tokenizer(model_path);
   std::unique_ptr<ChatFormat> chat;
   try {
-    chat = std::make_unique<ChatFormat>(ChatFormat::from_tokenizer(tok, args.str("model")));
+    chat = std::make_unique<ChatFormat>(ChatFormat::from_tokenizer(tok, model_path));
   } catch (const Error&) {
   }
   SftLoadOptions lo;
@@ -99,7 +100,7 @@ int cmd_data(int argc, char** argv) {
     for (int64_t l : lengths) total += l;
     std::printf("  tokens (%s): %lld in all, %lld with loss; per example min %lld, median %lld, "
                 "p95 %lld, max %lld\n",
-                args.str("model").c_str(), static_cast<long long>(total),
+                model_path.c_str(), static_cast<long long>(total),
                 static_cast<long long>(loss_tokens), static_cast<long long>(lengths.front()),
                 static_cast<long long>(pct(0.5)), static_cast<long long>(pct(0.95)),
                 static_cast<long long>(lengths.back()));

@@ -13,6 +13,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/eval_models.h"
+#include "cli/model_files.h"
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "core/progress.h"
@@ -151,7 +152,7 @@ int cmd_eval(int argc, char** argv) {
     if (i < names.size()) s.name = names[i];
     models.push_back(s);
   }
-  if (models.empty()) models.push_back(model_spec_of(kDefaultModel, ""));
+  if (models.empty()) models.push_back(model_spec_of(resolve_model_path(kDefaultModel), ""));
   std::set<std::string> seen;
   for (EvalModelSpec& s : models)
     for (int k = 2; !seen.insert(s.name).second; ++k) s.name += "-" + std::to_string(k);

@@ -6,6 +6,7 @@
 #include "chat/tool_call.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_files.h"
 #include "cli/conversation_file.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -97,9 +98,9 @@ int cmd_generate(int argc, char** argv) {
   gen.stop = args.all("stop");
   gen.stop_at_eos = !args.flag("ignore-eos");
 
-  const std::string path = args.str("model");
+  const std::string path = resolve_model_path(args.str("model"));
   if (!std::filesystem::exists(path))
-    fail(path, ": model not found", path == kDefaultModel ? " (run scripts/setup.sh to fetch it)" : "");
+    fail(path, ": model not found", args.str("model") == kDefaultModel ? " (run scripts/setup.sh to fetch it)" : "");
   LoadedModel m = load_model(path);
   if (!m.tokenizer) fail(path, ": the model has no tokenizer (tokenizer.json or GGUF tokenizer)");
   gen.eos_ids = m.gen_defaults.eos_ids;

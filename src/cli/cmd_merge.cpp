@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_files.h"
 #include "core/error.h"
 #include "export/hf_export.h"
 #include "export/merge.h"
@@ -35,7 +36,7 @@ int cmd_merge(int argc, char** argv) {
   }
   const std::string adapter = args.str("adapter"), output = args.str("output");
   if (!std::filesystem::is_directory(adapter)) fail(adapter, ": no such adapter directory");
-  const LoadedModel base = load_model(args.str("model"));
+  const LoadedModel base = load_model(resolve_model_path(args.str("model")));
   const ModelConfig& cfg = base.model->config();
   // Read the adapter before copying the weights, so a mismatch fails fast and cheaply.
   const LoraWeights lora = read_peft_adapter(adapter, cfg);

@@ -43,7 +43,7 @@ int cmd_render(int argc, char** argv) {
   if (!args.given("conversation")) fail("no conversation: pass --conversation FILE");
   const ordered_json conv = read_conversation(args.str("conversation"), args.integer("line"));
   const ordered_json tools = conv.contains("tools") ? conv["tools"] : ordered_json();
-  const std::string model = args.str("model");
+  const std::string model = resolve_model_path(args.str("model"));
   const Tokenizer tok = load_tokenizer(model);
   const ChatFormat format = ChatFormat::from_tokenizer(tok, model);
 

@@ -76,7 +76,7 @@ int cmd_tokenize(int argc, char** argv) {
     text = ss.str();
   }
   if (!args.given("text") && !args.given("file")) fail("no text: pass --text TEXT or --file FILE");
-  const Tokenizer tok = load_tokenizer(args.str("model"));
+  const Tokenizer tok = load_tokenizer(resolve_model_path(args.str("model")));
   const std::vector<int32_t> ids = tok.encode(text, !args.flag("no-special"));
   if (args.flag("ids-only")) {
     for (size_t i = 0; i < ids.size(); ++i) std::printf("%s%d", i ? " " : "", ids[i]);

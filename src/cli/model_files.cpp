@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "cli/commands.h"
 #include "core/error.h"
 #include "io/gguf.h"
 
@@ -18,6 +19,18 @@ Tokenizer load_tokenizer(const std::string& path) {
     return Tokenizer::from_json_file(path);
   GgufFile g(path);
   return Tokenizer::from_gguf(g);
+}
+
+std::string resolve_model_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (path != kDefaultModel || fs::exists(path)) return path;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return path;
+  // build/toolsft -> <repo>/models/...; also build/sub/toolsft.
+  for (fs::path dir = exe.parent_path(); !dir.empty() && dir != dir.root_path(); dir = dir.parent_path())
+    if (fs::exists(dir / path)) return (dir / path).string();
+  return path;
 }
 
 }  // namespace tsft

@@ -11,4 +11,8 @@ namespace tsft {
 // file. Errors name the path.
 Tokenizer load_tokenizer(const std::string& path);
 
+// The default model (kDefaultModel, relative to the repository) is also found when toolsft runs
+// from elsewhere: next to the binary's build directory. Any other path is returned as given.
+std::string resolve_model_path(const std::string& path);
+
 }  // namespace tsft
