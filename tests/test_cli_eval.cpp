@@ -2,15 +2,18 @@
 // perplexity and a training run's checkpoints, each writing report.json/.md/.html; bad inputs
 // give one-line errors; toolsft data check on real and broken data.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "test_util.h"
+
 namespace {
+
+using tsft::testing::CliResult;
+using tsft::testing::read_text;
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -19,21 +22,7 @@ const std::string kBin = TSFT_BINARY;
 const std::string kData = TSFT_TEST_DATA_DIR;
 const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
 
-struct CliResult {
-  int exit_code;
-  std::string out;
-};
-
-CliResult run(const std::string& args) {
-  const std::string cmd = kBin + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
-}
+CliResult run(const std::string& args) { return tsft::testing::run_binary(kBin, args); }
 
 std::string temp_dir(const std::string& name) {
   const fs::path d = fs::temp_directory_path() / ("tsft_eval_" + name);
@@ -45,11 +34,6 @@ std::string temp_dir(const std::string& name) {
 json read_json(const std::string& path) {
   std::ifstream in(path);
   return json::parse(in);
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 void expect_report_files(const std::string& out) {

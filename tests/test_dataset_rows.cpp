@@ -14,27 +14,16 @@
 #include "data/dataset_rows.h"
 #include "data/sft_dataset.h"
 #include "tokenizer/tokenizer.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
 
+using testing::error_of;
+using testing::write_temp;
+
 using nlohmann::ordered_json;
 const std::string kData = TSFT_TEST_DATA_DIR;
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = (std::filesystem::temp_directory_path() / name).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 const Tokenizer& smollm2() {
   static const Tokenizer t = Tokenizer::from_json_file(kData + "/smollm2/tokenizer.json");

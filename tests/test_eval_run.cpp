@@ -20,9 +20,13 @@
 #include "eval/tool_calling_eval.h"
 #include "io/model_loader.h"
 #include "tokenizer/tokenizer.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
+
+using testing::error_of;
+using testing::write_temp;
 
 using nlohmann::ordered_json;
 const std::string kData = TSFT_TEST_DATA_DIR;
@@ -34,21 +38,6 @@ const Tokenizer& smollm2() {
 const ChatFormat& smollm2_chat() {
   static const ChatFormat f = ChatFormat::from_tokenizer(smollm2(), "smollm2");
   return f;
-}
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = (std::filesystem::temp_directory_path() / name).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
 }
 
 std::vector<DatasetRow> rows_of(const std::string& name, const std::string& text) {

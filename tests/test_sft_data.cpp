@@ -17,9 +17,13 @@
 #include "data/packing.h"
 #include "data/sft_dataset.h"
 #include "tokenizer/tokenizer.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
+
+using testing::error_of;
+using testing::write_temp;
 
 using nlohmann::ordered_json;
 const std::string kData = TSFT_TEST_DATA_DIR;
@@ -62,21 +66,6 @@ std::vector<std::string> masked_runs(const Tokenizer& tok, const SftExample& ex)
     }
   }
   return runs;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = (std::filesystem::temp_directory_path() / name).string();
-  std::ofstream(path, std::ios::binary) << text;
-  return path;
 }
 
 // --- formats and masks ----------------------------------------------------------------------
