@@ -159,6 +159,35 @@ TEST_F(TrainConfigTest, OverridesFromArgs) {
   EXPECT_THROW(overrides_from_args(1, missing, &rest), Error);
 }
 
+TEST_F(TrainConfigTest, ShortFlagsAreTheirKeys) {
+  std::vector<std::string> argv_s = {"--model",      "/m.gguf", "--data",  "/d.jsonl",
+                                     "--output-dir", "/out",    "--epochs", "2",
+                                     "--batch-size", "4",       "--grad-accum", "2",
+                                     "--lr=5e-5",    "--save-steps", "50", "--eval-steps",
+                                     "20",           "--save-total-limit", "3", "--seed",
+                                     "42",           "--lora"};
+  std::vector<char*> argv;
+  for (auto& s : argv_s) argv.push_back(s.data());
+  std::vector<std::string> rest;
+  const auto ov = overrides_from_args(static_cast<int>(argv.size()), argv.data(), &rest);
+  EXPECT_TRUE(rest.empty());
+  const TrainConfig c = load_train_config("", ov);
+  EXPECT_EQ(c.model.path, "/m.gguf");
+  EXPECT_EQ(c.data.train, "/d.jsonl");
+  EXPECT_EQ(c.train.output_dir, "/out");
+  EXPECT_EQ(c.train.epochs, 2.0);
+  EXPECT_EQ(c.train.batch_size, 4);
+  EXPECT_EQ(c.train.grad_accum, 2);
+  EXPECT_EQ(c.train.learning_rate, 5e-5);
+  EXPECT_EQ(c.train.save_steps, 50);
+  EXPECT_EQ(c.eval.steps, 20);
+  EXPECT_EQ(c.train.save_total_limit, 3);
+  EXPECT_EQ(c.train.seed, 42);
+  EXPECT_TRUE(c.lora.enabled);
+  // Every alias names a real key.
+  for (const auto& [alias, key] : flag_aliases()) EXPECT_TRUE(is_config_key(key)) << alias;
+}
+
 // Each case: the message names the key (or section) and where it was given. The file is
 // "model: path, train: output_dir" (lines 1-4) plus the case's text from line 5; data.train comes
 // from an override.

@@ -638,6 +638,29 @@ bool is_config_key(const std::string& dotted) {
   return find_key(dotted) != nullptr;
 }
 
+const std::vector<std::pair<std::string, std::string>>& flag_aliases() {
+  static const std::vector<std::pair<std::string, std::string>> aliases = {
+      {"model", "model.path"},
+      {"data", "data.train"},
+      {"eval-data", "data.eval"},
+      {"max-seq-len", "data.max_seq_len"},
+      {"lora", "lora.enabled"},
+      {"output-dir", "train.output_dir"},
+      {"epochs", "train.epochs"},
+      {"max-steps", "train.max_steps"},
+      {"batch-size", "train.batch_size"},
+      {"grad-accum", "train.grad_accum"},
+      {"lr", "train.learning_rate"},
+      {"warmup-ratio", "train.warmup_ratio"},
+      {"logging-steps", "train.logging_steps"},
+      {"save-steps", "train.save_steps"},
+      {"save-total-limit", "train.save_total_limit"},
+      {"seed", "train.seed"},
+      {"eval-steps", "eval.steps"},
+  };
+  return aliases;
+}
+
 std::vector<std::string> overrides_from_args(int argc, char** argv,
                                              std::vector<std::string>* rest) {
   std::vector<std::string> out;
@@ -648,7 +671,9 @@ std::vector<std::string> overrides_from_args(int argc, char** argv,
       continue;
     }
     const size_t eq = arg.find('=');
-    const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    for (const auto& [alias, key] : flag_aliases())
+      if (name == alias) name = key;
     const KeyDef* d = find_key(name);
     if (!d) {
       const size_t dot = name.find('.');
@@ -709,6 +734,8 @@ std::string config_help() {
            (d.required ? "(required)" : "(default " + default_text(d) + ")") + "\n      " +
            help_text(d) + "\n";
   }
+  out += "\nshort forms:\n";
+  for (const auto& [alias, key] : flag_aliases()) out += "  --" + alias + " = --" + key + "\n";
   return out;
 }
 
@@ -744,6 +771,8 @@ std::string config_reference_markdown() {
     if (!d.required) def = "`" + def + "`";
     out += "| `" + d.name() + "` | " + type + " | " + def + " | " + help_text(d) + " |\n";
   }
+  out += "\n## Short forms on the command line\n\n| flag | key |\n|---|---|\n";
+  for (const auto& [alias, key] : flag_aliases()) out += "| `--" + alias + "` | `" + key + "` |\n";
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "train/lora.h"
@@ -102,7 +103,10 @@ TrainConfig load_train_config(const std::string& yaml_path,
 // returns them as "section.key=value"; everything else goes to *rest in order. A boolean key
 // given alone (`--lora.enabled`) means true. `--section.typo` for a known section fails with a
 // suggestion instead of passing through.
+// Also takes the short forms of flag_aliases() (--lr 1e-4 is --train.learning_rate 1e-4).
 std::vector<std::string> overrides_from_args(int argc, char** argv, std::vector<std::string>* rest);
+// Short command-line names of the most used keys: {"lr", "train.learning_rate"}, ...
+const std::vector<std::pair<std::string, std::string>>& flag_aliases();
 
 // True for "section.key" names in the table (for CLIs that mix their own flags with overrides).
 bool is_config_key(const std::string& dotted);
