@@ -162,6 +162,50 @@ TEST_P(Trainer, FinalOutputLoadsAndMatchesTheTrainedWeights) {
 INSTANTIATE_TEST_SUITE_P(FullAndLora, Trainer, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "lora" : "full"; });
 
+// A sentinel token joins the tokenizer and the embedding, is learnt, and is saved with both.
+TEST(TrainerTokens, AddedSpecialTokenIsTrainedAndSaved) {
+  const std::string dir = temp_dir("sentinel");
+  const std::string data = dir + "/data.jsonl";
+  std::ofstream(data) << "{\"prompt\": \"Weather in Oslo?\\nTool:\", \"completion\": \"<tool>get_weather\"}\n"
+                      << "{\"prompt\": \"What is 2+2?\\nTool:\", \"completion\": \"<tool>calculator\"}\n";
+  TrainConfig c = base_config(dir + "/out", false);
+  c.data.train = data;
+  c.train.max_steps = 3;
+  c.train.learning_rate = 1e-2;
+  c.model.add_special_tokens = {"<tool>"};
+  TrainHooks quiet;
+  quiet.quiet = true;
+  const TrainResult r = run_training(c, quiet);
+  LoadedModel base = load_model(tiny_model_dir(), true);
+  LoadedModel trained = load_model(r.final_dir, true);
+  const int64_t V = base.model->config().vocab;
+  ASSERT_EQ(trained.model->config().vocab, V + 1);
+  ASSERT_EQ(trained.tokenizer->token_id("<tool>"), std::optional<int32_t>(static_cast<int32_t>(V)));
+  EXPECT_EQ(trained.tokenizer->encode("<tool>get_weather")[0], V);
+  EXPECT_TRUE(trained.tokenizer->is_special(static_cast<int32_t>(V)));
+  // The new row started at the mean of the old rows and moved with training.
+  const int64_t C = base.model->config().hidden;
+  const float* old_embed = base.model->weights().embed.f32();
+  const float* row = trained.model->weights().embed.f32() + V * C;
+  double moved = 0;
+  for (int64_t j = 0; j < C; ++j) {
+    double mean = 0;
+    for (int64_t v = 0; v < V; ++v) mean += old_embed[v * C + j];
+    moved += std::fabs(row[j] - mean / V);
+  }
+  EXPECT_GT(moved, 1e-4);
+  // LoRA cannot train the new row: refused by name.
+  TrainConfig l = c;
+  l.lora.enabled = true;
+  l.train.output_dir = dir + "/lora";
+  try {
+    run_training(l, quiet);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.add_special_tokens"), std::string::npos) << e.what();
+  }
+}
+
 TEST(TrainerErrors, UnwritableOutputDirFailsBeforeLoading) {
   const std::string d = temp_dir("unwritable");
   std::ofstream(d + "/file") << "x";

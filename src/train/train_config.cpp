@@ -75,6 +75,9 @@ const std::vector<KeyDef>& key_table() {
        .help = "Jinja chat template file used instead of the model's own; \"\" = the model's"},
       {TSFT_KEY(model, threads), .kind = Kind::kInt, .help = "worker threads; 0 = all cores",
        .bound = kNonNegative},
+      {TSFT_KEY(model, add_special_tokens), .kind = Kind::kList,
+       .help = "new special tokens (e.g. a sentinel) added to the tokenizer, with embedding rows "
+               "starting at the mean embedding; full fine-tuning only"},
 
       {TSFT_KEY(data, train), .kind = Kind::kPath, .help = "training data (JSONL)",
        .required = true},

@@ -21,6 +21,9 @@ struct TrainConfig {
     std::string path;           // required: model directory or file
     std::string chat_template;  // optional Jinja file overriding the model's template
     int64_t threads = 0;        // 0 = all cores
+    // New special tokens (e.g. a tool-selection sentinel) added to the tokenizer and the
+    // embedding before training (full fine-tuning only).
+    std::vector<std::string> add_special_tokens;
     bool operator==(const Model&) const = default;
   } model;
 

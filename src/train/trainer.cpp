@@ -122,6 +122,18 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
     spec.chat_template.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     lm.tokenizer = std::make_unique<Tokenizer>(std::move(spec));
   }
+  if (!c.model.add_special_tokens.empty()) {
+    if (c.lora.enabled)
+      fail("model.add_special_tokens: a new token's embedding row must be trained, and LoRA "
+           "leaves embeddings frozen; use full fine-tuning (lora.enabled: false)");
+    const int64_t before = lm.tokenizer->vocab_size();
+    lm.tokenizer =
+        std::make_unique<Tokenizer>(lm.tokenizer->with_special_tokens(c.model.add_special_tokens));
+    const int64_t after = lm.tokenizer->vocab_size();
+    if (after > lm.model->config().vocab) lm.model->grow_vocab(after);
+    say(str("added ", after - before, " special token(s) (", c.model.add_special_tokens.size(),
+            " asked; existing ones keep their ids): vocabulary ", before, " -> ", after));
+  }
   const Tokenizer& tok = *lm.tokenizer;
   std::unique_ptr<ChatFormat> chat;
   if (!tok.chat_template().empty())
