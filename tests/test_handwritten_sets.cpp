@@ -211,7 +211,9 @@ TEST(HandwrittenToolCalling, EveryRowLoadsAsSystemUserAssistantChat) {
     const auto& m = row.messages;
     ASSERT_GE(m.size(), 2u) << row.where;
     ASSERT_LE(m.size(), 3u) << row.where;
-    if (m.size() == 3) EXPECT_EQ(m[0]["role"], "system") << row.where;
+    if (m.size() == 3) {
+      EXPECT_EQ(m[0]["role"], "system") << row.where;
+    }
     EXPECT_EQ(m[m.size() - 2]["role"], "user") << row.where;
     EXPECT_EQ(m.back()["role"], "assistant") << row.where;
     const bool calls = m.back().contains("tool_calls") && !m.back()["tool_calls"].empty();
