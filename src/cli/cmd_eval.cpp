@@ -106,7 +106,8 @@ int cmd_eval(int argc, char** argv) {
       {"sentinel", "TEXT", "text before the tool name in answers, stripped from labels", ""},
       {"tools", "FILE", "tools offered to chat rows that have none of their own", ""},
       {"tool-format", "NAME", "tool-call syntax to parse: auto, hermes, llama3, mistral, "
-                              "name_parameters", "auto"},
+                              "name_parameters (auto: hermes for templates that ignore tools, "
+                              "else detected per reply)", "auto"},
       {"max-examples", "N", "evaluate at most N examples (turns for tool calling); 0 = all", "0"},
       {"max-new-tokens", "N", "generation: most tokens per answer; 0 = automatic", "0"},
       {"max-seq-len", "N", "perplexity: longest sequence; longer ones are dropped", "2048"},
@@ -236,6 +237,10 @@ int cmd_eval(int argc, char** argv) {
       ro2.max_new_tokens = args.integer("max-new-tokens") > 0 ? args.integer("max-new-tokens") : 256;
       ro2.eos_ids = stop_ids(m);
       ro2.format = tool_format;
+      // Templates that ignore tools get toolsft's Hermes-style tool prompt (chat/tool_prompt.h),
+      // so that is the syntax to read; guessing would take a cut-off JSON answer for a call.
+      if (tool_format == ToolCallFormat::kAuto && !chat->template_handles_tools())
+        ro2.format = ToolCallFormat::kHermes;
       ProgressBar bar(static_cast<int64_t>(task.cases.size()), progress);
       ro2.on_progress = [&](int64_t done, int64_t) {
         bar.update_count(done, "eval " + spec.name, "turns");
