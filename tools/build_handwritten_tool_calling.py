@@ -3,14 +3,16 @@
 
 tools/handwritten_tool_calling_schemas.py holds the function schemas, and
 tools/handwritten_tool_calling_rows.py holds the requests, the tools offered to each request and the
-expected calls or plain-text answer. This script only copies the offered schemas into each row and
-writes the two files below. It generates or templates nothing.
+expected calls or plain-text answer. This script only copies the offered schemas into each row,
+shuffles the rows with a fixed seed and writes the two files below. It generates or templates
+nothing.
 
   python3 tools/build_handwritten_tool_calling.py
   -> tests/data/handwritten/tool_calling_schemas.json, tests/data/handwritten/tool_calling.jsonl
 """
 import json
 import os
+import random
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +53,9 @@ def main():
             messages.append({"role": "assistant", "tool_calls": calls})
         lines.append(json.dumps({"messages": messages, "tools": [by_name[t] for t in offered]},
                                 ensure_ascii=False))
+    # The sources are grouped by domain; a fixed shuffle makes any prefix (eval --max-examples N)
+    # a mix of domains, call and no-call rows.
+    random.Random(9).shuffle(lines)
     with open(os.path.join(OUT_DIR, "tool_calling_schemas.json"), "w") as f:
         json.dump(SCHEMAS, f, indent=1, ensure_ascii=False)
         f.write("\n")
