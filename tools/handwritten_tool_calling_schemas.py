@@ -333,7 +333,7 @@ SCHEMAS = [
         "service": e("Speed", ["standard", "express", "overnight"], default="standard"),
     }, ["recipient", "weight_kg"]),
     fn("trackPackage", "Track a parcel by its tracking number.", {
-        "trackingNumber": s("Tracking number"),
+        "trackingNumber": s("Tracking number without spaces"),
         "carrier": e("Carrier", ["ups", "fedex", "dhl", "usps"]),
     }, ["trackingNumber"]),
     # --- health, fitness
