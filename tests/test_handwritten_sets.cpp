@@ -153,14 +153,13 @@ TEST(HandwrittenToolSelection, NoRequestInGeneratorOutput) {
         << "line " << r.line << " is in the generator's output: " << r.request;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // tool_calling.jsonl: hand-written tool-calling rows over tool_calling_schemas.json (issue 9).
 
-const std::string kToolCallingFile = std::string(TSFT_TEST_DATA_DIR) +
-                                     "/handwritten/tool_calling.jsonl";
-const std::string kToolCallingSchemasFile = std::string(TSFT_TEST_DATA_DIR) +
-                                            "/handwritten/tool_calling_schemas.json";
+const std::string kToolCallingFile =
+    std::string(TSFT_TEST_DATA_DIR) + "/handwritten/tool_calling.jsonl";
+const std::string kToolCallingSchemasFile =
+    std::string(TSFT_TEST_DATA_DIR) + "/handwritten/tool_calling_schemas.json";
 
 std::vector<DatasetRow> read_calling_rows() {
   DatasetReadStats stats;
@@ -172,7 +171,9 @@ std::vector<DatasetRow> read_calling_rows() {
 }
 
 // The row's one assistant turn (the last message; the tests below check that it is the last).
-const ordered_json& expected_turn(const DatasetRow& row) { return row.messages.back(); }
+const ordered_json& expected_turn(const DatasetRow& row) {
+  return row.messages.back();
+}
 
 size_t call_count(const DatasetRow& row) {
   const auto& turn = expected_turn(row);
