@@ -1,0 +1,207 @@
+#include "cli/eval_run.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "chat/chat_format.h"
+#include "core/error.h"
+#include "core/fs_util.h"
+#include "core/progress.h"
+#include "data/dataset_rows.h"
+#include "data/sft_dataset.h"
+#include "eval/perplexity_eval.h"
+#include "eval/report_html.h"
+#include "eval/report_markdown.h"
+#include "eval/selection_eval.h"
+#include "eval/tool_calling_eval.h"
+#include "export/export_files.h"
+
+namespace tsft {
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+// The run's train and eval curves from metrics.jsonl (unparsable lines skipped).
+ordered_json training_curves(const std::string& metrics_path) {
+  std::ifstream in(metrics_path);
+  if (!in) return ordered_json();
+  ordered_json train = ordered_json::array(), eval = ordered_json::array();
+  for (std::string line; std::getline(in, line);) {
+    ordered_json j = ordered_json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || !j.contains("step")) continue;
+    if (j.contains("eval_loss"))
+      eval.push_back({{"step", j["step"]}, {"eval_loss", j["eval_loss"]}});
+    else if (j.contains("loss"))
+      train.push_back({{"step", j["step"]}, {"loss", j["loss"]}, {"lr", j.value("lr", 0.0)}});
+  }
+  if (train.empty() && eval.empty()) return ordered_json();
+  return {{"train", train}, {"eval", eval}};
+}
+
+std::vector<int32_t> stop_ids(const LoadedModel& m) {
+  std::vector<int32_t> ids = m.gen_defaults.eos_ids;
+  if (m.tokenizer->eos_id() >= 0) ids.push_back(m.tokenizer->eos_id());
+  return ids;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+ordered_json run_evaluation(const EvalRequest& q) {
+  if (q.task != "tool-selection" && q.task != "tool-calling" && q.task != "perplexity")
+    fail("eval task: expected tool-selection, tool-calling or perplexity, got '", q.task, "'");
+  if (q.mode != "scoring" && q.mode != "generation" && q.mode != "both")
+    fail("eval mode: expected scoring, generation or both, got '", q.mode, "'");
+  if (q.max_examples < 0) fail("max examples must not be negative");
+  if (q.batch_tokens < 16) fail("batch tokens must be at least 16, got ", q.batch_tokens);
+  if (q.models.empty()) fail("no model to evaluate");
+  // The rows, read and validated once.
+  const std::string data = q.data;
+  DatasetReadOptions ro;
+  ro.skip_invalid = q.skip_invalid;
+  ro.tools = q.tools;
+  DatasetReadStats rs;
+  const std::vector<DatasetRow> rows = read_dataset(data, ro, &rs);
+  if (rows.empty()) fail(data, ": no valid row to evaluate");
+  if (rs.skipped_invalid) {
+    std::fprintf(stderr, "%s: %lld invalid rows skipped\n", data.c_str(),
+                 static_cast<long long>(rs.skipped_invalid));
+    for (const std::string& e : rs.first_errors) std::fprintf(stderr, "  skipped: %s\n", e.c_str());
+  }
+
+  ordered_json report = ordered_json::object();
+  report["format"] = "toolsft-eval/1";
+  report["created"] = utc_now();
+  report["task"] = q.task == "tool-selection" ? "tool_selection"
+                   : q.task == "tool-calling" ? "tool_calling"
+                                                 : "perplexity";
+  report["dataset"] = {{"path", data}, {"rows", rs.rows}, {"examples", 0}};
+  report["models"] = ordered_json::array();
+  const bool progress = q.progress;
+
+  for (const EvalModelSpec& spec : q.models) {
+    std::fprintf(stderr, "== %s: %s%s%s\n", spec.name.c_str(), spec.path.c_str(),
+                 spec.adapter.empty() ? "" : " + adapter ", spec.adapter.c_str());
+    LoadedModel m = load_eval_model(spec);
+    const Tokenizer& tok = *m.tokenizer;
+    std::unique_ptr<ChatFormat> chat;
+    try {
+      chat = std::make_unique<ChatFormat>(ChatFormat::from_tokenizer(tok, spec.path));
+    } catch (const Error&) {
+      // No chat template: only prompt/completion and text rows can be evaluated.
+    }
+    ordered_json entry = ordered_json::object();
+    entry["name"] = spec.name;
+    entry["path"] = spec.adapter.empty() ? spec.path : spec.adapter;
+    entry["step"] = spec.step ? ordered_json(*spec.step) : ordered_json();
+    std::vector<ordered_json> entries;
+
+    if (q.task == "tool-selection") {
+      SelectionTaskOptions to;
+      to.labels = q.labels;
+      to.sentinel = q.sentinel;
+      to.max_examples = q.max_examples;
+      const SelectionTask task = build_selection_task(rows, tok, chat.get(), to);
+      report["dataset"]["examples"] = task.examples.size();
+      for (const char* md : {"generation", "scoring"}) {  // scoring last: the report details its calibration
+        if (q.mode != "both" && q.mode != md) continue;
+        SelectionRunOptions ro2;
+        ro2.batch_tokens = q.batch_tokens;
+        ro2.max_new_tokens = q.max_new_tokens;
+        ro2.eos_ids = stop_ids(m);
+        ProgressBar bar(static_cast<int64_t>(task.examples.size()), progress);
+        const std::string label = "eval " + spec.name + " (" + md + ")";
+        ro2.on_progress = [&](int64_t done, int64_t) { bar.update_count(done, label, "examples"); };
+        const auto t0 = std::chrono::steady_clock::now();
+        const ClassificationReport r =
+            std::string(md) == "scoring"
+                ? run_selection_scoring(*m.model, task, ro2)
+                : run_selection_generation(*m.model, tok, task, to.sentinel, ro2);
+        bar.finish();
+        ordered_json e = entry;
+        if (q.mode == "both") e["name"] = spec.name + " (" + md + ")";
+        e["seconds"] = seconds_since(t0);
+        e["tool_selection"] = to_json(r);
+        entries.push_back(e);
+      }
+    } else if (q.task == "tool-calling") {
+      if (!chat) fail(spec.path, ": tool-calling evaluation needs the model's chat template");
+      ToolCallingTaskOptions to;
+      to.max_cases = q.max_examples;
+      const ToolCallingTask task = build_tool_calling_task(rows, tok, *chat, to);
+      report["dataset"]["examples"] = task.cases.size();
+      ToolCallingRunOptions ro2;
+      ro2.max_new_tokens = q.max_new_tokens > 0 ? q.max_new_tokens : 256;
+      ro2.eos_ids = stop_ids(m);
+      ro2.format = q.tool_format;
+      // Templates that ignore tools get toolsft's Hermes-style tool prompt (chat/tool_prompt.h),
+      // so that is the syntax to read; guessing would take a cut-off JSON answer for a call.
+      if (q.tool_format == ToolCallFormat::kAuto && !chat->template_handles_tools())
+        ro2.format = ToolCallFormat::kHermes;
+      ProgressBar bar(static_cast<int64_t>(task.cases.size()), progress);
+      ro2.on_progress = [&](int64_t done, int64_t) {
+        bar.update_count(done, "eval " + spec.name, "turns");
+      };
+      const auto t0 = std::chrono::steady_clock::now();
+      const ToolCallReport r = run_tool_calling(*m.model, tok, task, ro2);
+      bar.finish();
+      ordered_json e = entry;
+      e["seconds"] = seconds_since(t0);
+      e["tool_calling"] = to_json(r);
+      entries.push_back(e);
+    } else {
+      SftLoadOptions lo;
+      lo.max_seq_len = q.max_seq_len;
+      lo.skip_invalid = q.skip_invalid;
+      lo.tools = ro.tools;
+      SftLoadStats st;
+      std::vector<SftExample> ex = load_sft_dataset(data, tok, chat.get(), lo, &st);
+      if (q.max_examples > 0 && static_cast<int64_t>(ex.size()) > q.max_examples) ex.resize(q.max_examples);
+      report["dataset"]["examples"] = ex.size();
+      ProgressBar bar(static_cast<int64_t>(ex.size()), progress);
+      const auto t0 = std::chrono::steady_clock::now();
+      const PerplexityAccumulator acc = run_perplexity(
+          *m.model, ex, q.batch_tokens,
+          [&](int64_t done, int64_t) { bar.update_count(done, "eval " + spec.name, "examples"); });
+      bar.finish();
+      ordered_json e = entry;
+      e["seconds"] = seconds_since(t0);
+      e["perplexity"] = to_json(acc);
+      entries.push_back(e);
+    }
+    for (auto& e : entries) report["models"].push_back(std::move(e));
+  }
+  if (!q.run_dir.empty()) {
+    const ordered_json curves = training_curves((fs::path(q.run_dir) / "metrics.jsonl").string());
+    if (!curves.is_null()) report["training"] = curves;
+  }
+
+  return report;
+}
+
+void write_report(const ordered_json& report, const std::string& out, bool print_markdown) {
+  ensure_writable_dir(out);
+  const std::string md = render_markdown(report);
+  write_text_file((fs::path(out) / "report.json").string(), report.dump(2) + "\n");
+  write_text_file((fs::path(out) / "report.md").string(), md);
+  write_text_file((fs::path(out) / "report.html").string(), render_html(report));
+  if (print_markdown) std::fputs(md.c_str(), stdout);
+  std::printf("\nreport: %s/report.html (also report.md, report.json)\n", out.c_str());
+}
+
+}  // namespace tsft

@@ -1,0 +1,41 @@
+// One evaluation run, shared by `toolsft eval` and the training recipes: every model on one
+// dataset and task, as the report.json document (docs/EVAL_REPORT.md), and writing its files.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "chat/tool_call.h"
+#include "cli/eval_models.h"
+
+namespace tsft {
+
+struct EvalRequest {
+  std::string data;                       // dataset file
+  std::string task = "tool-selection";    // tool-selection | tool-calling | perplexity
+  std::string mode = "scoring";           // tool selection: scoring | generation | both
+  std::vector<EvalModelSpec> models;      // in table order
+  std::string run_dir;                    // "" or a run whose metrics.jsonl gives the curves
+  std::vector<std::string> labels;        // tool selection: candidates ("" = the data's answers)
+  std::string sentinel;                   // tool selection: answer prefix stripped from labels
+  nlohmann::ordered_json tools;           // tools for rows without their own (null = none)
+  bool skip_invalid = false;
+  ToolCallFormat tool_format = ToolCallFormat::kAuto;
+  int64_t max_examples = 0;               // 0 = all
+  int64_t max_new_tokens = 0;             // 0 = automatic
+  int64_t max_seq_len = 2048;             // perplexity
+  int64_t batch_tokens = 1024;            // scoring and perplexity
+  bool progress = true;
+};
+
+// Loads each model in turn and evaluates it. tsft::Error for bad requests and data.
+nlohmann::ordered_json run_evaluation(const EvalRequest& request);
+
+// out/report.json, report.md and report.html (each written beside and renamed in); prints the
+// Markdown when asked and the report's path.
+void write_report(const nlohmann::ordered_json& report, const std::string& out,
+                  bool print_markdown);
+
+}  // namespace tsft
