@@ -27,13 +27,12 @@ PerplexityAccumulator run_perplexity(const Transformer& model,
     logits.resize(batch.logit_rows.size() * static_cast<size_t>(V));
     if (!batch.logit_rows.empty())
       tree_forward(model, no_prefix, 0, batch, logits.data(), ws);
+    const int64_t rows = static_cast<int64_t>(batch.logit_rows.size());
     double nll = 0;
-    for (size_t r = 0; r < batch.logit_rows.size(); ++r) {
-      const float* row = logits.data() + r * static_cast<size_t>(V);
-      const float mx = *std::max_element(row, row + V);
-      double sum = 0;
-      for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(row[v] - mx));
-      nll += std::log(sum) + mx - row[targets[r]];
+#pragma omp parallel for schedule(static) reduction(+ : nll)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = logits.data() + r * V;
+      nll += logsumexp(row, V) - row[targets[static_cast<size_t>(r)]];
     }
     acc.add(nll, static_cast<int64_t>(targets.size()));
     batch = TreeBatch{};

@@ -170,22 +170,23 @@ ScoringBatch build_scoring_batch(const std::vector<ScoringExample>& examples, in
   return sb;
 }
 
+double logsumexp(const float* row, int64_t V) {
+  float mx = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < V; ++i) mx = std::max(mx, row[i]);
+  double sum = 0.0;  // tens of thousands of terms: a double sum keeps the last digits
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < V; ++i) sum += exp_fast(row[i] - mx);
+  return static_cast<double>(mx) + std::log(sum);
+}
+
 std::vector<std::vector<double>> candidate_logprobs(const ScoringBatch& sb, const float* logits,
                                                    const float* prefix_logits, int64_t V) {
   // log-sum-exp of every logit row once: rows are shared by the candidates of a trie.
   const int64_t n = static_cast<int64_t>(sb.batch.logit_rows.size());
   std::vector<double> lse(static_cast<size_t>(n));
-  auto row_lse = [V](const float* row) {
-    float mx = -std::numeric_limits<float>::infinity();
-    for (int64_t i = 0; i < V; ++i) mx = std::max(mx, row[i]);
-    double sum = 0.0;  // tens of thousands of terms: a double sum keeps the last digits
-#pragma omp simd reduction(+ : sum)
-    for (int64_t i = 0; i < V; ++i) sum += exp_fast(row[i] - mx);
-    return static_cast<double>(mx) + std::log(sum);
-  };
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < n; ++r) lse[r] = row_lse(logits + r * V);
-  const double prefix_lse = prefix_logits != nullptr ? row_lse(prefix_logits) : 0.0;
+  for (int64_t r = 0; r < n; ++r) lse[r] = logsumexp(logits + r * V, V);
+  const double prefix_lse = prefix_logits != nullptr ? logsumexp(prefix_logits, V) : 0.0;
 
   std::vector<std::vector<double>> out(sb.candidates.size());
   for (size_t e = 0; e < sb.candidates.size(); ++e)

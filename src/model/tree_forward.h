@@ -57,6 +57,10 @@ struct ScoringBatch {
 // candidate, or an empty prompt with prefix_len == 0 (no context for the first token).
 ScoringBatch build_scoring_batch(const std::vector<ScoringExample>& examples, int64_t prefix_len);
 
+// log(sum_v exp(row[v])) over a logit row of V, with the max subtracted first (stable); the
+// normaliser of a log-softmax.
+double logsumexp(const float* row, int64_t V);
+
 // log p(candidate | prefix, prompt): the sum over its tokens of log-softmax over the vocabulary
 // (max subtracted, so numerically stable), for [example][candidate]. logits
 // (sb.batch.logit_rows.size(), V) from tree_forward; prefix_logits (V) are the logits after the
