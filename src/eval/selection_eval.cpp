@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "data/dataset_rows.h"
 #include "data/sft_dataset.h"
+#include "eval/prompt_split.h"
 #include "model/generate.h"
 #include "model/tree_forward.h"
 #include "tokenizer/tokenizer.h"
@@ -58,15 +59,6 @@ DatasetRow with_answer(const DatasetRow& r, const std::string& answer) {
   else
     out.messages.back()["content"] = answer;
   return out;
-}
-
-// [begin, end) of the last run of loss tokens.
-std::pair<size_t, size_t> last_loss_run(const SftExample& ex) {
-  size_t end = ex.loss_mask.size();
-  while (end > 0 && !ex.loss_mask[end - 1]) --end;
-  size_t begin = end;
-  while (begin > 0 && ex.loss_mask[begin - 1]) --begin;
-  return {begin, end};
 }
 
 std::vector<double> softmax(const std::vector<double>& logp) {
@@ -147,15 +139,9 @@ SelectionTask build_selection_task(const std::vector<DatasetRow>& rows, const To
     }
     task.examples.push_back(std::move(ex));
   }
-  // The shared prefix, leaving every prompt at least one token of its own (its last token's
-  // logits give each answer's first token).
-  std::vector<int32_t> prefix = task.examples[0].prompt_ids;
-  for (const SelectionExample& ex : task.examples) {
-    size_t m = 0;
-    while (m < prefix.size() && m + 1 < ex.prompt_ids.size() && prefix[m] == ex.prompt_ids[m]) ++m;
-    prefix.resize(m);
-  }
-  task.shared_prefix = std::move(prefix);
+  std::vector<const std::vector<int32_t>*> prompts;
+  for (const SelectionExample& ex : task.examples) prompts.push_back(&ex.prompt_ids);
+  task.shared_prefix = shared_prompt_prefix(prompts);
   return task;
 }
 

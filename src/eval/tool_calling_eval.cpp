@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "data/dataset_rows.h"
 #include "data/sft_dataset.h"
+#include "eval/prompt_split.h"
 #include "model/generate.h"
 #include "model/transformer.h"
 #include "tokenizer/tokenizer.h"
@@ -20,13 +21,15 @@ ToolCallingTask build_tool_calling_task(const std::vector<DatasetRow>& rows, con
   lo.loss_on = SftLoadOptions::LossOn::kAssistant;
   const SftRowEncoder enc(tok, &chat, lo);
   ToolCallingTask task;
+  auto full = [&] {
+    return opt.max_cases > 0 && static_cast<int64_t>(task.cases.size()) >= opt.max_cases;
+  };
   for (const DatasetRow& r : rows) {
+    if (full()) break;
     if (r.kind != DatasetRow::Kind::kChat)
       row_error(r, "messages", "tool-calling evaluation needs chat rows (messages or conversations)");
     int turn = 0;
-    for (size_t i = 0; i < r.messages.size(); ++i) {
-      if (opt.max_cases > 0 && static_cast<int64_t>(task.cases.size()) >= opt.max_cases)
-        return task;
+    for (size_t i = 0; i < r.messages.size() && !full(); ++i) {
       const ordered_json& m = r.messages[i];
       if (m["role"] != "assistant") continue;
       ++turn;
@@ -47,10 +50,7 @@ ToolCallingTask build_tool_calling_task(const std::vector<DatasetRow>& rows, con
       DatasetRow upto = r;
       upto.messages = ordered_json(r.messages.begin(), r.messages.begin() + static_cast<long>(i) + 1);
       const SftExample e = enc.encode(upto);
-      size_t end = e.loss_mask.size();
-      while (end > 0 && !e.loss_mask[end - 1]) --end;
-      size_t begin = end;
-      while (begin > 0 && e.loss_mask[begin - 1]) --begin;
+      const auto [begin, end] = last_loss_run(e);
       if (begin == end) row_error(r, "messages", "turn " + std::to_string(turn) + " renders no reply tokens");
       if (opt.max_prompt_tokens > 0 && static_cast<int64_t>(begin) > opt.max_prompt_tokens) {
         ++task.skipped_too_long;
@@ -60,15 +60,9 @@ ToolCallingTask build_tool_calling_task(const std::vector<DatasetRow>& rows, con
       task.cases.push_back(std::move(c));
     }
   }
-  if (!task.cases.empty()) {
-    std::vector<int32_t> prefix = task.cases[0].prompt_ids;
-    for (const ToolCallingCase& c : task.cases) {
-      size_t m = 0;
-      while (m < prefix.size() && m + 1 < c.prompt_ids.size() && prefix[m] == c.prompt_ids[m]) ++m;
-      prefix.resize(m);
-    }
-    task.shared_prefix = std::move(prefix);
-  }
+  std::vector<const std::vector<int32_t>*> prompts;
+  for (const ToolCallingCase& c : task.cases) prompts.push_back(&c.prompt_ids);
+  task.shared_prefix = shared_prompt_prefix(prompts);
   return task;
 }
 

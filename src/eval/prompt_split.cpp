@@ -1,0 +1,24 @@
+#include "eval/prompt_split.h"
+
+namespace tsft {
+
+std::pair<size_t, size_t> last_loss_run(const SftExample& ex) {
+  size_t end = ex.loss_mask.size();
+  while (end > 0 && !ex.loss_mask[end - 1]) --end;
+  size_t begin = end;
+  while (begin > 0 && ex.loss_mask[begin - 1]) --begin;
+  return {begin, end};
+}
+
+std::vector<int32_t> shared_prompt_prefix(const std::vector<const std::vector<int32_t>*>& prompts) {
+  if (prompts.empty()) return {};
+  std::vector<int32_t> prefix = *prompts[0];
+  for (const std::vector<int32_t>* p : prompts) {
+    size_t m = 0;
+    while (m < prefix.size() && m + 1 < p->size() && prefix[m] == (*p)[m]) ++m;
+    prefix.resize(m);
+  }
+  return prefix;
+}
+
+}  // namespace tsft
