@@ -24,25 +24,19 @@ int cmd_data(int argc, char** argv) {
       {"skip-invalid", "", "list every bad row (the first five in full) instead of stopping", ""},
       {"help", "", "show this help", ""},
   };
-  if (argc < 2 || std::string(argv[1]) != "check") {
+  auto help = [&](int code) {
     std::fputs(format_help("toolsft data check --data FILE [options]",
                            "Validates a dataset as training reads it and reports its layouts, "
                            "tools and token lengths.",
                            kSpecs)
                    .c_str(),
                stdout);
-    return argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") ? 0 : 2;
-  }
+    return code;
+  };
+  if (argc < 2 || std::string(argv[1]) != "check")
+    return help(argc >= 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") ? 0 : 2);
   Args args(kSpecs, argc, argv, 2);
-  if (args.flag("help") || !args.given("data")) {
-    std::fputs(format_help("toolsft data check --data FILE [options]",
-                           "Validates a dataset as training reads it and reports its layouts, "
-                           "tools and token lengths.",
-                           kSpecs)
-                   .c_str(),
-               stdout);
-    return args.flag("help") ? 0 : 2;
-  }
+  if (args.flag("help") || !args.given("data")) return help(args.flag("help") ? 0 : 2);
   const std::string data = args.str("data");
   const int64_t max_len = args.integer("max-seq-len");
   if (max_len < 2) fail("--max-seq-len must be at least 2");
