@@ -27,18 +27,11 @@ namespace {
 
 using testing::error_of;
 using testing::write_temp;
+const Tokenizer& smollm2() { return testing::smollm2_tokenizer(); }
+const ChatFormat& smollm2_chat() { return testing::smollm2_chat_format(); }
 
 using nlohmann::ordered_json;
 const std::string kData = TSFT_TEST_DATA_DIR;
-
-const Tokenizer& smollm2() {
-  static const Tokenizer t = Tokenizer::from_json_file(kData + "/smollm2/tokenizer.json");
-  return t;
-}
-const ChatFormat& smollm2_chat() {
-  static const ChatFormat f = ChatFormat::from_tokenizer(smollm2(), "smollm2");
-  return f;
-}
 
 std::vector<DatasetRow> rows_of(const std::string& name, const std::string& text) {
   return read_dataset(write_temp(name, text), {}, nullptr);

@@ -24,6 +24,8 @@ namespace {
 
 using testing::error_of;
 using testing::write_temp;
+const Tokenizer& smollm2() { return testing::smollm2_tokenizer(); }
+const ChatFormat& smollm2_chat() { return testing::smollm2_chat_format(); }
 
 using nlohmann::ordered_json;
 const std::string kData = TSFT_TEST_DATA_DIR;
@@ -32,16 +34,6 @@ const std::string kSft = kData + "/sft/";
 std::string read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-const Tokenizer& smollm2() {
-  static const Tokenizer t = Tokenizer::from_json_file(kData + "/smollm2/tokenizer.json");
-  return t;
-}
-
-const ChatFormat& smollm2_chat() {
-  static const ChatFormat f = ChatFormat::from_tokenizer(smollm2(), "smollm2");
-  return f;
 }
 
 // A shipped template with its variables, as tests/test_chat_format.cpp builds it.

@@ -10,7 +10,9 @@
 #include <functional>
 #include <string>
 
+#include "chat/chat_format.h"
 #include "core/error.h"
+#include "tokenizer/tokenizer.h"
 
 namespace tsft::testing {
 
@@ -51,6 +53,17 @@ inline CliResult run_binary(const std::string& binary, const std::string& args) 
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   const int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+// The SmolLM2 tokenizer (tests/data/smollm2) and its chat format, loaded once.
+inline const Tokenizer& smollm2_tokenizer() {
+  static const Tokenizer t =
+      Tokenizer::from_json_file(std::string(TSFT_TEST_DATA_DIR) + "/smollm2/tokenizer.json");
+  return t;
+}
+inline const ChatFormat& smollm2_chat_format() {
+  static const ChatFormat f = ChatFormat::from_tokenizer(smollm2_tokenizer(), "smollm2");
+  return f;
 }
 
 }  // namespace tsft::testing
