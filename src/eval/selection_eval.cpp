@@ -81,13 +81,13 @@ SelectionTask build_selection_task(const std::vector<DatasetRow>& rows, const To
   // answers are spelled as that first answer with its tool name swapped).
   std::vector<std::string> labels = opt.labels;
   std::map<std::string, std::string> spelling;
-  std::vector<int> expected(n);
-  std::vector<std::string> requests(n);
+  std::vector<std::string> requests(n), row_labels(n);
   std::string first_answer, first_label;
   for (size_t i = 0; i < n; ++i) {
     const auto [answer, request] = answer_and_request(rows[i]);
     const std::string label = strip_sentinel(answer, opt.sentinel);
     if (label.empty()) row_error(rows[i], "answer", "empty tool name");
+    row_labels[i] = label;
     spelling.emplace(label, answer);
     requests[i] = request;
     if (i == 0) first_answer = answer, first_label = label;
@@ -116,7 +116,7 @@ SelectionTask build_selection_task(const std::vector<DatasetRow>& rows, const To
   task.labels = labels;
   for (size_t i = 0; i < n; ++i) {
     const DatasetRow& r = rows[i];
-    const std::string label = strip_sentinel(answer_and_request(r).first, opt.sentinel);
+    const std::string& label = row_labels[i];
     const auto li = std::find(labels.begin(), labels.end(), label);
     if (li == labels.end())
       row_error(r, "answer", "'" + label + "' is not one of the candidate tools");
