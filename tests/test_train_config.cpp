@@ -314,7 +314,7 @@ TEST_F(TrainConfigTest, ToYamlRoundTrips) {
   EXPECT_DOUBLE_EQ(j["train"]["learning_rate"].get<double>(), 3e-4);
   size_t keys = 0;
   for (const auto& [section, obj] : j.items()) keys += obj.size();
-  EXPECT_EQ(keys, 47u);
+  EXPECT_EQ(keys, 64u);
 }
 
 TEST_F(TrainConfigTest, HelpListsEveryKeyWithDefault) {

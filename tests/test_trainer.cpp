@@ -212,7 +212,7 @@ TEST(TrainerErrors, UnwritableOutputDirFailsBeforeLoading) {
   TrainConfig c = base_config(d + "/file/out", false);
   c.model.path = "/nonexistent/model";  // never reached
   try {
-    run_training(c, TrainHooks{-1, true});
+    run_training(c, TrainHooks{.stop_after_step = -1, .quiet = true, .task_eval = {}});
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(d + "/file/out"), std::string::npos) << e.what();
@@ -230,7 +230,7 @@ TEST(TrainerErrors, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
   c.train.save_total_limit = 0;
   c.train.learning_rate = 1e30;  // the weights blow up after the first update
   try {
-    run_training(c, TrainHooks{-1, true});
+    run_training(c, TrainHooks{.stop_after_step = -1, .quiet = true, .task_eval = {}});
     ADD_FAILURE() << "expected an error";
   } catch (const Error& e) {
     const std::string msg = e.what();

@@ -454,4 +454,22 @@ void row_error(const DatasetRow& row, const std::string& field, const std::strin
   fail(row.where, ": ", field, ": ", message);
 }
 
+ordered_json row_to_json(const DatasetRow& row) {
+  ordered_json j = ordered_json::object();
+  switch (row.kind) {
+    case DatasetRow::Kind::kPromptCompletion:
+      j["prompt"] = row.prompt;
+      j["completion"] = row.completion;
+      break;
+    case DatasetRow::Kind::kText:
+      j["text"] = row.text;
+      break;
+    case DatasetRow::Kind::kChat:
+      j["messages"] = row.messages;
+      if (!row.tools.is_null()) j["tools"] = row.tools;
+      break;
+  }
+  return j;
+}
+
 }  // namespace tsft

@@ -48,6 +48,11 @@ std::vector<DatasetRow> read_dataset(const std::string& path, const DatasetReadO
 
 // A tool list: OpenAI tools or bare {"name", "description", "parameters"} functions (wrapped),
 // or a JSON string holding such a list. `where` names the source in errors. Null/empty -> null.
+// The row in toolsft's canonical layout ({"prompt", "completion"}, {"text"} or OpenAI
+// {"messages", "tools"?}), which read_dataset reads back to the same row: how recipes write the
+// user's rows, whatever layout they came in (ShareGPT, glaive), beside generated ones.
+nlohmann::ordered_json row_to_json(const DatasetRow& row);
+
 nlohmann::ordered_json normalize_tool_list(const nlohmann::ordered_json& tools,
                                            const std::string& where);
 

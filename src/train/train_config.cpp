@@ -79,8 +79,9 @@ const std::vector<KeyDef>& key_table() {
        .help = "new special tokens (e.g. a sentinel) added to the tokenizer, with embedding rows "
                "starting at the mean embedding; full fine-tuning only"},
 
-      {TSFT_KEY(data, train), .kind = Kind::kPath, .help = "training data (JSONL)",
-       .required = true},
+      {TSFT_KEY(data, train), .kind = Kind::kPath,
+       .help = "training data (JSONL); required unless generate.task makes it (then rows given "
+               "here are added to the generated ones)"},
       {TSFT_KEY(data, eval), .kind = Kind::kPath,
        .help = "evaluation data (JSONL); \"\" = none, or held out of data.train by "
                "eval_fraction / eval_count"},
@@ -184,12 +185,63 @@ const std::vector<KeyDef>& key_table() {
        .help = "evaluate on at most this many batches; 0 = all", .bound = kNonNegative},
       {TSFT_KEY(eval, batch_size), .kind = Kind::kInt, .help = "rows per evaluation batch",
        .bound = kAtLeastOne},
+      {TSFT_KEY(eval, task_examples), .kind = Kind::kInt,
+       .help = "held-out examples evaluated with report.task (tool-call quality or tool-selection "
+               "accuracy) at every evaluation, logged to metrics.jsonl; 0 = loss only",
+       .bound = kNonNegative},
+
+      {TSFT_KEY(generate, task), .kind = Kind::kEnum,
+       .help = "synthetic data made before training into output_dir/data: none, or the "
+               "tool-selection / tool-calling generator (docs/DATA.md)",
+       .choices = {"none", "tool-selection", "tool-calling"}},
+      {TSFT_KEY(generate, num_examples), .kind = Kind::kInt,
+       .help = "rows generated (train and held-out together)", .bound = kAtLeastOne},
+      {TSFT_KEY(generate, seed), .kind = Kind::kInt,
+       .help = "seed of the generator and of the train/held-out split"},
+      {TSFT_KEY(generate, eval_fraction), .kind = Kind::kFloat,
+       .help = "share of the generated rows held out for evaluation (output_dir/data/eval.jsonl)",
+       .bound = kUnitOpen},
+      {TSFT_KEY(generate, format), .kind = Kind::kEnum,
+       .help = "tool-selection rows as prompt/completion pairs or as chats",
+       .choices = {"prompt-completion", "chat"}},
+      {TSFT_KEY(generate, sentinel), .kind = Kind::kString,
+       .help = "tool-selection answer prefix (e.g. <tool>, usually also in "
+               "model.add_special_tokens); \"\" = a space"},
+      {TSFT_KEY(generate, tools), .kind = Kind::kPath,
+       .help = "JSON list of OpenAI tools to generate for; \"\" = the six built-in tools"},
+      {TSFT_KEY(generate, system_prompt), .kind = Kind::kPath,
+       .help = "tool-calling: system prompt template put first in every generated chat, with "
+               "{{date}}/{{time}}/{{weekday}}/{{datetime}} filled per row and its '## ' sections "
+               "shuffled per row (docs/RECIPES.md); \"\" = none"},
+
+      {TSFT_KEY(report, task), .kind = Kind::kEnum,
+       .help = "evaluation after training on the held-out data, written to output_dir/report: "
+               "none, tool-selection, tool-calling or perplexity",
+       .choices = {"none", "tool-selection", "tool-calling", "perplexity"}},
+      {TSFT_KEY(report, base), .kind = Kind::kBool,
+       .help = "evaluate the base model too, for before/after"},
+      {TSFT_KEY(report, checkpoints), .kind = Kind::kBool,
+       .help = "evaluate every kept checkpoint, not only the final model"},
+      {TSFT_KEY(report, mode), .kind = Kind::kEnum,
+       .help = "tool selection: score every tool's exact probability, generate, or both",
+       .choices = {"scoring", "generation", "both"}},
+      {TSFT_KEY(report, max_examples), .kind = Kind::kInt,
+       .help = "evaluate at most this many held-out examples; 0 = all", .bound = kNonNegative},
+      {TSFT_KEY(report, max_new_tokens), .kind = Kind::kInt,
+       .help = "generation budget per answer; 0 = automatic", .bound = kNonNegative},
+      {TSFT_KEY(report, test_data), .kind = Kind::kPath,
+       .help = "a further test set (e.g. hand-written) reported on its own in "
+               "output_dir/report-<test_name>; tool selection also takes rows "
+               "{\"request\", \"tool\"}, rendered in the recipe's prompt layout"},
+      {TSFT_KEY(report, test_name), .kind = Kind::kString,
+       .help = "name of report.test_data in the reports"},
   };
   return table;
 }
 #undef TSFT_KEY
 
-const std::vector<std::string> kSections = {"model", "data", "lora", "train", "eval"};
+const std::vector<std::string> kSections = {"model", "data",     "lora",  "train",
+                                            "eval",  "generate", "report"};
 
 const KeyDef* find_key(const std::string& dotted) {
   for (const KeyDef& d : key_table())
@@ -532,6 +584,26 @@ struct Loader {
         fail("missing required key ", d.name(), " (set it",
              yaml_path.empty() ? "" : " in " + yaml_path + " or", " with --", d.name(), ")");
     }
+    if (cfg.data.train.empty() && cfg.generate.task == "none")
+      fail("missing required key data.train (set it",
+           yaml_path.empty() ? "" : " in " + yaml_path + " or",
+           " with --data.train, or make data with generate.task)");
+    const auto& g = cfg.generate;
+    if (g.task != "none" && !cfg.data.eval.empty())
+      fail("data.eval (", at("data.eval"), ") and generate.task (", at("generate.task"),
+           ") are both given: the generated held-out rows are the evaluation data; put a further "
+           "test set in report.test_data");
+    if (g.task != "none" && (cfg.data.eval_fraction > 0 || cfg.data.eval_count > 0))
+      fail("data.eval_fraction / data.eval_count split data.train, but generate.task holds out "
+           "generate.eval_fraction of the generated rows; use that");
+    if (g.task == "tool-calling" && !g.sentinel.empty())
+      fail("generate.sentinel is for tool-selection rows (", at("generate.sentinel"), ")");
+    if (!g.system_prompt.empty() && g.task != "tool-calling")
+      fail("generate.system_prompt (", at("generate.system_prompt"),
+           ") is for generate.task: tool-calling");
+    if (cfg.eval.task_examples > 0 && cfg.report.task == "none")
+      fail("eval.task_examples (", at("eval.task_examples"),
+           ") scores held-out examples with report.task, which is none");
     const auto& t = cfg.train;
     if (t.max_steps == 0)
       fail("train.max_steps: must be -1 (use train.epochs) or > 0, got 0 (", at("train.max_steps"),
@@ -660,6 +732,7 @@ const std::vector<std::pair<std::string, std::string>>& flag_aliases() {
       {"save-total-limit", "train.save_total_limit"},
       {"seed", "train.seed"},
       {"eval-steps", "eval.steps"},
+      {"num-examples", "generate.num_examples"},
   };
   return aliases;
 }
@@ -750,7 +823,10 @@ std::string config_reference_markdown() {
       "     test_train_config fails when this file is stale (TSFT_UPDATE_DOCS=1 rewrites it). "
       "-->\n\n"
       "`toolsft train` reads a YAML file with the sections `model`, `data`, `lora`, `train` and "
-      "`eval`.\n"
+      "`eval`,\n"
+      "and for recipes `generate` (synthetic data made first) and `report` (evaluation after "
+      "training);\n"
+      "see docs/RECIPES.md.\n"
       "Any key can also be given on the command line as `--section.key VALUE` or "
       "`--section.key=VALUE`;\n"
       "the command line wins over the file. Values are YAML scalars; lists are `[a, b]` or "

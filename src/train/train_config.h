@@ -84,8 +84,36 @@ struct TrainConfig {
     int64_t steps = 0;        // 0 = only at the end
     int64_t max_batches = 0;  // 0 = all
     int64_t batch_size = 8;
+    int64_t task_examples = 0;  // held-out examples scored with report.task at every evaluation
     bool operator==(const Eval&) const = default;
   } eval;
+
+  // Recipes (src/cli/recipe_run.*): synthetic data made before training, written under
+  // train.output_dir/data and used as data.train / data.eval.
+  struct Generate {
+    std::string task = "none";  // none | tool-selection | tool-calling
+    int64_t num_examples = 1000;
+    int64_t seed = 42;
+    double eval_fraction = 0.2;                  // held out for evaluation
+    std::string format = "prompt-completion";   // tool-selection rows: prompt-completion | chat
+    std::string sentinel;                        // tool-selection answer prefix ("" = a space)
+    std::string tools;                           // tools JSON; "" = the six built-in tools
+    std::string system_prompt;                   // tool-calling: system prompt template file
+    bool operator==(const Generate&) const = default;
+  } generate;
+
+  // The evaluation after training (base model, checkpoints, final) and its report.
+  struct Report {
+    std::string task = "none";  // none | tool-selection | tool-calling | perplexity
+    bool base = true;           // evaluate the base model too (before/after)
+    bool checkpoints = true;    // evaluate every kept checkpoint, not only the final model
+    std::string mode = "scoring";  // tool selection: scoring | generation | both
+    int64_t max_examples = 0;      // 0 = all
+    int64_t max_new_tokens = 0;    // 0 = automatic
+    std::string test_data;         // a further test set (e.g. hand-written), reported apart
+    std::string test_name = "test";
+    bool operator==(const Report&) const = default;
+  } report;
 
   // The lora section as the engine's LoraConfig (rank, alpha, dropout, target_modules).
   LoraConfig lora_config() const;

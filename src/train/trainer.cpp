@@ -377,7 +377,11 @@ TrainResult run_training(const TrainConfig& c, const TrainHooks& hooks) {
       window_t0 = Clock::now();
     }
     if (!eval.empty() && ((c.eval.steps > 0 && step % c.eval.steps == 0) || last_step)) {
-      const nlohmann::json e = evaluate();
+      nlohmann::json e = evaluate();
+      if (hooks.task_eval) {
+        const nlohmann::json t = hooks.task_eval(tok, mc, model.weights(), lora.get());
+        for (auto it = t.begin(); it != t.end(); ++it) e[it.key()] = it.value();
+      }
       metrics.log(e);
       bar.message(str("step ", step, ": eval_loss ", e["eval_loss"].get<double>(), ", perplexity ",
                       e["perplexity"].get<double>()));

@@ -8,9 +8,15 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "train/train_config.h"
 
 namespace tsft {
+
+class Tokenizer;
+struct ModelConfig;
+struct ModelWeights;
 
 struct TrainResult {
   int64_t start_step = 0;           // 0, or the step a resumed run continued from
@@ -25,6 +31,12 @@ struct TrainResult {
 struct TrainHooks {
   int64_t stop_after_step = -1;  // end the run after this step as if killed (tests of resume)
   bool quiet = false;            // no console output (tests)
+  // Task metrics at every evaluation (the recipes' tool-call quality during training): called
+  // with the training tokenizer and the weights as they are at that step (LoRA: the base and the
+  // unmerged adapter); the fields it returns join that step's eval line in metrics.jsonl.
+  std::function<nlohmann::json(const Tokenizer&, const ModelConfig&, const ModelWeights&,
+                               const LoraWeights*)>
+      task_eval;
 };
 
 TrainResult run_training(const TrainConfig& config, const TrainHooks& hooks = {});

@@ -1,0 +1,203 @@
+// The recipes end to end on the default model, shrunk to a few rows and steps: generated data and
+// its split, the hand-written test set rendered in the recipe's layout, training, the reports on
+// base and fine-tuned model with their headline numbers, reuse of a finished run, the domain
+// system prompt in tool-calling rows, tool-call quality logged during training, and the config
+// errors of the recipe sections.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "test_util.h"
+
+namespace {
+
+using tsft::testing::CliResult;
+using tsft::testing::read_text;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kBin = TSFT_BINARY;
+const std::string kRepo = std::string(TSFT_TEST_DATA_DIR) + "/../..";
+const std::string kHandwritten = std::string(TSFT_TEST_DATA_DIR) + "/handwritten/tool_selection.jsonl";
+
+CliResult run(const std::string& args) { return tsft::testing::run_binary(kBin, args); }
+
+std::string temp_dir(const std::string& name) {
+  const fs::path d = fs::temp_directory_path() / ("tsft_recipe_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d.string();
+}
+
+std::vector<json> read_jsonl(const std::string& path) {
+  std::vector<json> rows;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) rows.push_back(json::parse(line));
+  return rows;
+}
+
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+TEST(Recipe, ToolSelectionQuickEndToEnd) {
+  const std::string d = temp_dir("selection");
+  const std::string cmd = "train --config " + kRepo + "/configs/tool_selection_quick.yaml " +
+                          "--num-examples 20 --max-steps 2 --output-dir " + d +
+                          " --report.max_examples 6 --train.progress false --model.threads 2";
+  const CliResult r = run(cmd);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+
+  // Data: 20 rows, 4 held out (seed 42), the sentinel answers; hand-written set rendered.
+  const auto train = read_jsonl(d + "/data/train.jsonl");
+  const auto eval = read_jsonl(d + "/data/eval.jsonl");
+  EXPECT_EQ(train.size(), 16u);
+  EXPECT_EQ(eval.size(), 4u);
+  std::set<std::string> prompts;
+  for (const auto& row : train) prompts.insert(row["prompt"].get<std::string>());
+  for (const auto& row : eval) {
+    EXPECT_EQ(prompts.count(row["prompt"].get<std::string>()), 0u) << "held-out row in training";
+    EXPECT_EQ(row["completion"].get<std::string>().rfind("<tool>", 0), 0u);
+  }
+  const auto hand = read_jsonl(d + "/data/handwritten.jsonl");
+  ASSERT_EQ(hand.size(), read_jsonl(kHandwritten).size());
+  EXPECT_EQ(hand[0]["prompt"].get<std::string>().rfind("Choose the one tool", 0), 0u);
+  EXPECT_EQ(hand[0]["completion"].get<std::string>().rfind("<tool>", 0), 0u);
+
+  // Trained, then base vs final on the held-out rows and on the hand-written ones.
+  EXPECT_TRUE(fs::exists(d + "/model/model.safetensors")) << r.out;
+  for (const char* rep : {"/report", "/report-handwritten"}) {
+    const json j = read_json(d + rep + "/report.json");
+    ASSERT_EQ(j["models"].size(), 2u) << rep;  // report.checkpoints: false
+    EXPECT_EQ(j["models"][0]["name"], "base");
+    EXPECT_EQ(j["models"][1]["name"], "final");
+    EXPECT_TRUE(j["models"][1]["tool_selection"]["accuracy"].is_number());
+    EXPECT_TRUE(fs::exists(d + rep + "/report.html"));
+  }
+  EXPECT_NE(r.out.find("report: " + d + "/report/report.html"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("held-out (4 examples): accuracy "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("handwritten (6 examples): accuracy "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("added 1 special token"), std::string::npos) << r.out;
+  const json s = read_json(d + "/recipe_summary.json");
+  EXPECT_GT(s["wall_seconds"].get<double>(), 0);
+  EXPECT_GT(s["peak_rss_mib"].get<double>(), 100);
+  EXPECT_EQ(s["data"]["train"], 16);
+  EXPECT_TRUE(s["reports"]["held-out"]["metrics"]["accuracy"].contains("base"));
+
+  // The same command again reuses the finished run instead of training it twice.
+  const CliResult again = run(cmd);
+  ASSERT_EQ(again.exit_code, 0) << again.out;
+  EXPECT_NE(again.out.find("training skipped"), std::string::npos) << again.out;
+  EXPECT_EQ(read_jsonl(d + "/data/train.jsonl"), train);  // the same seed writes the same rows
+}
+
+TEST(Recipe, GenerateOnlyAndBaseModelInference) {
+  const std::string d = temp_dir("gen_only");
+  const CliResult g = run("train --config " + kRepo + "/configs/tool_selection.yaml " +
+                          "--generate-only --num-examples 50 --output-dir " + d);
+  ASSERT_EQ(g.exit_code, 0) << g.out;
+  EXPECT_NE(g.out.find("--generate-only: stopping here"), std::string::npos);
+  EXPECT_EQ(read_jsonl(d + "/data/train.jsonl").size(), 40u);
+  EXPECT_EQ(read_jsonl(d + "/data/eval.jsonl").size(), 10u);
+  EXPECT_FALSE(fs::exists(d + "/model"));
+
+  const CliResult b = run("train --config " + kRepo + "/configs/tool_selection.yaml " +
+                          "--base-model-inference --num-examples 30 --output-dir " + d +
+                          " --report.max_examples 3 --model.threads 2");
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  const json j = read_json(d + "/report/report.json");
+  ASSERT_EQ(j["models"].size(), 1u);
+  EXPECT_EQ(j["models"][0]["name"], "base");
+  EXPECT_FALSE(fs::exists(d + "/model"));
+  EXPECT_FALSE(fs::exists(d + "/metrics.jsonl"));
+}
+
+TEST(Recipe, ToolCallingDomainRowsAndTaskEvalDuringTraining) {
+  const std::string d = temp_dir("calling");
+  const CliResult r = run("train --config " + kRepo + "/configs/tool_calling.yaml " +
+                          "--num-examples 20 --max-steps 1 --eval.task_examples 1 " +
+                          "--report.max_examples 1 --report.max_new_tokens 24 --report.base false " +
+                          "--output-dir " + d + " --train.progress false --model.threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto train = read_jsonl(d + "/data/train.jsonl");
+  ASSERT_EQ(train.size(), 18u);
+  std::set<std::string> systems;
+  for (const auto& row : train) {
+    const json& first = row["messages"][0];
+    ASSERT_EQ(first["role"], "system");
+    const std::string text = first["content"].get<std::string>();
+    EXPECT_EQ(text.rfind("You are Sam, the virtual assistant of Northgate Motors", 0), 0u);
+    EXPECT_NE(text.find("Current date and time: "), std::string::npos);
+    EXPECT_EQ(text.find("{{"), std::string::npos);
+    systems.insert(text);
+    EXPECT_TRUE(row.contains("tools"));
+  }
+  EXPECT_EQ(systems.size(), train.size()) << "every row has its own date line / section order";
+  // Tool-call quality of the training weights joined the eval line of metrics.jsonl.
+  bool logged = false;
+  for (const auto& m : read_jsonl(d + "/metrics.jsonl"))
+    if (m.contains("eval_loss")) {
+      logged = true;
+      EXPECT_TRUE(m.contains("task_name_f1")) << m.dump();
+      EXPECT_TRUE(m.contains("task_hallucinated_call_rate")) << m.dump();
+      EXPECT_EQ(m["task_turns"], 1);
+    }
+  EXPECT_TRUE(logged);
+  const json j = read_json(d + "/report/report.json");
+  EXPECT_EQ(j["task"], "tool_calling");
+  EXPECT_EQ(j["models"].back()["name"], "final");
+  EXPECT_TRUE(fs::exists(d + "/adapter/adapter_model.safetensors"));
+  EXPECT_NE(r.out.find("tool-name F1"), std::string::npos) << r.out;
+}
+
+TEST(Recipe, UserRowsJoinTheGeneratedOnes) {
+  const std::string d = temp_dir("user_rows");
+  const std::string glaive = std::string(TSFT_TEST_DATA_DIR) + "/third_party/glaive_toolcall_en_demo.json";
+  const CliResult r = run("train --config " + kRepo + "/configs/tool_calling.yaml --generate-only " +
+                          "--num-examples 10 --data " + glaive + " --output-dir " + d);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto train = read_jsonl(d + "/data/train.jsonl");
+  EXPECT_EQ(train.size(), 9u + 300u);
+  EXPECT_NE(r.out.find("(300 from "), std::string::npos) << r.out;
+  int64_t with_system = 0;
+  for (const auto& row : train) {
+    ASSERT_TRUE(row.contains("messages"));  // ShareGPT rows written in OpenAI layout
+    with_system += row["messages"][0]["role"] == "system";
+  }
+  EXPECT_GE(with_system, 9);
+}
+
+TEST(Recipe, ConfigMistakesAreNamed) {
+  const std::string d = temp_dir("errors");
+  const std::string sel = "train --config " + kRepo + "/configs/tool_selection.yaml --output-dir " + d;
+  auto err = [&](const std::string& args) {
+    const CliResult r = run(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    return r.out;
+  };
+  EXPECT_NE(err(sel + " --data.eval x.jsonl").find("data.eval"), std::string::npos);
+  EXPECT_NE(err(sel + " --generate.system_prompt p.md").find("generate.system_prompt"),
+            std::string::npos);
+  EXPECT_NE(err(sel + " --report.task none --base-model-inference").find("--base-model-inference"),
+            std::string::npos);
+  EXPECT_NE(err(sel + " --generate.task none --report.task none --generate-only").find("--generate-only"),
+            std::string::npos);
+  // A hand-written row naming a tool the recipe does not offer: file and line.
+  std::ofstream(d + "/bad.jsonl") << "{\"request\": \"hi\", \"tool\": \"calculator\"}\n"
+                                  << "{\"request\": \"yo\", \"tool\": \"teleport\"}\n";
+  EXPECT_NE(err(sel + " --num-examples 12 --report.test_data " + d + "/bad.jsonl")
+                .find(d + "/bad.jsonl:2: tool: 'teleport' is not one of the recipe's tools"),
+            std::string::npos);
+  EXPECT_NE(err("train --config " + kRepo + "/configs/tool_calling.yaml --output-dir " + d +
+                " --num-examples 0")
+                .find("generate.num_examples"),
+            std::string::npos);
+}
+
+}  // namespace
