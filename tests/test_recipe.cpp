@@ -121,7 +121,8 @@ TEST(Recipe, GenerateOnlyAndBaseModelInference) {
 TEST(Recipe, ToolCallingDomainRowsAndTaskEvalDuringTraining) {
   const std::string d = temp_dir("calling");
   const CliResult r = run("train --config " + kRepo + "/configs/tool_calling.yaml " +
-                          "--num-examples 20 --max-steps 1 --eval.task_examples 1 " +
+                          "--num-examples 20 --max-steps 1 --eval.task_examples 1 --max-seq-len 1536 " +
+                          "--batch-size 1 --grad-accum 1 " +
                           "--report.max_examples 1 --report.max_new_tokens 24 --report.base false " +
                           "--output-dir " + d + " --train.progress false --model.threads 2");
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -186,7 +187,12 @@ TEST(Recipe, ConfigMistakesAreNamed) {
             std::string::npos);
   EXPECT_NE(err(sel + " --report.task none --base-model-inference").find("--base-model-inference"),
             std::string::npos);
-  EXPECT_NE(err(sel + " --generate.task none --report.task none --generate-only").find("--generate-only"),
+  const std::string glaive =
+      std::string(TSFT_TEST_DATA_DIR) + "/third_party/glaive_toolcall_en_demo.json";
+  EXPECT_NE(err(sel + " --generate.task none --report.task none --generate-only --data " + glaive)
+                .find("--generate-only: the config makes no data"),
+            std::string::npos);
+  EXPECT_NE(err(sel + " --generate.task none").find("missing required key data.train"),
             std::string::npos);
   // A hand-written row naming a tool the recipe does not offer: file and line.
   std::ofstream(d + "/bad.jsonl") << "{\"request\": \"hi\", \"tool\": \"calculator\"}\n"

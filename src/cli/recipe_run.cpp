@@ -449,7 +449,8 @@ int run_recipe(TrainConfig cfg, const RecipeOptions& opt) {
     } else {
       q.run_dir = out;
       for (EvalModelSpec& s : run_models(out, cfg.report.base))
-        if (cfg.report.checkpoints || !s.step || s.name == "final") q.models.push_back(std::move(s));
+        if (cfg.report.checkpoints || s.name == "base" || s.name == "final")
+          q.models.push_back(std::move(s));
     }
     struct Target {
       std::string name, data, dir;

@@ -110,6 +110,39 @@ const Phrase kPhrases[] = {
     {"My flight is delayed", "Mi vuelo está retrasado", "Mon vol est retardé",
      "Mein Flug hat Verspätung", "Il mio volo è in ritardo", "Meu voo está atrasado"},
 };
+// Things people type into a search box as plain questions, with no "search" or "look up" in
+// them: how-to, facts, people, places, products, local information, troubleshooting.
+POOL(kQuestions, "how long should I boil an egg for a runny yolk", "who won the last Tour de France",
+     "what time does the Louvre close on Fridays", "how many calories are in an avocado",
+     "when was the Golden Gate Bridge built",
+     "what is the difference between a crocodile and an alligator",
+     "how do I reset a frozen iPhone", "is it safe to eat raw cookie dough",
+     "which airlines fly direct from Toronto to Reykjavik", "what are the symptoms of low iron",
+     "best budget noise cancelling headphones", "why is my sourdough starter not rising",
+     "who wrote One Hundred Years of Solitude", "how to change a bike tire",
+     "what is the capital of Mongolia", "how much does a Tesla Model Y cost",
+     "where can I recycle old batteries in Chicago", "how do you tie a bowline knot",
+     "is the Brooklyn Museum open on Mondays", "what causes hiccups",
+     "how tall is Mount Kilimanjaro", "what are the rules of pickleball",
+     "which laptop is better for video editing", "how to get rid of fruit flies",
+     "what's the best way to learn Japanese", "how do I unclog a shower drain",
+     "who is the current CEO of Microsoft", "what year did the Berlin Wall fall",
+     "how to renew a passport in the UK", "why does my dishwasher smell", "what is a Roth IRA",
+     "how does compound interest work", "where does the Danube river start",
+     "good stretches for lower back pain", "how to make cold brew at home",
+     "what movies are showing in Denver this weekend", "reviews of the new Kia EV9",
+     "how many players are on a rugby team", "what is the fastest land animal",
+     "how to remove a stripped screw", "how to keep basil alive indoors",
+     "what happened at the UN climate summit", "how to write a cover letter",
+     "which vitamins should vegans take", "what does a product manager do",
+     "how to jump start a car", "symptoms of a sprained ankle",
+     "how long is the flight from London to Tokyo", "why is the sky blue",
+     "best pizza places in Naples", "how many moons does Jupiter have",
+     "how do I cancel my Netflix subscription",
+     "difference between baking soda and baking powder", "is the M25 closed tonight",
+     "train times from Leeds to York on Sunday", "what does GDPR mean for a small shop",
+     "lyrics of Bohemian Rhapsody", "how old is Keanu Reeves", "when does the Apple store in Soho open",
+     "can dogs eat grapes", "what's the plot of Dune part two", "why won't my laptop charge")
 POOL(kSubjects, "Meeting tomorrow", "Quarterly report", "Lunch on Friday?", "Project update",
      "Invoice 4471", "Weekend plans", "Welcome aboard", "Flight details", "Quick question",
      "Budget review", "Happy birthday!", "Contract draft", "Team offsite", "Schedule change",
@@ -257,7 +290,7 @@ std::string pool_string(const std::string& name, const ordered_json& schema, Rng
   if (has_word(w, {"expression", "formula", "equation", "math"})) return draw_expression(rng);
   if (has_word(w, {"task", "todo", "reminder", "chore"})) return any(rng, kTasks);
   if (has_word(w, {"query", "search", "topic", "keyword", "keywords", "q", "term"}))
-    return any(rng, kTopics);
+    return chance(rng, 0.4) ? any(rng, kQuestions) : any(rng, kTopics);
   if (has_word(w, {"text", "sentence", "phrase", "utterance"}))
     return kPhrases[pick(rng, std::size(kPhrases))].en;
   if (has_word(w, {"subject", "headline", "title"})) return any(rng, kSubjects);
