@@ -25,9 +25,9 @@ cmake --build build -j"$(nproc)"
 
 if [[ "${TSFT_SETUP_NO_RUN:-0}" != 1 ]]; then
   echo
-  echo "== main job: SmolLM2-135M-Instruct answers a question =="
-  build/toolsft inspect models/SmolLM2-135M-Instruct.Q4_1.gguf
-  echo
-  build/toolsft generate --model models/SmolLM2-135M-Instruct.Q4_1.gguf --max-new-tokens 48 \
-    --prompt $'<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n'
+  echo "== main job: the quick tool-selection recipe on SmolLM2-135M-Instruct (under 10 minutes) =="
+  # Generates 1,000 requests for six tools, fine-tunes on 800, and reports base vs fine-tuned on
+  # the 200 held out and on 331 hand-written requests; ends by printing the report's path and the
+  # before/after accuracy. Run again, it reuses the finished run (delete runs/ to retrain).
+  build/toolsft train --config configs/tool_selection_quick.yaml
 fi

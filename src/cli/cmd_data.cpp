@@ -1,6 +1,9 @@
 // toolsft data check: validate a dataset as training would read it and report what it holds
 // (layouts, tools, lengths in the model's tokens, what max_seq_len would drop), without training.
+// toolsft data tools: the distinct tool schemas a dataset offers, as a tools file (for example to
+// generate synthetic conversations over a real dataset's tools).
 #include <algorithm>
+#include <map>
 #include <cstdio>
 #include <memory>
 
@@ -10,12 +13,65 @@
 #include "cli/model_files.h"
 #include "core/error.h"
 #include "data/dataset_rows.h"
+#include "export/export_files.h"
 #include "data/sft_dataset.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tsft {
 
+namespace {
+
+int data_tools(int argc, char** argv) {
+  static const std::vector<OptionSpec> kSpecs = {
+      {"data", "FILE", "the dataset (JSONL, JSON array or one object)", ""},
+      {"out", "FILE", "tools file to write (a JSON list of OpenAI tools)", ""},
+      {"help", "", "show this help", ""},
+  };
+  Args args(kSpecs, argc, argv, 2);
+  if (args.flag("help") || !args.given("data") || !args.given("out")) {
+    std::fputs(format_help("toolsft data tools --data FILE --out tools.json",
+                           "Writes the distinct tools the dataset's rows offer, in order of first "
+                           "use; a name offered with several schemas keeps its first (counted).",
+                           kSpecs)
+                   .c_str(),
+               stdout);
+    return args.flag("help") ? 0 : 2;
+  }
+  DatasetReadStats rs;
+  const std::vector<DatasetRow> rows = read_dataset(args.str("data"), {}, &rs);
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  std::map<std::string, nlohmann::ordered_json> seen;  // name -> first schema
+  std::map<std::string, std::string> variants;          // name -> where another schema was seen
+  for (const DatasetRow& r : rows) {
+    if (!r.tools.is_array()) continue;
+    for (const auto& t : r.tools) {
+      const std::string name = t["function"]["name"].get<std::string>();
+      auto it = seen.find(name);
+      if (it == seen.end()) {
+        seen[name] = t;
+        out.push_back(t);
+      } else if (it->second != t && !variants.count(name)) {
+        variants[name] = r.where;
+      }
+    }
+  }
+  write_text_file(args.str("out"), out.dump(2) + "\n");
+  std::printf("wrote %zu tools offered by %lld rows of %s to %s\n", out.size(),
+              static_cast<long long>(rows.size()), args.str("data").c_str(),
+              args.str("out").c_str());
+  if (!variants.empty()) {
+    std::printf("%zu tool names are offered with more than one schema; the first is kept:\n",
+                variants.size());
+    for (const auto& [name, where] : variants)
+      std::printf("  %s (another schema at %s)\n", name.c_str(), where.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
 int cmd_data(int argc, char** argv) {
+  if (argc >= 2 && std::string(argv[1]) == "tools") return data_tools(argc, argv);
   static const std::vector<OptionSpec> kSpecs = {
       {"data", "FILE", "the dataset (JSONL, JSON array or one object)", ""},
       {"model", "PATH", "model whose tokenizer and chat template render the rows", kDefaultModel},
@@ -25,7 +81,8 @@ int cmd_data(int argc, char** argv) {
       {"help", "", "show this help", ""},
   };
   auto help = [&](int code) {
-    std::fputs(format_help("toolsft data check --data FILE [options]",
+    std::fputs(format_help("toolsft data check --data FILE [options]\n"
+                           "       toolsft data tools --data FILE --out tools.json",
                            "Validates a dataset as training reads it and reports its layouts, "
                            "tools and token lengths.",
                            kSpecs)

@@ -194,14 +194,15 @@ ordered_json run_evaluation(const EvalRequest& q) {
   return report;
 }
 
-void write_report(const ordered_json& report, const std::string& out, bool print_markdown) {
+void write_report(const ordered_json& report, const std::string& out, bool print_markdown,
+                  bool announce) {
   ensure_writable_dir(out);
   const std::string md = render_markdown(report);
   write_text_file((fs::path(out) / "report.json").string(), report.dump(2) + "\n");
   write_text_file((fs::path(out) / "report.md").string(), md);
   write_text_file((fs::path(out) / "report.html").string(), render_html(report));
   if (print_markdown) std::fputs(md.c_str(), stdout);
-  std::printf("\nreport: %s/report.html (also report.md, report.json)\n", out.c_str());
+  if (announce) std::printf("\nreport: %s/report.html (also report.md, report.json)\n", out.c_str());
 }
 
 }  // namespace tsft

@@ -34,8 +34,8 @@ struct EvalRequest {
 nlohmann::ordered_json run_evaluation(const EvalRequest& request);
 
 // out/report.json, report.md and report.html (each written beside and renamed in); prints the
-// Markdown when asked and the report's path.
+// Markdown when asked, and the report's path unless `announce` is false (the caller says it).
 void write_report(const nlohmann::ordered_json& report, const std::string& out,
-                  bool print_markdown);
+                  bool print_markdown, bool announce = true);
 
 }  // namespace tsft

@@ -463,7 +463,7 @@ int run_recipe(TrainConfig cfg, const RecipeOptions& opt) {
       q.data = t.data;
       std::fprintf(stderr, "== report on %s (%s)\n", t.name.c_str(), t.data.c_str());
       const ordered_json report = run_evaluation(q);
-      write_report(report, t.dir, false);
+      write_report(report, t.dir, false, /*announce=*/false);
       const Headline h = headline(report, cfg.report.task);
       lines.push_back(t.name + " (" + std::to_string(report["dataset"]["examples"].get<int64_t>()) +
                       " examples): " + h.text);
