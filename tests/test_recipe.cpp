@@ -174,6 +174,30 @@ TEST(Recipe, UserRowsJoinTheGeneratedOnes) {
   EXPECT_GE(with_system, 9);
 }
 
+// The tools a real dataset offers, written as a tools file the generator accepts.
+TEST(Recipe, DataToolsWritesTheDatasetsTools) {
+  const std::string d = temp_dir("data_tools");
+  const std::string glaive = std::string(TSFT_TEST_DATA_DIR) + "/third_party/glaive_toolcall_en_demo.json";
+  const CliResult r = run("data tools --data " + glaive + " --out " + d + "/tools.json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json tools = read_json(d + "/tools.json");
+  ASSERT_TRUE(tools.is_array());
+  ASSERT_GT(tools.size(), 20u);
+  std::set<std::string> names;
+  for (const auto& t : tools) {
+    EXPECT_EQ(t["type"], "function");
+    EXPECT_TRUE(names.insert(t["function"]["name"].get<std::string>()).second) << t.dump();
+  }
+  EXPECT_NE(r.out.find("wrote " + std::to_string(tools.size()) + " tools offered by 300 rows"),
+            std::string::npos) << r.out;
+  // glaive offers some names with several schemas: the first is kept and the others are named.
+  EXPECT_NE(r.out.find("offered with more than one schema"), std::string::npos) << r.out;
+  const CliResult g = run("gen tool-calling --n 12 --seed 3 --tools " + d + "/tools.json --out " +
+                          d + "/gen.jsonl");
+  ASSERT_EQ(g.exit_code, 0) << g.out;
+  EXPECT_EQ(read_jsonl(d + "/gen.jsonl").size(), 12u);
+}
+
 TEST(Recipe, ConfigMistakesAreNamed) {
   const std::string d = temp_dir("errors");
   const std::string sel = "train --config " + kRepo + "/configs/tool_selection.yaml --output-dir " + d;
