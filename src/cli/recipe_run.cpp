@@ -292,7 +292,7 @@ Headline headline(const ordered_json& report, const std::string& task) {
   }
   std::vector<std::pair<std::string, std::string>> fields;  // (section.key, label)
   if (task == "tool-selection")
-    fields = {{"accuracy", "accuracy"}, {"macro_f1", "macro-F1"}};
+    fields = {{"accuracy", "accuracy"}, {"macro_f1", "macro-F1"}, {"calibration.ece", "ECE"}};
   else if (task == "tool-calling")
     fields = {{"name_f1", "tool-name F1"},
               {"arguments_exact_match", "argument exact match"},
@@ -303,8 +303,16 @@ Headline headline(const ordered_json& report, const std::string& task) {
                         : task == "tool-calling" ? "tool_calling"
                                                   : "perplexity";
   auto value = [&](const ordered_json* m, const std::string& k) -> ordered_json {
-    if (!m || !m->contains(section) || !(*m)[section].contains(k)) return ordered_json();
-    return (*m)[section][k];
+    if (!m || !m->contains(section)) return ordered_json();
+    const ordered_json* v = &(*m)[section];
+    for (size_t at = 0; at <= k.size();) {  // "calibration.ece": one level per dot
+      const size_t dot = std::min(k.find('.', at), k.size());
+      const std::string part = k.substr(at, dot - at);
+      if (!v->is_object() || !v->contains(part)) return ordered_json();
+      v = &(*v)[part];
+      at = dot + 1;
+    }
+    return *v;
   };
   for (const auto& [k, label] : fields) {
     const ordered_json b = value(base, k), f = value(last == base ? nullptr : last, k);
@@ -314,11 +322,16 @@ Headline headline(const ordered_json& report, const std::string& task) {
         std::snprintf(s, sizeof s, "%.3f", v.get<double>());
         return std::string(s);
       }
+      if (k == "calibration.ece" && v.is_number()) {  // calibration targets are about 1%
+        char s[32];
+        std::snprintf(s, sizeof s, "%.2f%%", 100.0 * v.get<double>());
+        return std::string(s);
+      }
       return pct(v);
     };
     if (!h.text.empty()) h.text += ", ";
     h.text += label + " " + (base ? show(b) + " -> " : "") + (last && last != base ? show(f) : "");
-    h.json[k] = {{"base", b}, {"final", f}};
+    h.json[k == "calibration.ece" ? "ece" : k] = {{"base", b}, {"final", f}};
   }
   return h;
 }
