@@ -573,6 +573,30 @@ TEST(ReportHtml, ToolCallingPage) {
   EXPECT_NE(html.find("{&quot;name&quot;:&quot;book&quot;"), std::string::npos);
 }
 
+// Tool-call quality logged during training (recipes' eval.task_examples) gets its own chart.
+TEST(ReportHtml, TaskQualityDuringTraining) {
+  ordered_json r = calling_report();
+  r["training"] = {{"train", {{{"step", 5}, {"loss", 1.2}}, {{"step", 10}, {"loss", 0.8}}}},
+                   {"eval",
+                    {{{"step", 5}, {"eval_loss", 1.0}, {"task_name_f1", 0.4},
+                      {"task_hallucinated_call_rate", 0.5}},
+                     {{"step", 10}, {"eval_loss", 0.7}, {"task_name_f1", 0.9},
+                      {"task_hallucinated_call_rate", 0.0}}}}};
+  const std::vector<std::string> charts = svgs(render_html(r));
+  ASSERT_EQ(charts.size(), 3u);  // metric bars, loss, task quality
+  std::string task;
+  for (const std::string& c : charts)
+    if (c.find("Task quality on fixed held-out examples during training") != std::string::npos)
+      task = c;
+  ASSERT_FALSE(task.empty());
+  EXPECT_NE(task.find("tool-name F1 at step 10: 0.9000"), std::string::npos) << task;
+  EXPECT_NE(task.find("hallucinated calls at step 5: 0.5000"), std::string::npos);
+  EXPECT_EQ(task.find("argument exact match"), std::string::npos);  // not logged: no series
+  // Without task fields, only the loss chart.
+  r["training"]["eval"] = {{{"step", 5}, {"eval_loss", 1.0}}};
+  EXPECT_EQ(svgs(render_html(r)).size(), 2u);
+}
+
 TEST(ReportHtml, PerplexityOnlyPage) {
   ordered_json r = perplexity_report();
   std::string html = render_html(r);

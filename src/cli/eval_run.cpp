@@ -41,8 +41,13 @@ ordered_json training_curves(const std::string& metrics_path) {
   for (std::string line; std::getline(in, line);) {
     ordered_json j = ordered_json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object() || !j.contains("step")) continue;
-    if (j.contains("eval_loss"))
-      eval.push_back({{"step", j["step"]}, {"eval_loss", j["eval_loss"]}});
+    if (j.contains("eval_loss")) {
+      ordered_json e = {{"step", j["step"]}, {"eval_loss", j["eval_loss"]}};
+      for (const char* k : {"task_name_f1", "task_arguments_exact_match",
+                            "task_hallucinated_call_rate", "task_accuracy", "task_macro_f1"})
+        if (j.contains(k)) e[k] = j[k];
+      eval.push_back(std::move(e));
+    }
     else if (j.contains("loss"))
       train.push_back({{"step", j["step"]}, {"loss", j["loss"]}, {"lr", j.value("lr", 0.0)}});
   }

@@ -207,6 +207,26 @@ void training_chart(Charts& charts, const ordered_json& report) {
     return;
   }
   charts.chart(line_chart_svg(chart));
+
+  // Task quality measured during training (recipes with eval.task_examples), when logged.
+  LineChart task;
+  task.title = "Task quality on fixed held-out examples during training";
+  task.x_label = "step";
+  task.y_label = "share";
+  task.width = 580;
+  const std::pair<const char*, const char*> keys[] = {
+      {"task_name_f1", "tool-name F1"},
+      {"task_arguments_exact_match", "argument exact match"},
+      {"task_hallucinated_call_rate", "hallucinated calls"},
+      {"task_accuracy", "accuracy"},
+      {"task_macro_f1", "macro-F1"}};
+  for (const auto& [key, label] : keys) {
+    auto points = curve(*it, "eval", key);
+    if (!points.empty())
+      task.series.push_back({label, series_color(task.series.size()),
+                             std::move(points), true});
+  }
+  if (!task.series.empty()) charts.chart(line_chart_svg(task));
 }
 
 // Per-tool F1 of every model, grouped by tool (labels in first-seen order across the models).
