@@ -90,8 +90,9 @@ TEST(Recipe, ToolSelectionQuickEndToEnd) {
   EXPECT_EQ(s["data"]["train"], 16);
   EXPECT_TRUE(s["reports"]["held-out"]["metrics"]["accuracy"].contains("base"));
 
-  // The same command again reuses the finished run instead of training it twice.
-  const CliResult again = run(cmd);
+  // The same command again reuses the finished run instead of training it twice (also with keys
+  // that do not change what is trained, such as resume_from).
+  const CliResult again = run(cmd + " --train.resume_from latest --model.threads 1");
   ASSERT_EQ(again.exit_code, 0) << again.out;
   EXPECT_NE(again.out.find("training skipped"), std::string::npos) << again.out;
   EXPECT_EQ(read_jsonl(d + "/data/train.jsonl"), train);  // the same seed writes the same rows

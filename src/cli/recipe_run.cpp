@@ -8,7 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "chat/chat_format.h"
 #include "cli/eval_models.h"
@@ -259,14 +258,27 @@ TrainConfig training_part(const TrainConfig& cfg) {
   return t;
 }
 
+// True when output_dir holds the finished run of this training config. Keys that do not change
+// what is trained (resume_from, progress, threads) are left out of the comparison, so a run
+// finished with --train.resume_from latest is still recognised without the flag.
 bool run_is_done(const TrainConfig& cfg) {
   const fs::path out(cfg.train.output_dir);
-  const bool final_exists = fs::exists(out / "model") || fs::exists(out / "adapter");
-  std::ifstream f(out / "train_config.yaml");
-  if (!final_exists || !f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str() == to_yaml(cfg);
+  const fs::path saved = out / "train_config.yaml";
+  if (!(fs::exists(out / "model") || fs::exists(out / "adapter")) || !fs::exists(saved))
+    return false;
+  TrainConfig done;
+  try {
+    done = load_train_config(saved.string(), {});
+  } catch (const Error&) {
+    return false;  // unreadable or from another version: train again
+  }
+  TrainConfig now = cfg;
+  for (TrainConfig* c : {&done, &now}) {
+    c->train.resume_from.clear();
+    c->train.progress = true;
+    c->model.threads = 0;
+  }
+  return done == now;
 }
 
 // "accuracy 34.0% -> 99.9%"-style lines for the models the report compares.
