@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <set>
 
@@ -27,42 +28,43 @@ std::string trim_blank_lines(std::string s) {
   return s.substr(b);
 }
 
-// Checks every "{{...}}" in `text` names a known placeholder.
-void check_placeholders(const std::string& text, const std::string& where) {
+// `text` with every "{{ name }}" replaced by value(name, line) (name without surrounding
+// spaces, line 1-based); tsft::Error naming where:line for a "{{" that is never closed.
+std::string substitute(const std::string& text, const std::string& where,
+                       const std::function<std::string(const std::string&, int)>& value) {
+  std::string out;
   size_t pos = 0;
-  while ((pos = text.find("{{", pos)) != std::string::npos) {
-    const size_t end = text.find("}}", pos + 2);
-    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + pos, '\n'));
+  for (size_t open; (open = text.find("{{", pos)) != std::string::npos;) {
+    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + open, '\n'));
+    const size_t end = text.find("}}", open + 2);
     if (end == std::string::npos) fail(where, ":", line, ": '{{' is never closed with '}}'");
-    std::string name = text.substr(pos + 2, end - pos - 2);
+    std::string name = text.substr(open + 2, end - open - 2);
     name.erase(0, name.find_first_not_of(' '));
     name.erase(name.find_last_not_of(' ') + 1);
+    out += text.substr(pos, open - pos) + value(name, line);
+    pos = end + 2;
+  }
+  return out + text.substr(pos);
+}
+
+void check_placeholders(const std::string& text, const std::string& where) {
+  substitute(text, where, [&](const std::string& name, int line) {
     if (std::find(std::begin(kPlaceholders), std::end(kPlaceholders), name) ==
         std::end(kPlaceholders))
       fail(where, ":", line, ": unknown placeholder {{", name,
            "}}; known: {{date}}, {{time}}, {{weekday}}, {{datetime}}");
-    pos = end + 2;
-  }
+    return std::string();
+  });
 }
 
+// Placeholders were checked when the template was parsed.
 std::string fill(const std::string& text, const PromptClock& c) {
-  std::string out;
-  size_t pos = 0;
-  for (;;) {
-    const size_t open = text.find("{{", pos);
-    if (open == std::string::npos) break;
-    const size_t end = text.find("}}", open + 2);
-    out += text.substr(pos, open - pos);
-    std::string name = text.substr(open + 2, end - open - 2);
-    name.erase(0, name.find_first_not_of(' '));
-    name.erase(name.find_last_not_of(' ') + 1);
-    if (name == "date") out += format_date(c);
-    else if (name == "time") out += format_time(c);
-    else if (name == "weekday") out += weekday_name(c);
-    else out += weekday_name(c) + " " + format_date(c) + " " + format_time(c);
-    pos = end + 2;
-  }
-  return out + text.substr(pos);
+  return substitute(text, "system prompt", [&](const std::string& name, int) {
+    if (name == "date") return format_date(c);
+    if (name == "time") return format_time(c);
+    if (name == "weekday") return weekday_name(c);
+    return weekday_name(c) + " " + format_date(c) + " " + format_time(c);
+  });
 }
 
 }  // namespace
