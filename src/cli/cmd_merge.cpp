@@ -40,8 +40,7 @@ int cmd_merge(int argc, char** argv) {
   const ModelConfig& cfg = base.model->config();
   // Read the adapter before copying the weights, so a mismatch fails fast and cheaply.
   const LoraWeights lora = read_peft_adapter(adapter, cfg);
-  ModelWeights merged = copy_weights_f32(cfg, base.model->weights());
-  merge_lora(merged, cfg, lora);
+  const ModelWeights merged = merged_weights(cfg, base.model->weights(), lora);
   write_hf_model(output, cfg, merged, base.tokenizer.get(), &base.gen_defaults);
   std::printf("merged %s (r=%lld, alpha=%g, %zu modules) into %s -> %s%s\n", adapter.c_str(),
               static_cast<long long>(lora.config.rank), lora.config.alpha,

@@ -93,9 +93,7 @@ LoadedModel load_eval_model(const EvalModelSpec& spec) {
   if (spec.adapter.empty()) return m;
   const ModelConfig cfg = m.model->config();
   const LoraWeights lora = read_peft_adapter(spec.adapter, cfg);
-  ModelWeights merged = copy_weights_f32(cfg, m.model->weights());
-  merge_lora(merged, cfg, lora);
-  m.model = std::make_unique<Transformer>(cfg, std::move(merged));
+  m.model = std::make_unique<Transformer>(cfg, merged_weights(cfg, m.model->weights(), lora));
   return m;
 }
 

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "chat/chat_format.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "core/progress.h"
@@ -43,9 +44,8 @@ ordered_json training_curves(const std::string& metrics_path) {
     if (!j.is_object() || !j.contains("step")) continue;
     if (j.contains("eval_loss")) {
       ordered_json e = {{"step", j["step"]}, {"eval_loss", j["eval_loss"]}};
-      for (const char* k : {"task_name_f1", "task_arguments_exact_match",
-                            "task_hallucinated_call_rate", "task_accuracy", "task_macro_f1"})
-        if (j.contains(k)) e[k] = j[k];
+      for (auto it = j.begin(); it != j.end(); ++it)  // quality measured during training
+        if (it.key().rfind("task_", 0) == 0) e[it.key()] = it.value();
       eval.push_back(std::move(e));
     }
     else if (j.contains("loss"))
@@ -59,10 +59,6 @@ std::vector<int32_t> stop_ids(const LoadedModel& m) {
   std::vector<int32_t> ids = m.gen_defaults.eos_ids;
   if (m.tokenizer->eos_id() >= 0) ids.push_back(m.tokenizer->eos_id());
   return ids;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 }  // namespace
@@ -153,11 +149,7 @@ ordered_json run_evaluation(const EvalRequest& q) {
       ToolCallingRunOptions ro2;
       ro2.max_new_tokens = q.max_new_tokens > 0 ? q.max_new_tokens : 256;
       ro2.eos_ids = stop_ids(m);
-      ro2.format = q.tool_format;
-      // Templates that ignore tools get toolsft's Hermes-style tool prompt (chat/tool_prompt.h),
-      // so that is the syntax to read; guessing would take a cut-off JSON answer for a call.
-      if (q.tool_format == ToolCallFormat::kAuto && !chat->template_handles_tools())
-        ro2.format = ToolCallFormat::kHermes;
+      ro2.format = reply_format(*chat, q.tool_format);
       ProgressBar bar(static_cast<int64_t>(task.cases.size()), progress);
       ro2.on_progress = [&](int64_t done, int64_t) {
         bar.update_count(done, "eval " + spec.name, "turns");

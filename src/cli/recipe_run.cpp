@@ -12,8 +12,10 @@
 #include "chat/chat_format.h"
 #include "cli/eval_models.h"
 #include "cli/eval_run.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "core/progress.h"
 #include "core/rng.h"
 #include "data/dataset_rows.h"
 #include "data/gen_tool_calling.h"
@@ -36,22 +38,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 double peak_rss_mib() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   return static_cast<double>(ru.ru_maxrss) / 1024.0;  // Linux: KiB
-}
-
-std::string duration_text(double s) {
-  const long t = std::lround(s);
-  char b[32];
-  if (t >= 3600) std::snprintf(b, sizeof b, "%ldh%02ldm%02lds", t / 3600, t / 60 % 60, t % 60);
-  else std::snprintf(b, sizeof b, "%ldm%02lds", t / 60, t % 60);
-  return b;
 }
 
 void write_jsonl(const std::string& path, const std::vector<ordered_json>& rows) {
@@ -218,9 +208,7 @@ struct TaskEvaluator {
       }
       built = true;
     }
-    ModelWeights copy = copy_weights_f32(mc, w);
-    if (lora) merge_lora(copy, mc, *lora);
-    Transformer model(mc, std::move(copy));
+    Transformer model(mc, lora ? merged_weights(mc, w, *lora) : copy_weights_f32(mc, w));
     std::vector<int32_t> eos;
     if (tok.eos_id() >= 0) eos.push_back(tok.eos_id());
     const auto t0 = Clock::now();
@@ -229,7 +217,7 @@ struct TaskEvaluator {
       ToolCallingRunOptions o;
       o.max_new_tokens = cfg.report.max_new_tokens > 0 ? cfg.report.max_new_tokens : 256;
       o.eos_ids = eos;
-      if (!chat->template_handles_tools()) o.format = ToolCallFormat::kHermes;
+      o.format = reply_format(*chat, ToolCallFormat::kAuto);
       const ordered_json r = to_json(run_tool_calling(model, tok, calling, o));
       for (const char* k : {"name_f1", "arguments_exact_match", "hallucinated_call_rate"})
         if (r.contains(k)) out[std::string("task_") + k] = r[k];
@@ -503,7 +491,7 @@ int run_recipe(TrainConfig cfg, const RecipeOptions& opt) {
   write_text_file(out + "/recipe_summary.json", summary.dump(2) + "\n");
 
   std::printf("\n== recipe done in %s, peak memory %.0f MiB ==\n",
-              duration_text(summary["wall_seconds"].get<double>()).c_str(), peak_rss_mib());
+              format_eta(summary["wall_seconds"].get<double>()).c_str(), peak_rss_mib());
   if (cfg.report.task != "none") {
     std::printf("report: %s/report/report.html\n", out.c_str());
     if (!test_path.empty())

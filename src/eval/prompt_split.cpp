@@ -1,5 +1,8 @@
 #include "eval/prompt_split.h"
 
+#include "model/kv_cache.h"
+#include "model/transformer.h"
+
 namespace tsft {
 
 std::pair<size_t, size_t> last_loss_run(const SftExample& ex) {
@@ -19,6 +22,12 @@ std::vector<int32_t> shared_prompt_prefix(const std::vector<const std::vector<in
     prefix.resize(m);
   }
   return prefix;
+}
+
+void prefill_prefix(Transformer& model, const std::vector<int32_t>& prefix, KvCache& cache) {
+  if (prefix.empty()) return;
+  std::vector<float> logits(static_cast<size_t>(model.config().vocab));
+  model.forward(prefix.data(), static_cast<int64_t>(prefix.size()), cache, logits.data(), 1);
 }
 
 }  // namespace tsft

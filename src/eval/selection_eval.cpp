@@ -216,10 +216,7 @@ ClassificationReport run_selection_generation(Transformer& model, const Tokenize
   gen.max_new_tokens = opt.max_new_tokens > 0 ? opt.max_new_tokens : longest_answer + 8;
   gen.eos_ids = opt.eos_ids;
   KvCache cache = model.make_cache(longest_prompt + gen.max_new_tokens + 1);
-  if (P > 0) {
-    std::vector<float> logits(static_cast<size_t>(model.config().vocab));
-    model.forward(task.shared_prefix.data(), P, cache, logits.data(), 1);
-  }
+  prefill_prefix(model, task.shared_prefix, cache);
   const int64_t n = static_cast<int64_t>(task.examples.size());
   for (int64_t i = 0; i < n; ++i) {
     const SelectionExample& ex = task.examples[static_cast<size_t>(i)];

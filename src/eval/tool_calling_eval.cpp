@@ -66,6 +66,12 @@ ToolCallingTask build_tool_calling_task(const std::vector<DatasetRow>& rows, con
   return task;
 }
 
+ToolCallFormat reply_format(const ChatFormat& chat, ToolCallFormat requested) {
+  if (requested == ToolCallFormat::kAuto && !chat.template_handles_tools())
+    return ToolCallFormat::kHermes;
+  return requested;
+}
+
 ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
                                 const ToolCallingTask& task, const ToolCallingRunOptions& opt) {
   ToolCallMetrics metrics(opt.max_errors);
@@ -78,10 +84,7 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
   gen.max_new_tokens = opt.max_new_tokens;
   gen.eos_ids = opt.eos_ids;
   KvCache cache = model.make_cache(std::min<int64_t>(ctx, longest + opt.max_new_tokens + 1));
-  if (P > 0) {
-    std::vector<float> logits(static_cast<size_t>(model.config().vocab));
-    model.forward(task.shared_prefix.data(), P, cache, logits.data(), 1);
-  }
+  prefill_prefix(model, task.shared_prefix, cache);
   const int64_t n = static_cast<int64_t>(task.cases.size());
   for (int64_t i = 0; i < n; ++i) {
     const ToolCallingCase& c = task.cases[static_cast<size_t>(i)];

@@ -86,4 +86,10 @@ ModelWeights copy_weights_f32(const ModelConfig& cfg, const ModelWeights& w) {
   return out;
 }
 
+ModelWeights merged_weights(const ModelConfig& cfg, const ModelWeights& w, const LoraWeights& lora) {
+  ModelWeights out = copy_weights_f32(cfg, w);
+  merge_lora(out, cfg, lora);
+  return out;
+}
+
 }  // namespace tsft

@@ -17,4 +17,8 @@ void merge_lora(ModelWeights& w, const ModelConfig& cfg, const LoraWeights& lora
 // weights; merge into a copy and build a new one from it).
 ModelWeights copy_weights_f32(const ModelConfig& cfg, const ModelWeights& w);
 
+// copy_weights_f32 with the adapter merged in: the weights of the fine-tuned model as a plain
+// model (to export, evaluate or serve), leaving `w` as it is.
+ModelWeights merged_weights(const ModelConfig& cfg, const ModelWeights& w, const LoraWeights& lora);
+
 }  // namespace tsft

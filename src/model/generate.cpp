@@ -3,14 +3,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/clock.h"
 #include "core/error.h"
 
 namespace tsft {
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 // Length of the longest suffix of `text` that is a proper prefix of some stop string: that much
 // text must be held back from streaming because it may still turn into a stop string.

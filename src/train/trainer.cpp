@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "chat/chat_format.h"
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fs_util.h"
 #include "core/malloc_tuning.h"
@@ -32,10 +33,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 std::string mib(double bytes) { return str(static_cast<int64_t>(std::llround(bytes / 1048576.0)), " MiB"); }
 
