@@ -9,27 +9,17 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "test_util.h"
+
 namespace {
 
 const std::string kBin = TSFT_BINARY;
 const std::string kData = TSFT_TEST_DATA_DIR;
 const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
 
-struct CliResult {
-  int exit_code;
-  std::string out;  // stdout and stderr together
-};
+using tsft::testing::CliResult;
 
-CliResult run(const std::string& args) {
-  const std::string cmd = kBin + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
-}
+CliResult run(const std::string& args) { return tsft::testing::run_binary(kBin, args); }
 
 std::string write_file(const std::string& name, const std::string& bytes) {
   const auto path = std::filesystem::temp_directory_path() / ("tsft_cli_" + name);

@@ -24,17 +24,8 @@ const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-
 
 CliResult run(const std::string& args) { return tsft::testing::run_binary(kBin, args); }
 
-std::string temp_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("tsft_eval_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(in);
-}
+using tsft::testing::read_json;
+std::string temp_dir(const std::string& name) { return tsft::testing::fresh_temp_dir("eval_" + name); }
 
 void expect_report_files(const std::string& out) {
   for (const char* f : {"report.json", "report.md", "report.html"})

@@ -29,6 +29,8 @@
 #include "io/safetensors_writer.h"
 #include "tokenizer/tokenizer.h"
 
+#include "test_util.h"
+
 namespace tsft {
 namespace {
 
@@ -570,20 +572,9 @@ TEST(Merge, AddsScaledProductAndDropsQuantizedCopies) {
 
 // ---- toolsft merge ----
 
-struct CliResult {
-  int exit_code;
-  std::string out;
-};
+using testing::CliResult;
 
-CliResult run_cli(const std::string& args) {
-  FILE* p = popen((std::string(TSFT_BINARY) + " " + args + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
-}
+CliResult run_cli(const std::string& args) { return testing::run_binary(TSFT_BINARY, args); }
 
 TEST(MergeCli, WritesAMergedModelWithPeftLogits) {
   const auto g = peft_golden("llama");

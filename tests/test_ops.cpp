@@ -15,23 +15,13 @@
 #include "backend/cpu/vec_math.h"
 #include "core/half.h"
 
+#include "test_util.h"
+
 namespace tsft {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0.0f;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
+using testing::randn;
+using testing::max_abs_diff;
 
 TEST(Ops, MatmulMatchesReference) {
   const int64_t shapes[][3] = {{1, 7, 5}, {1, 576, 192}, {3, 17, 33}, {16, 64, 48}, {37, 129, 65}};

@@ -19,16 +19,12 @@
 #include "backend/cpu/rope.h"
 #include "backend/cpu/swiglu.h"
 
+#include "test_util.h"
+
 namespace tsft {
 namespace {
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
+using testing::randn;
 
 std::vector<int32_t> rand_ids(size_t n, int32_t V, uint32_t seed) {
   std::mt19937 gen(seed);

@@ -26,24 +26,10 @@ const std::string kHandwritten = std::string(TSFT_TEST_DATA_DIR) + "/handwritten
 
 CliResult run(const std::string& args) { return tsft::testing::run_binary(kBin, args); }
 
+using tsft::testing::read_json;
+using tsft::testing::read_jsonl;
 std::string temp_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("tsft_recipe_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d.string();
-}
-
-std::vector<json> read_jsonl(const std::string& path) {
-  std::vector<json> rows;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) rows.push_back(json::parse(line));
-  return rows;
-}
-
-json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return json::parse(in);
+  return tsft::testing::fresh_temp_dir("recipe_" + name);
 }
 
 TEST(Recipe, ToolSelectionQuickEndToEnd) {

@@ -16,26 +16,16 @@
 #include "io/model_loader.h"
 #include "model/tree_forward.h"
 
+#include "test_util.h"
+
 namespace tsft {
 namespace {
 
+using testing::randn;
+using testing::max_abs_diff;
+
 const std::string kData = TSFT_TEST_DATA_DIR;
 const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
-
-std::vector<float> randn(size_t n, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> d(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0.0f;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
 
 // A random forest: each token's parent is -1 or any earlier token.
 std::vector<int32_t> random_forest(int64_t T, uint32_t seed) {

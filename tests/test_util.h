@@ -1,14 +1,21 @@
-// Helpers shared by the tests: temporary files, the message of an expected tsft::Error, and
-// running the toolsft binary with its exit code and output.
+// Helpers shared by the tests: temporary files and directories, JSON files, the message of an
+// expected tsft::Error, running the toolsft binary with its exit code and output, random
+// vectors and their largest difference, and the SmolLM2 tokenizer fixtures.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "chat/chat_format.h"
 #include "core/error.h"
@@ -26,6 +33,44 @@ inline std::string write_temp(const std::string& name, const std::string& text) 
   const std::string path = (std::filesystem::temp_directory_path() / name).string();
   std::ofstream(path, std::ios::binary) << text;
   return path;
+}
+
+// An empty directory tsft_<name> in the temporary directory (emptied if it exists); its path.
+inline std::string fresh_temp_dir(const std::string& name) {
+  const std::filesystem::path d = std::filesystem::temp_directory_path() / ("tsft_" + name);
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d.string();
+}
+
+inline nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+// One JSON value per non-empty line.
+inline std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+// n draws of N(0, scale^2) from a seeded generator.
+inline std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(gen);
+  return v;
+}
+
+inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float m = 0.0f;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
 }
 
 // The message of the tsft::Error that f throws, or "(no error)".
