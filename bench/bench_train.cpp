@@ -25,7 +25,7 @@
 #include "model/config.h"
 #include "model/weights.h"
 #include "train/adamw.h"
-#include "train/lora.h"
+#include "model/lora.h"
 #include "train/train_model.h"
 
 namespace tsft {

@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "eval/report_html.h"
 #include "eval/report_markdown.h"
-#include "export/export_files.h"
+#include "io/file_write.h"
 
 int main(int argc, char** argv) {
   if (argc < 3 || argc > 4) {

@@ -20,7 +20,7 @@
 #include "core/error.h"
 #include "export/hf_export.h"
 #include "export/merge.h"
-#include "export/peft_adapter.h"
+#include "io/peft_adapter.h"
 #include "export/tokenizer_export.h"
 #include "io/gguf.h"
 #include "io/hf_config.h"

@@ -13,7 +13,7 @@
 #include "io/safetensors.h"
 #include "train/adamw.h"
 #include "train/grad_clip.h"
-#include "train/lora.h"
+#include "model/lora.h"
 #include "train/lr_schedule.h"
 #include "train/train_model.h"
 

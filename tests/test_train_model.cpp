@@ -12,7 +12,7 @@
 #include "core/half.h"
 #include "core/rng.h"
 #include "io/model_loader.h"
-#include "train/lora.h"
+#include "model/lora.h"
 #include "train/train_model.h"
 
 namespace tsft {

@@ -13,7 +13,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "export/hf_export.h"
-#include "export/peft_adapter.h"
+#include "io/peft_adapter.h"
 #include "io/model_loader.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"

@@ -51,4 +51,10 @@ RenderedConversation ChatFormat::render_with_spans(const ordered_json& messages,
                              end_of_turn_);
 }
 
+ToolCallFormat reply_format(const ChatFormat& chat, ToolCallFormat requested) {
+  if (requested == ToolCallFormat::kAuto && !chat.template_handles_tools())
+    return ToolCallFormat::kHermes;
+  return requested;
+}
+
 }  // namespace tsft

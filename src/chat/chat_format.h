@@ -8,6 +8,7 @@
 
 #include "chat/chat_template.h"
 #include "chat/role_spans.h"
+#include "chat/tool_call.h"
 #include "chat/tool_prompt.h"
 #include "tokenizer/tokenizer.h"
 
@@ -46,5 +47,10 @@ class ChatFormat {
   ToolPromptStyle style_;
   bool handles_tools_ = false;
 };
+
+// The syntax replies are read in: `requested`, except that kAuto with a template that ignores
+// tools means toolsft's Hermes-style tool prompt (chat/tool_prompt.h) is what the model was
+// shown, so that is the syntax to read; guessing would take a cut-off JSON answer for a call.
+ToolCallFormat reply_format(const ChatFormat& chat, ToolCallFormat requested);
 
 }  // namespace tsft

@@ -13,7 +13,7 @@
 #include "cli/model_files.h"
 #include "core/error.h"
 #include "data/dataset_rows.h"
-#include "export/export_files.h"
+#include "io/file_write.h"
 #include "data/sft_dataset.h"
 #include "tokenizer/tokenizer.h"
 

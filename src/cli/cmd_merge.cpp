@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "export/hf_export.h"
 #include "export/merge.h"
-#include "export/peft_adapter.h"
+#include "io/peft_adapter.h"
 #include "io/model_loader.h"
 
 namespace tsft {

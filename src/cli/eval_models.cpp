@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "export/merge.h"
-#include "export/peft_adapter.h"
+#include "io/peft_adapter.h"
 #include "train/checkpoint.h"
 #include "train/train_config.h"
 

@@ -19,7 +19,7 @@
 #include "eval/report_markdown.h"
 #include "eval/selection_eval.h"
 #include "eval/tool_calling_eval.h"
-#include "export/export_files.h"
+#include "io/file_write.h"
 
 namespace tsft {
 namespace fs = std::filesystem;

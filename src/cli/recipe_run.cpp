@@ -24,7 +24,7 @@
 #include "data/system_prompt_template.h"
 #include "eval/selection_eval.h"
 #include "eval/tool_calling_eval.h"
-#include "export/export_files.h"
+#include "io/file_write.h"
 #include "export/merge.h"
 #include "model/transformer.h"
 #include "tokenizer/tokenizer.h"

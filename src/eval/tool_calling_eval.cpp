@@ -66,12 +66,6 @@ ToolCallingTask build_tool_calling_task(const std::vector<DatasetRow>& rows, con
   return task;
 }
 
-ToolCallFormat reply_format(const ChatFormat& chat, ToolCallFormat requested) {
-  if (requested == ToolCallFormat::kAuto && !chat.template_handles_tools())
-    return ToolCallFormat::kHermes;
-  return requested;
-}
-
 ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
                                 const ToolCallingTask& task, const ToolCallingRunOptions& opt) {
   ToolCallMetrics metrics(opt.max_errors);

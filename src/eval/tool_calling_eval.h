@@ -49,11 +49,6 @@ struct ToolCallingRunOptions {
   std::function<void(int64_t, int64_t)> on_progress;  // (done, total)
 };
 
-// The syntax replies are read in: `requested`, except that kAuto with a template that ignores
-// tools means toolsft's Hermes-style tool prompt (chat/tool_prompt.h) is what the model was
-// shown, so that is the syntax to read; guessing would take a cut-off JSON answer for a call.
-ToolCallFormat reply_format(const ChatFormat& chat, ToolCallFormat requested);
-
 ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
                                 const ToolCallingTask& task, const ToolCallingRunOptions& opt);
 

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "export/export_files.h"
+#include "io/file_write.h"
 #include "export/tokenizer_export.h"
 #include "io/safetensors_writer.h"
 

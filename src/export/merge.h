@@ -4,7 +4,7 @@
 
 #include "model/config.h"
 #include "model/weights.h"
-#include "train/lora.h"
+#include "model/lora.h"
 
 namespace tsft {
 

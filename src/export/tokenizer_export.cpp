@@ -5,7 +5,7 @@
 #include <unordered_set>
 
 #include "core/error.h"
-#include "export/export_files.h"
+#include "io/file_write.h"
 
 namespace tsft {
 namespace {

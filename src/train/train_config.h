@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "train/lora.h"
+#include "model/lora.h"
 
 namespace tsft {
 

@@ -10,7 +10,7 @@
 #include "data/batch.h"
 #include "model/config.h"
 #include "model/weights.h"
-#include "train/lora.h"
+#include "model/lora.h"
 #include "train/param.h"
 
 namespace tsft {

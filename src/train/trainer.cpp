@@ -18,7 +18,7 @@
 #include "data/dataset_rows.h"
 #include "data/sft_dataset.h"
 #include "export/hf_export.h"
-#include "export/peft_adapter.h"
+#include "io/peft_adapter.h"
 #include "io/model_loader.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"

@@ -1,4 +1,4 @@
-#include "export/peft_adapter.h"
+#include "io/peft_adapter.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 
 #include "backend/cpu/dequant.h"
 #include "core/error.h"
-#include "export/export_files.h"
+#include "io/file_write.h"
 #include "io/safetensors.h"
 #include "io/safetensors_writer.h"
 

@@ -1,5 +1,6 @@
-// File plumbing shared by the exporters: whole-file writes with clear errors, and building an
-// output directory beside its final place so that a crash never leaves half of one behind.
+// File plumbing shared by every writer (exporters, adapters, reports, recipes): whole-file writes
+// with clear errors, and building an output directory beside its final place so that a crash
+// never leaves half of one behind.
 #pragma once
 
 #include <string>

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "model/config.h"
-#include "train/lora.h"
+#include "model/lora.h"
 
 namespace tsft {
 

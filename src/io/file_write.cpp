@@ -1,4 +1,4 @@
-#include "export/export_files.h"
+#include "io/file_write.h"
 
 #include <unistd.h>
 
