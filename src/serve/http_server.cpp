@@ -134,14 +134,31 @@ class SocketResponder : public Responder {
 };
 
 // The self-pipe that SIGINT/SIGTERM write to while run_until_signal waits on it; a signal
-// handler may only call async-signal-safe functions, and write() is one.
-int g_signal_pipe_write = -1;
+// handler may only call async-signal-safe functions, and write() is one. Made once and never
+// closed: restoring the old handler does not wait for one already running on another thread,
+// which could otherwise write into a closed (or reused) descriptor.
+int g_signal_pipe[2] = {-1, -1};
+// The write end as the handler sees it: published with release after the pipe exists (the
+// handler may run on any thread; a lock-free atomic is signal-safe).
+std::atomic<int> g_signal_write_fd{-1};
 
 void on_stop_signal(int) {
   const int saved = errno;
   const char c = 1;
-  if (g_signal_pipe_write >= 0) (void)!::write(g_signal_pipe_write, &c, 1);
+  const int fd = g_signal_write_fd.load(std::memory_order_acquire);
+  if (fd >= 0) (void)!::write(fd, &c, 1);
   errno = saved;
+}
+
+// The process-wide signal pipe, emptied of signals from an earlier run_until_signal.
+int signal_pipe_read_end() {
+  static const bool made = ::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) == 0;
+  if (!made) fail("serve: cannot create the signal pipe: ", std::strerror(errno));
+  g_signal_write_fd.store(g_signal_pipe[1], std::memory_order_release);
+  char sink[64];
+  while (::read(g_signal_pipe[0], sink, sizeof(sink)) > 0) {
+  }
+  return g_signal_pipe[0];
 }
 
 }  // namespace
@@ -202,6 +219,20 @@ void HttpServer::start() {
 }
 
 void HttpServer::accept_loop() {
+  const std::string busy = format_response(
+      503, "application/json",
+      nlohmann::ordered_json{{"error",
+                              {{"message", str("server busy: all ", opt_.max_connections,
+                                               " connections are in use, retry later")},
+                               {"type", "server_busy"},
+                               {"code", 503}}}}
+          .dump(),
+      {{"Retry-After", "1"}}, false);
+  // Non-blocking: a client that does not read must not stall the accept thread.
+  auto reject_busy = [&busy](int fd) {
+    (void)::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+  };
   while (!stopping_) {
     pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
     // The timeout only bounds how long finished connection threads wait to be joined.
@@ -215,19 +246,8 @@ void HttpServer::accept_loop() {
       if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
-    const std::string busy = format_response(
-        503, "application/json",
-        nlohmann::ordered_json{{"error",
-                                {{"message", str("server busy: all ", opt_.max_connections,
-                                                 " connections are in use, retry later")},
-                                 {"type", "server_busy"},
-                                 {"code", 503}}}}
-            .dump(),
-        {{"Retry-After", "1"}}, false);
     if (active_.load() >= opt_.max_connections) {
-      // Non-blocking: a client that does not read must not stall the accept thread.
-      (void)::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      ::close(fd);
+      reject_busy(fd);
       continue;
     }
     const int one = 1;
@@ -247,8 +267,7 @@ void HttpServer::accept_loop() {
     } catch (const std::system_error& e) {
       log_warn("serve: cannot start a connection thread: ", e.what());
       --active_;
-      (void)::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      ::close(fd);
+      reject_busy(fd);
     }
   }
 }
@@ -381,25 +400,20 @@ void HttpServer::stop() {
 
 void HttpServer::run_until_signal() {
   TSFT_CHECK(wake_pipe_[0] >= 0, "HttpServer::run_until_signal called before start");
-  int sig_pipe[2];
-  if (::pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) fail("serve: pipe: ", std::strerror(errno));
-  g_signal_pipe_write = sig_pipe[1];
+  const int sig_read = signal_pipe_read_end();
   struct sigaction sa {}, old_int{}, old_term{};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, &old_int);
   ::sigaction(SIGTERM, &sa, &old_term);
   while (true) {
-    pollfd fds[2] = {{sig_pipe[0], POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    pollfd fds[2] = {{sig_read, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
     const int rc = ::poll(fds, 2, -1);
     if (rc < 0 && errno == EINTR) continue;
     if (rc < 0 || (fds[0].revents | fds[1].revents) != 0) break;
   }
   ::sigaction(SIGINT, &old_int, nullptr);
   ::sigaction(SIGTERM, &old_term, nullptr);
-  g_signal_pipe_write = -1;
-  ::close(sig_pipe[0]);
-  ::close(sig_pipe[1]);
   stop();
 }
 
