@@ -7,7 +7,7 @@ cd "$root"
 
 sudo_cmd=""
 if [[ "$(id -u)" != 0 ]]; then sudo_cmd="sudo"; fi
-packages=(build-essential cmake git python3 python3-pip libopenblas-openmp-dev nlohmann-json3-dev
+packages=(build-essential cmake git python3 python3-pip python3-venv libopenblas-openmp-dev nlohmann-json3-dev
           libgtest-dev libyaml-cpp-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
@@ -17,6 +17,14 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi
+
+# Test-only Python packages, in .venv (never used at run time): the official openai client the
+# server's tests talk to it with.
+python_test_packages=("openai==3.54.0")
+if ! .venv/bin/python -c "import openai" >/dev/null 2>&1; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet "${python_test_packages[@]}"
 fi
 
 scripts/fetch_model.sh

@@ -11,6 +11,7 @@ int cmd_inspect(int argc, char** argv);
 int cmd_merge(int argc, char** argv);
 int cmd_tokenize(int argc, char** argv);
 int cmd_render(int argc, char** argv);
+int cmd_serve(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 
 // The default model file, fetched by scripts/setup.sh.

@@ -22,6 +22,7 @@ void print_usage() {
       "  merge      merge a LoRA adapter into its base model, write a Hugging Face directory\n"
       "  tokenize   show the token ids and pieces of a text\n"
       "  render     show a conversation as the model sees it, and what the assistant wrote\n"
+      "  serve      serve a model (and LoRA adapters) with OpenAI's HTTP API\n"
       "  train      fine-tune a model (full or LoRA) from a YAML config\n");
 }
 
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     if (cmd == "merge") return tsft::cmd_merge(argc - 1, argv + 1);
     if (cmd == "tokenize") return tsft::cmd_tokenize(argc - 1, argv + 1);
     if (cmd == "render") return tsft::cmd_render(argc - 1, argv + 1);
+    if (cmd == "serve") return tsft::cmd_serve(argc - 1, argv + 1);
     if (cmd == "train") return tsft::cmd_train(argc - 1, argv + 1);
     std::fprintf(stderr, "toolsft: unknown command '%s' (try toolsft --help)\n", cmd.c_str());
     return 2;

@@ -427,6 +427,10 @@ std::vector<DatasetRow> read_dataset(const std::string& path, const DatasetReadO
   return out;
 }
 
+ordered_json normalize_chat_messages(const ordered_json& messages, const std::string& where) {
+  return normalize_messages(RowContext{where}, messages, "messages");
+}
+
 ordered_json normalize_tool_list(const ordered_json& tools, const std::string& where) {
   return normalize_tools_value(RowContext{where}, tools, "tools");
 }

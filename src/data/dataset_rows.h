@@ -53,6 +53,11 @@ std::vector<DatasetRow> read_dataset(const std::string& path, const DatasetReadO
 // user's rows, whatever layout they came in (ShareGPT, glaive), beside generated ones.
 nlohmann::ordered_json row_to_json(const DatasetRow& row);
 
+// OpenAI chat messages checked and normalised as chat rows' are (the server reads requests with
+// it); a problem throws tsft::Error "WHERE: messages[i].field: message".
+nlohmann::ordered_json normalize_chat_messages(const nlohmann::ordered_json& messages,
+                                               const std::string& where);
+
 nlohmann::ordered_json normalize_tool_list(const nlohmann::ordered_json& tools,
                                            const std::string& where);
 

@@ -1,0 +1,240 @@
+#include "serve/engine.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/threads.h"
+#include "model/text_stream.h"
+
+namespace tsft::serve {
+
+JobEvents JobHandle::wait(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lk(mu_);
+  cv_.wait_for(lk, timeout, [&] { return done_ || !text_.empty(); });
+  JobEvents ev;
+  ev.text.swap(text_);
+  ev.done = done_;
+  ev.finish_reason = reason_;
+  ev.error = error_;
+  ev.prompt_tokens = prompt_tokens;
+  ev.completion_tokens = completion_tokens_;
+  return ev;
+}
+
+void JobHandle::cancel() {
+  std::lock_guard<std::mutex> lk(mu_);
+  cancelled_ = true;
+}
+
+bool JobHandle::cancelled() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return cancelled_;
+}
+
+void JobHandle::post_text(const std::string& text, int64_t completion_tokens) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    text_ += text;
+    completion_tokens_ = completion_tokens;
+  }
+  if (!text.empty()) cv_.notify_all();
+}
+
+void JobHandle::finish(const std::string& reason, const std::string& error,
+                       int64_t completion_tokens) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (done_) return;
+    done_ = true;
+    reason_ = reason;
+    error_ = error;
+    completion_tokens_ = completion_tokens;
+  }
+  cv_.notify_all();
+}
+
+Engine::Engine(Transformer& model, const Tokenizer& tok, EngineOptions opt)
+    : model_(model), tok_(tok), opt_(opt) {
+  if (opt_.max_batch < 1) fail("max batch must be at least 1, got ", opt_.max_batch);
+  if (opt_.max_queue < 0) fail("max queue must be >= 0, got ", opt_.max_queue);
+  if (opt_.kv_budget_tokens < 2) fail("the KV budget must be at least 2 tokens");
+  if (opt_.prefill_chunk < 1) fail("the prefill chunk must be at least 1 token");
+  thread_ = std::thread([this] { loop(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::shared_ptr<JobHandle> Engine::submit(Job job) {
+  if (job.prompt.empty()) fail("the prompt is empty");
+  if (job.max_tokens < 1) fail("max_tokens must be at least 1");
+  const int64_t need = static_cast<int64_t>(job.prompt.size()) + job.max_tokens;
+  if (need > opt_.kv_budget_tokens)
+    fail("the prompt (", job.prompt.size(), " tokens) plus max_tokens (", job.max_tokens,
+         ") needs ", need, " cache positions, over the server's KV budget of ",
+         opt_.kv_budget_tokens);
+  auto handle = std::make_shared<JobHandle>();
+  handle->prompt_tokens = static_cast<int64_t>(job.prompt.size());
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (stop_) return nullptr;
+    if (static_cast<int64_t>(queue_.size()) >= opt_.max_queue + opt_.max_batch - stats_.running)
+      return nullptr;
+    queue_.push_back(Pending{std::move(job), handle});
+    stats_.queued = static_cast<int64_t>(queue_.size());
+  }
+  cv_.notify_all();
+  return handle;
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return stats_;
+}
+
+namespace {
+
+// One live sequence: its request, cache, sampler and text so far.
+struct Live {
+  Live(Job j, std::shared_ptr<JobHandle> h, const ModelConfig& cfg, const Tokenizer& tok)
+      : job(std::move(j)),
+        handle(std::move(h)),
+        cache(cfg, static_cast<int64_t>(job.prompt.size()) + job.max_tokens),
+        sampler(job.sampling),
+        stream(tok, job.stop, job.eos_ids, job.stop_at_eos) {}
+  int64_t reserved() const { return cache.capacity(); }
+
+  Job job;
+  std::shared_ptr<JobHandle> handle;
+  KvCache cache;
+  Sampler sampler;
+  TextStream stream;
+  int64_t fed = 0;       // prompt tokens already run
+  int32_t last = -1;     // the token sampled last (the next step's input)
+  int64_t generated = 0;
+  bool done = false;
+};
+
+}  // namespace
+
+void Engine::loop() {
+  set_num_threads(opt_.threads);
+  std::vector<std::unique_ptr<Live>> live;
+  int64_t reserved = 0;
+  const int64_t V = model_.config().vocab;
+  std::vector<float> logits;
+  std::vector<BatchSeq> seqs;
+  std::vector<size_t> order;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return stop_ || !queue_.empty() || !live.empty(); });
+      if (stop_) break;
+      // Admit in arrival order while there is a slot and cache room; the queue head waits for
+      // room rather than being overtaken, so a long request is not starved.
+      while (!queue_.empty() && static_cast<int64_t>(live.size()) < opt_.max_batch) {
+        Pending& p = queue_.front();
+        if (p.handle->cancelled()) {
+          p.handle->finish("cancelled", "", 0);
+          queue_.pop_front();
+          continue;
+        }
+        const int64_t need = static_cast<int64_t>(p.job.prompt.size()) + p.job.max_tokens;
+        if (reserved + need > opt_.kv_budget_tokens) break;
+        try {
+          live.push_back(std::make_unique<Live>(std::move(p.job), p.handle, model_.config(), tok_));
+          reserved += need;
+        } catch (const std::exception& e) {  // e.g. out of memory for the cache
+          p.handle->finish("error", e.what(), 0);
+        }
+        queue_.pop_front();
+      }
+      stats_.queued = static_cast<int64_t>(queue_.size());
+      stats_.running = static_cast<int64_t>(live.size());
+      stats_.kv_reserved = reserved;
+    }
+    // Sequences whose client left are dropped before spending a step on them.
+    for (auto& l : live)
+      if (l->handle->cancelled()) {
+        l->handle->finish("cancelled", "", l->generated);
+        l->done = true;
+      }
+    seqs.clear();
+    order.clear();
+    for (size_t i = 0; i < live.size(); ++i)
+      if (!live[i]->done) order.push_back(i);
+    // Sequences sharing an adapter sit next to each other, so each adapter costs one small GEMM
+    // pair per layer and target rather than one per sequence.
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return std::less<const LoraWeights*>()(live[a]->job.adapter, live[b]->job.adapter);
+    });
+    for (size_t i : order) {
+      Live& l = *live[i];
+      const int64_t P = static_cast<int64_t>(l.job.prompt.size());
+      if (l.fed < P)
+        seqs.push_back({l.job.prompt.data() + l.fed, std::min(opt_.prefill_chunk, P - l.fed),
+                        &l.cache, l.job.adapter});
+      else
+        seqs.push_back({&l.last, 1, &l.cache, l.job.adapter});
+    }
+    int64_t sampled = 0;
+    if (!seqs.empty()) {
+      logits.resize(seqs.size() * static_cast<size_t>(V));
+      try {
+        model_.forward_batch(seqs, logits.data());
+        for (size_t s = 0; s < order.size(); ++s) {
+          Live& l = *live[order[s]];
+          const int64_t P = static_cast<int64_t>(l.job.prompt.size());
+          if (l.fed < P) {
+            l.fed += seqs[s].n;
+            if (l.fed < P) continue;  // more prompt to run before the first token
+          }
+          const int32_t next = l.sampler.sample(logits.data() + s * V, V);
+          ++l.generated;
+          ++sampled;
+          const std::string piece = l.stream.push(next);
+          l.last = next;
+          const bool full = l.cache.size() >= l.cache.capacity();
+          if (l.stream.finished() || l.generated >= l.job.max_tokens || full) {
+            const std::string rest = l.stream.close("length");
+            l.handle->post_text(piece + rest, l.generated);
+            l.handle->finish(l.stream.finish_reason(), "", l.generated);
+            l.done = true;
+          } else if (!piece.empty()) {
+            l.handle->post_text(piece, l.generated);
+          }
+        }
+      } catch (const std::exception& e) {
+        // A failed step fails the requests in it, not the server.
+        log_warn("serve: a decoding step failed: ", e.what());
+        for (size_t i : order) {
+          live[i]->handle->finish("error", e.what(), live[i]->generated);
+          live[i]->done = true;
+        }
+      }
+    }
+    for (auto& l : live)
+      if (l->done) reserved -= l->reserved();
+    live.erase(std::remove_if(live.begin(), live.end(), [](const auto& l) { return l->done; }),
+               live.end());
+    std::lock_guard<std::mutex> lk(mu_);
+    stats_.steps += seqs.empty() ? 0 : 1;
+    stats_.generated_tokens += sampled;
+    stats_.running = static_cast<int64_t>(live.size());
+    stats_.kv_reserved = reserved;
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& l : live) l->handle->finish("error", "the server is shutting down", l->generated);
+  for (auto& p : queue_) p.handle->finish("error", "the server is shutting down", 0);
+  queue_.clear();
+}
+
+}  // namespace tsft::serve

@@ -1,0 +1,69 @@
+// The routes of `toolsft serve`: OpenAI's /v1/chat/completions, /v1/completions and /v1/models,
+// plus /health and /metrics, over one loaded base model, its LoRA adapters and one Engine.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/chat_format.h"
+#include "io/model_loader.h"
+#include "model/lora.h"
+#include "serve/engine.h"
+#include "serve/http_server.h"
+#include "serve/metrics.h"
+
+namespace tsft::serve {
+
+struct ServerConfig {
+  std::string model_name;          // the base model's id in /v1/models and requests
+  std::string api_key;             // "" = no key; else Bearer KEY on every endpoint but /health
+  int64_t context = 0;             // longest prompt + completion per request; 0 = the model's
+  int64_t max_tokens_limit = 4096; // the most a request may ask for
+  EngineOptions engine;
+};
+
+class OpenAiServer {
+ public:
+  // adapters: (name, weights) in the order /v1/models lists them.
+  OpenAiServer(LoadedModel model, std::vector<std::pair<std::string, LoraWeights>> adapters,
+               ServerConfig cfg);
+  ~OpenAiServer();
+
+  // The HTTP handler: routes one request and answers it (never throws).
+  void handle(const http::Request& req, http::Responder& res);
+  void set_connection_counter(std::function<int64_t()> f) { connections_ = std::move(f); }
+  const ServerConfig& config() const { return cfg_; }
+
+ private:
+  struct Target {
+    std::string name;
+    const LoraWeights* adapter = nullptr;
+  };
+  struct Generation;  // one request's prompt and settings, shared by both endpoints
+
+  void route(const http::Request& req, http::Responder& res, std::string& endpoint, int& status);
+  int chat_completions(const http::Request& req, http::Responder& res);
+  int completions(const http::Request& req, http::Responder& res);
+  int models(http::Responder& res);
+  const Target& target(const std::string& model) const;
+  // Runs a generation and answers with its reply (JSON or SSE); returns the HTTP status.
+  int run(Generation& g, http::Responder& res);
+
+  LoadedModel model_;
+  std::vector<std::pair<std::string, LoraWeights>> adapter_weights_;
+  std::vector<Target> targets_;
+  ServerConfig cfg_;
+  std::optional<ChatFormat> chat_;
+  std::string chat_error_;  // why chat is unavailable (no template), when it is
+  ServerMetrics metrics_;
+  std::unique_ptr<Engine> engine_;
+  std::function<int64_t()> connections_;
+  int64_t created_ = 0;
+};
+
+}  // namespace tsft::serve
