@@ -1,0 +1,243 @@
+// The server's pieces below HTTP: request checking (serve/openai_api) with every field's error,
+// and the continuous-batching Engine against generate() one request at a time.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "io/model_loader.h"
+#include "model/generate.h"
+#include "serve/engine.h"
+#include "serve/openai_api.h"
+#include "test_util.h"
+
+namespace tsft::serve {
+namespace {
+
+const std::string kModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+// The ApiError a body gets, as "STATUS PARAM: MESSAGE".
+std::string chat_error(const std::string& body) {
+  try {
+    parse_chat_request(body);
+  } catch (const ApiError& e) {
+    return std::to_string(e.status) + " " + e.param + ": " + e.what();
+  }
+  return "accepted";
+}
+
+const std::string kHi = R"("messages": [{"role": "user", "content": "hi"}])";
+
+TEST(OpenAiApi, ChatRequestFields) {
+  const ChatRequest r = parse_chat_request(R"({"model": "m", "messages": [
+      {"role": "developer", "content": "be brief"},
+      {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}],
+      "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+      "tool_choice": {"type": "function", "function": {"name": "f"}},
+      "temperature": 0.5, "top_p": 0.9, "max_completion_tokens": 7, "stop": "END", "seed": 42,
+      "stream": true, "stream_options": {"include_usage": true}, "n": 1, "user": "u",
+      "some_future_field": {"x": 1}})");
+  EXPECT_EQ(r.model, "m");
+  EXPECT_EQ(r.messages[0]["role"], "system");  // developer is OpenAI's new name for system
+  EXPECT_EQ(r.messages[1]["content"], "ab");
+  EXPECT_EQ(r.tools.size(), 1u);
+  EXPECT_EQ(r.tool_choice, ToolChoice::kNamed);
+  EXPECT_EQ(r.tool_choice_name, "f");
+  EXPECT_FLOAT_EQ(*r.sampling.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(*r.sampling.top_p, 0.9f);
+  EXPECT_EQ(*r.sampling.max_tokens, 7);
+  EXPECT_EQ(r.sampling.stop, std::vector<std::string>{"END"});
+  EXPECT_EQ(*r.sampling.seed, 42u);
+  EXPECT_TRUE(r.sampling.stream);
+  EXPECT_TRUE(r.sampling.include_usage);
+
+  const ChatRequest d = parse_chat_request(R"({"model": "m", )" + kHi + "}");
+  EXPECT_EQ(d.tool_choice, ToolChoice::kAuto);
+  EXPECT_FALSE(d.sampling.temperature.has_value());  // the model's default applies
+  EXPECT_FALSE(d.sampling.max_tokens.has_value());
+  EXPECT_TRUE(d.tools.is_null());
+}
+
+TEST(OpenAiApi, ChatRequestErrorsNameTheField) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{", "400 : the request body is not valid JSON"},
+      {"", "400 : the request body is empty"},
+      {"[]", "400 : the request body must be a JSON object"},
+      {R"({"messages": []})", "400 model: model: missing"},
+      {R"({"model": 1, )" + kHi + "}", "400 model: model: expected a string"},
+      {R"({"model": "m"})", "400 messages: messages: missing"},
+      {R"({"model": "m", "messages": [{"role": "bot", "content": "x"}]})",
+       "400 messages: messages[0].role: expected one of"},
+      {R"({"model": "m", "messages": [{"role": "user"}]})", "400 messages: messages[0].content: missing"},
+      {R"({"model": "m", "temperature": "hot", )" + kHi + "}", "400 temperature: temperature: expected a number"},
+      {R"({"model": "m", "temperature": 3, )" + kHi + "}", "400 temperature: temperature: must be between"},
+      {R"({"model": "m", "top_p": 0, )" + kHi + "}", "400 top_p: top_p: must be greater than 0"},
+      {R"({"model": "m", "max_tokens": 0, )" + kHi + "}", "400 max_tokens: max_tokens: must be between"},
+      {R"({"model": "m", "max_tokens": 1.5, )" + kHi + "}", "400 max_tokens: max_tokens: expected an integer"},
+      {R"({"model": "m", "stop": ["a", 1], )" + kHi + "}", "400 stop[1]: stop[1]: expected a string"},
+      {R"({"model": "m", "stop": ["a","b","c","d","e"], )" + kHi + "}", "400 stop: stop: at most 4"},
+      {R"({"model": "m", "stop": "", )" + kHi + "}", "400 stop: stop: stop strings must not be empty"},
+      {R"({"model": "m", "stream": "yes", )" + kHi + "}", "400 stream: stream: expected true or false"},
+      {R"({"model": "m", "stream_options": {}, )" + kHi + "}", "400 stream_options: stream_options: only allowed with stream"},
+      {R"({"model": "m", "n": 2, )" + kHi + "}", "400 n: n: only n = 1"},
+      {R"({"model": "m", "logprobs": true, )" + kHi + "}", "400 logprobs: logprobs: log probabilities"},
+      {R"({"model": "m", "frequency_penalty": 0.5, )" + kHi + "}", "400 frequency_penalty: frequency_penalty: penalties"},
+      {R"({"model": "m", "response_format": {"type": "json_object"}, )" + kHi + "}",
+       "400 response_format.type: response_format.type: only \"text\""},
+      {R"({"model": "m", "tools": {}, )" + kHi + "}", "400 tools: tools: expected a list"},
+      {R"({"model": "m", "tools": [{"type": "retrieval"}], )" + kHi + "}", "400 tools[0].type: tools[0].type: expected \"function\""},
+      {R"({"model": "m", "tool_choice": "required", )" + kHi + "}", "400 tool_choice: tool_choice: needs tools"},
+      {R"({"model": "m", "tool_choice": "maybe", )" + kHi + "}", "400 tool_choice: tool_choice: expected \"auto\""},
+      {R"({"model": "m", "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}, )" + kHi + "}",
+       "400 tool_choice: tool_choice: no tool named \"g\""},
+  };
+  for (const auto& [body, want] : cases) {
+    const std::string got = chat_error(body);
+    EXPECT_EQ(got.substr(0, want.size()), want) << body;
+  }
+}
+
+TEST(OpenAiApi, CompletionRequest) {
+  const CompletionRequest r = parse_completion_request(R"({"model": "m", "prompt": ["Hello"]})");
+  EXPECT_EQ(r.prompt, "Hello");
+  EXPECT_EQ(*r.sampling.max_tokens, 16);  // OpenAI's default for completions
+  EXPECT_THROW(parse_completion_request(R"({"model": "m", "prompt": ["a", "b"]})"), ApiError);
+  EXPECT_THROW(parse_completion_request(R"({"model": "m", "prompt": [1, 2]})"), ApiError);
+  EXPECT_THROW(parse_completion_request(R"({"model": "m", "prompt": ""})"), ApiError);
+  EXPECT_THROW(parse_completion_request(R"({"model": "m", "prompt": "x", "echo": true})"), ApiError);
+}
+
+TEST(OpenAiApi, ReplyPieces) {
+  EXPECT_EQ(error_body(ApiError(404, "no such model", "invalid_request_error", "model", "model_not_found")),
+            R"({"error":{"message":"no such model","type":"invalid_request_error","param":"model","code":"model_not_found"}})");
+  EXPECT_EQ(error_body(ApiError(400, "bad")),
+            R"({"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}})");
+  EXPECT_EQ(openai_finish_reason("eos", false), "stop");
+  EXPECT_EQ(openai_finish_reason("stop", true), "tool_calls");
+  EXPECT_EQ(openai_finish_reason("length", true), "length");
+  ParsedReply reply;
+  reply.calls = {{"", "f", R"({"a":1})"}, {"", "g", "{}"}};
+  const auto m = assistant_message(reply, "call_x_");
+  EXPECT_TRUE(m["content"].is_null());
+  EXPECT_EQ(m["tool_calls"][1]["id"], "call_x_1");
+  EXPECT_EQ(m["tool_calls"][0]["function"]["arguments"], R"({"a":1})");
+  reply.calls.clear();
+  reply.content = "hello";
+  EXPECT_EQ(assistant_message(reply, "c")["content"], "hello");
+  EXPECT_FALSE(assistant_message(reply, "c").contains("tool_calls"));
+}
+
+// --- Engine ---------------------------------------------------------------------------------
+
+class EngineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { model_ = new LoadedModel(load_model(kModel)); }
+  static void TearDownTestSuite() { delete model_; }
+  static LoadedModel* model_;
+
+  Job job(const std::string& text, int64_t max_tokens, std::vector<std::string> stop = {}) {
+    Job j;
+    j.prompt = model_->tokenizer->encode(text);
+    j.max_tokens = max_tokens;
+    j.stop = std::move(stop);
+    j.eos_ids = model_->gen_defaults.eos_ids;
+    return j;  // greedy: SamplingParams{} has temperature 0
+  }
+  static JobEvents wait_done(JobHandle& h) {
+    JobEvents all;
+    for (;;) {
+      JobEvents e = h.wait(std::chrono::milliseconds(100));
+      all.text += e.text;
+      if (e.done) {
+        e.text = all.text;
+        return e;
+      }
+    }
+  }
+};
+LoadedModel* EngineTest::model_ = nullptr;
+
+TEST_F(EngineTest, BatchedRequestsMatchGenerateAlone) {
+  const std::vector<std::pair<std::string, int64_t>> reqs = {
+      {"The capital of France is", 12},
+      {"Once upon a time, in a land far away, there lived a", 20},
+      {"1, 2, 3, 4,", 9},
+      {"def fibonacci(n):", 15},
+      {"Hello", 6}};
+  EngineOptions opt;
+  opt.max_batch = 3;      // more requests than slots: some wait in the queue
+  opt.prefill_chunk = 6;  // prompts run in chunks beside the others' decode steps
+  opt.threads = 2;
+  std::vector<JobEvents> got;
+  EngineStats s;
+  {
+    Engine engine(*model_->model, *model_->tokenizer, opt);
+    std::vector<std::shared_ptr<JobHandle>> handles;
+    for (const auto& [text, n] : reqs) handles.push_back(engine.submit(job(text, n, {"\n\n"})));
+    for (auto& h : handles) {
+      ASSERT_NE(h, nullptr);
+      got.push_back(wait_done(*h));
+    }
+    // The loop drops finished sequences just after posting their end: wait for it.
+    for (int tries = 0; tries < 200; ++tries) {
+      s = engine.stats();
+      if (s.running == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  // The references run after the engine has stopped: a model is used by one thread at a time.
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    const Job j = job(reqs[i].first, reqs[i].second, {"\n\n"});
+    GenerationConfig gen;
+    gen.max_new_tokens = j.max_tokens;
+    gen.stop = j.stop;
+    gen.eos_ids = j.eos_ids;
+    const GenerationResult ref = generate(*model_->model, *model_->tokenizer, j.prompt, gen);
+    EXPECT_EQ(got[i].text, ref.text) << reqs[i].first;
+    EXPECT_EQ(got[i].finish_reason, ref.finish_reason) << reqs[i].first;
+    EXPECT_EQ(got[i].completion_tokens, static_cast<int64_t>(ref.tokens.size())) << reqs[i].first;
+    EXPECT_EQ(got[i].prompt_tokens, static_cast<int64_t>(j.prompt.size()));
+  }
+  EXPECT_EQ(s.running, 0);
+  EXPECT_EQ(s.kv_reserved, 0);
+  EXPECT_GT(s.generated_tokens, 0);
+  // Batching happened: fewer steps than tokens generated one request at a time.
+  EXPECT_LT(s.steps, s.generated_tokens);
+}
+
+TEST_F(EngineTest, FullQueueRefusesAndCancelFreesTheSlot) {
+  EngineOptions opt;
+  opt.max_batch = 1;
+  opt.max_queue = 0;
+  opt.threads = 1;
+  Engine engine(*model_->model, *model_->tokenizer, opt);
+  auto first = engine.submit(job("Write a long story:", 500));
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(engine.submit(job("Hello", 4)), nullptr);  // no slot and no queue room
+  first->cancel();
+  const JobEvents e = wait_done(*first);
+  EXPECT_EQ(e.finish_reason, "cancelled");
+  EXPECT_LT(e.completion_tokens, 500);
+  // The slot is free again (the loop may need a moment to drop the cancelled sequence).
+  std::shared_ptr<JobHandle> next;
+  for (int tries = 0; tries < 100 && !next; ++tries) {
+    next = engine.submit(job("Hello", 4));
+    if (!next) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_NE(next, nullptr);
+  EXPECT_EQ(wait_done(*next).completion_tokens, 4);
+}
+
+TEST_F(EngineTest, RefusesWhatCanNeverRun) {
+  EngineOptions opt;
+  opt.kv_budget_tokens = 64;
+  Engine engine(*model_->model, *model_->tokenizer, opt);
+  EXPECT_THROW(engine.submit(job("Hello", 100)), Error);  // prompt + 100 > 64 positions
+  Job empty = job("Hello", 4);
+  empty.prompt.clear();
+  EXPECT_THROW(engine.submit(empty), Error);
+  EXPECT_THROW(Engine(*model_->model, *model_->tokenizer, EngineOptions{0, 1, 10, 1, 1}), Error);
+}
+
+}  // namespace
+}  // namespace tsft::serve
