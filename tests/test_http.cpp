@@ -390,8 +390,23 @@ struct TestServer {
       if (!gone_set.exchange(true)) gone.set_value(left);
       return;
     }
+    if (req.path == "/nothing") return;
+    if (req.path == "/unended") {
+      res.start_stream(200, "text/plain");
+      res.send_chunk("part");
+      return;
+    }
+    if (req.path == "/twice") {
+      res.respond(200, "text/plain", "first");
+      const bool again = res.respond(201, "text/plain", "second") || res.start_stream(200, "x") ||
+                         res.send_chunk("late") || res.end_stream();
+      second_send_accepted = again;
+      return;
+    }
     res.respond(200, "text/plain", req.method + " " + req.target + " " + req.body);
   }
+
+  std::atomic<bool> second_send_accepted{true};
 };
 
 TEST(HttpServer, GetRoundTrip) {
@@ -476,6 +491,31 @@ TEST(HttpServer, HandlerExceptionGives500AndTheServerGoesOn) {
   r = read_reply(fd, buf);
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "GET /ok ");
+  ::close(fd);
+}
+
+TEST(HttpServer, MisbehavingHandlersStillGiveOneWholeResponse) {
+  TestServer t;
+  int fd = connect_to(t.server.port());
+  std::string buf;
+  // Sending a second response is refused; the first one stands and the connection goes on.
+  send_text(fd, "GET /twice HTTP/1.1\r\n\r\nGET /unended HTTP/1.1\r\n\r\n");
+  Reply r = read_reply(fd, buf);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "first");
+  // A stream the handler left open is ended for it.
+  r = read_reply(fd, buf);
+  EXPECT_EQ(r.headers["transfer-encoding"], "chunked");
+  EXPECT_EQ(r.body, "part");
+  // Checked only now: /twice's handler has surely returned once the next request was answered.
+  EXPECT_FALSE(t.second_send_accepted);
+  // A handler that sends nothing gives a 500, and the connection closes.
+  send_text(fd, "GET /nothing HTTP/1.1\r\n\r\n");
+  r = read_reply(fd, buf);
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["message"],
+            "the request handler sent no response");
+  EXPECT_EQ(read_to_eof(fd), "");
   ::close(fd);
 }
 
