@@ -460,6 +460,29 @@ TEST(HttpServer, StreamedResponseIsChunkedThenKeepsTheConnection) {
   ::close(fd);
 }
 
+TEST(HttpServer, ManyClientsAtOnceEachGetTheirOwnAnswers) {
+  TestServer t;
+  constexpr int kClients = 16, kRequests = 10;
+  std::vector<std::thread> clients;
+  std::atomic<int> right{0};
+  for (int c = 0; c < kClients; ++c)
+    clients.emplace_back([&, c] {
+      const int fd = connect_to(t.server.port());
+      std::string buf;
+      for (int i = 0; i < kRequests; ++i) {
+        const std::string body = str("c", c, "r", i);
+        const std::string req =
+            str("POST /m HTTP/1.1\r\nContent-Length: ", body.size(), "\r\n\r\n", body);
+        if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size()))
+          break;
+        if (read_reply(fd, buf).body == "POST /m " + body) ++right;
+      }
+      ::close(fd);
+    });
+  for (auto& th : clients) th.join();
+  EXPECT_EQ(right.load(), kClients * kRequests);
+}
+
 TEST(HttpServer, StreamToHttp10ClientEndsWithClose) {
   TestServer t;
   const int fd = connect_to(t.server.port());
