@@ -80,17 +80,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(r2.status == ParseStatus::kComplete && r2.consumed == r.consumed);
     check(again.target == req.target && again.headers == req.headers && again.body == req.body);
     // Echoing the parsed headers back gives a well-formed response.
-    const std::string echo = tsft::http::format_response(200, req.path, req.body, req.headers,
-                                                         req.keep_alive());
-    check_head(echo, req.body.size(), 1 + !req.path.empty() + req.headers.size() + 1 + !req.keep_alive() + 1);
+    const std::string echo =
+        tsft::http::format_response(200, req.path, req.body, req.headers, req.keep_alive());
+    check_head(echo, req.body.size(),
+               1 + !req.path.empty() + req.headers.size() + 1 + !req.keep_alive() + 1);
     buf.remove_prefix(r.consumed);
   }
 
   // Raw bytes in every header position cannot break the header block.
   const int status = size >= 2 ? 100 + (data[0] * 256 + data[1]) % 500 : 200;
   check(tsft::http::status_text(status) != nullptr);
-  const std::string raw = tsft::http::format_response(status, input, input, {{std::string(input),
-                                                      std::string(input)}}, false);
+  const std::string raw = tsft::http::format_response(
+      status, input, input, {{std::string(input), std::string(input)}}, false);
   check_head(raw, input.size(), 1 + (input.empty() ? 0 : 1) + 1 + 1 + 1 + 1);
   const std::string chunk = tsft::http::format_chunk(input);
   check(input.empty() ? chunk.empty() : chunk.size() > input.size() + 4);

@@ -110,25 +110,25 @@ TEST(HttpParse, EachErrorHasItsStatus) {
   };
   const std::string h = "GET / HTTP/1.1\r\n";
   const std::vector<Case> cases = {
-      {"GET /\r\n\r\n", 400},                       // two fields
-      {"GET  / HTTP/1.1\r\n\r\n", 400},             // double space
-      {"GET / HTTP/1.1 x\r\n\r\n", 400},            // four fields
-      {" / HTTP/1.1\r\n\r\n", 400},                 // empty method
-      {"G(T / HTTP/1.1\r\n\r\n", 400},              // bad method char
-      {"GET /a\x01 HTTP/1.1\r\n\r\n", 400},         // control byte in target
-      {"GET / HTTX/1.1\r\n\r\n", 400},              // not HTTP
-      {"GET / HTTP/1.12\r\n\r\n", 400},             // malformed version
-      {"GET / HTTP/2.0\r\n\r\n", 505},              // well-formed, unsupported
+      {"GET /\r\n\r\n", 400},                // two fields
+      {"GET  / HTTP/1.1\r\n\r\n", 400},      // double space
+      {"GET / HTTP/1.1 x\r\n\r\n", 400},     // four fields
+      {" / HTTP/1.1\r\n\r\n", 400},          // empty method
+      {"G(T / HTTP/1.1\r\n\r\n", 400},       // bad method char
+      {"GET /a\x01 HTTP/1.1\r\n\r\n", 400},  // control byte in target
+      {"GET / HTTX/1.1\r\n\r\n", 400},       // not HTTP
+      {"GET / HTTP/1.12\r\n\r\n", 400},      // malformed version
+      {"GET / HTTP/2.0\r\n\r\n", 505},       // well-formed, unsupported
       {"GET / HTTP/0.9\r\n\r\n", 505},
       {h + "NoColon\r\n\r\n", 400},
-      {h + "A: b\r\n c\r\n\r\n", 400},              // obs-fold
-      {h + "A: b\r\n\tc\r\n\r\n", 400},             // obs-fold with tab
+      {h + "A: b\r\n c\r\n\r\n", 400},   // obs-fold
+      {h + "A: b\r\n\tc\r\n\r\n", 400},  // obs-fold with tab
       {h + "Bad Name: x\r\n\r\n", 400},
-      {h + "Host : x\r\n\r\n", 400},                // space before the colon
-      {h + ": x\r\n\r\n", 400},                     // empty name
-      {h + "A: b\x7f\r\n\r\n", 400},                // DEL in a value
+      {h + "Host : x\r\n\r\n", 400},                  // space before the colon
+      {h + ": x\r\n\r\n", 400},                       // empty name
+      {h + "A: b\x7f\r\n\r\n", 400},                  // DEL in a value
       {h + std::string("A: b\0c\r\n\r\n", 11), 400},  // NUL in a value
-      {h + "A: b\rc\r\n\r\n", 400},                 // bare CR inside a line
+      {h + "A: b\rc\r\n\r\n", 400},                   // bare CR inside a line
       {h + "Content-Length: abc\r\n\r\n", 400},
       {h + "Content-Length: -1\r\n\r\n", 400},
       {h + "Content-Length: \r\n\r\n", 400},
@@ -138,14 +138,14 @@ TEST(HttpParse, EachErrorHasItsStatus) {
       {h + "Transfer-Encoding: chunked\r\n\r\n", 411},
       {h + "Transfer-Encoding: gzip, chunked\r\n\r\n", 411},
       {h + "Transfer-Encoding: gzip\r\n\r\n", 501},
-      {"\rGET / HTTP/1.1\r\n\r\n", 400},            // bare CR before the request line
+      {"\rGET / HTTP/1.1\r\n\r\n", 400},  // bare CR before the request line
   };
   for (const Case& c : cases) {
     Request req;
     const ParseResult r = parse(c.input, req);
     EXPECT_EQ(r.status, ParseStatus::kError) << nlohmann::json(c.input).dump(-1, ' ', true);
-    EXPECT_EQ(r.error_status, c.status) << nlohmann::json(c.input).dump(-1, ' ', true) << ": "
-                                        << r.error;
+    EXPECT_EQ(r.error_status, c.status)
+        << nlohmann::json(c.input).dump(-1, ' ', true) << ": " << r.error;
     EXPECT_FALSE(r.error.empty());
   }
 }
@@ -180,7 +180,8 @@ TEST(HttpParse, HeaderCountAndSizeLimits) {
   Request req;
   const std::string three = "GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
   EXPECT_EQ(parse(three, req, limits).status, ParseStatus::kComplete);
-  const ParseResult r = parse("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", req, limits);
+  const ParseResult r =
+      parse("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", req, limits);
   EXPECT_EQ(r.status, ParseStatus::kError);
   EXPECT_EQ(r.error_status, 431);
 
@@ -235,10 +236,12 @@ TEST(HttpFormat, ResponseBytesAreExact) {
             "Connection: close\r\n\r\nhi");
   EXPECT_EQ(format_response(404, "", ""), "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
   // CR/LF in a header value cannot start a new header.
-  EXPECT_EQ(format_response(200, "a\r\nX: y", "", {{"N\n", "v\r\nEvil: 1"}}),
-            "HTTP/1.1 200 OK\r\nContent-Type: a  X: y\r\nN : v  Evil: 1\r\nContent-Length: 0\r\n\r\n");
-  EXPECT_EQ(format_stream_head(200, "text/event-stream", {}, true, true),
-            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+  EXPECT_EQ(
+      format_response(200, "a\r\nX: y", "", {{"N\n", "v\r\nEvil: 1"}}),
+      "HTTP/1.1 200 OK\r\nContent-Type: a  X: y\r\nN : v  Evil: 1\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(
+      format_stream_head(200, "text/event-stream", {}, true, true),
+      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
   EXPECT_EQ(format_chunk("0123456789abcdef"), "10\r\n0123456789abcdef\r\n");
   EXPECT_EQ(format_chunk("x"), "1\r\nx\r\n");
   EXPECT_EQ(format_chunk(""), "");
@@ -432,8 +435,9 @@ TEST(HttpServer, KeepAliveAndPipelinedRequestsOnOneConnection) {
   EXPECT_EQ(r.body, "POST /a abc");
   EXPECT_EQ(r.headers.count("connection"), 0u);
   // Two requests in one write; the second asks to close.
-  send_text(fd, "GET /b HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\nContent-Length: 1\r\n"
-                "Connection: close\r\n\r\nz");
+  send_text(fd,
+            "GET /b HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\nContent-Length: 1\r\n"
+            "Connection: close\r\n\r\nz");
   r = read_reply(fd, buf);
   EXPECT_EQ(r.body, "GET /b ");
   r = read_reply(fd, buf);
@@ -660,8 +664,7 @@ TEST(HttpServer, ClientGoneTurnsTrueWhenTheClientClosesMidStream) {
   const int fd = connect_to(t.server.port());
   send_text(fd, "GET /wait-gone HTTP/1.1\r\n\r\n");
   std::string buf;
-  while (buf.find("data: 1\n\n") == std::string::npos)
-    ASSERT_TRUE(read_more(fd, buf));
+  while (buf.find("data: 1\n\n") == std::string::npos) ASSERT_TRUE(read_more(fd, buf));
   ::close(fd);
   ASSERT_EQ(gone.wait_for(std::chrono::seconds(6)), std::future_status::ready);
   EXPECT_TRUE(gone.get());

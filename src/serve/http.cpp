@@ -7,21 +7,19 @@
 namespace tsft::http {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // RFC 9110 tchar: the characters allowed in a method and a header name.
 bool is_tchar(char c) {
   if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-      return true;
-    default:
-      return false;
-  }
+  return c != '\0' && std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool is_ows(char c) { return c == ' ' || c == '\t'; }
+bool is_ows(char c) {
+  return c == ' ' || c == '\t';
+}
 
 std::string_view trim_ows(std::string_view s) {
   while (!s.empty() && is_ows(s.front())) s.remove_prefix(1);
@@ -80,7 +78,8 @@ std::pair<int, std::string> parse_request_line(std::string_view line, Request& o
   const std::string_view version = line.substr(sp2 + 1);
   if (method.empty()) return {400, "malformed request line: empty method"};
   for (char c : method)
-    if (!is_tchar(c)) return {400, "malformed request line: bad method '" + printable(method) + "'"};
+    if (!is_tchar(c))
+      return {400, "malformed request line: bad method '" + printable(method) + "'"};
   if (target.empty()) return {400, "malformed request line: empty target"};
   for (char c : target) {
     const unsigned char u = static_cast<unsigned char>(c);
@@ -163,13 +162,13 @@ ParseResult parse_request(std::string_view buf, Request& out, const Limits& limi
     const size_t lf = buf.find('\n', pos);
     if (lf == std::string_view::npos) {
       if (buf.size() - start > limits.max_header_bytes)
-        return error_result(431, str("request headers are over the ", limits.max_header_bytes,
-                                     "-byte limit"));
+        return error_result(
+            431, str("request headers are over the ", limits.max_header_bytes, "-byte limit"));
       return ParseResult{};
     }
     if (lf + 1 - start > limits.max_header_bytes)
-      return error_result(431, str("request headers are over the ", limits.max_header_bytes,
-                                   "-byte limit"));
+      return error_result(
+          431, str("request headers are over the ", limits.max_header_bytes, "-byte limit"));
     std::string_view line = buf.substr(pos, lf - pos);
     pos = lf + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -188,8 +187,10 @@ ParseResult parse_request(std::string_view buf, Request& out, const Limits& limi
     }
     if (line.empty()) break;  // end of the header block
     if (is_ows(line.front()))
-      return error_result(400, "obsolete line folding (a header line starting with whitespace) "
-                               "is not allowed: '" + printable(line) + "'");
+      return error_result(400,
+                          "obsolete line folding (a header line starting with whitespace) "
+                          "is not allowed: '" +
+                              printable(line) + "'");
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos)
       return error_result(400, "header line without ':': '" + printable(line) + "'");
@@ -206,11 +207,11 @@ ParseResult parse_request(std::string_view buf, Request& out, const Limits& limi
       if (!parse_length(value, n))
         return error_result(400, "bad Content-Length '" + printable(value) + "'");
       if (have_length && n != content_length)
-        return error_result(400, str("conflicting Content-Length headers (", content_length,
-                                     " and ", n, ")"));
+        return error_result(
+            400, str("conflicting Content-Length headers (", content_length, " and ", n, ")"));
       if (n > limits.max_body_bytes)
-        return error_result(413, str("Content-Length ", n, " is over the ", limits.max_body_bytes,
-                                     "-byte limit"));
+        return error_result(
+            413, str("Content-Length ", n, " is over the ", limits.max_body_bytes, "-byte limit"));
       content_length = n;
       have_length = true;
     } else if (iequals(name, "Transfer-Encoding")) {
@@ -235,28 +236,50 @@ ParseResult parse_request(std::string_view buf, Request& out, const Limits& limi
 
 const char* status_text(int status) {
   switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+      return "Continue";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 408:
+      return "Request Timeout";
+    case 409:
+      return "Conflict";
+    case 411:
+      return "Length Required";
+    case 413:
+      return "Content Too Large";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
@@ -297,9 +320,10 @@ std::string format_response(int status, std::string_view content_type, std::stri
   return out;
 }
 
-std::string format_stream_head(int status, std::string_view content_type,
-                               const std::vector<std::pair<std::string, std::string>>& extra_headers,
-                               bool chunked, bool keep_alive) {
+std::string format_stream_head(
+    int status, std::string_view content_type,
+    const std::vector<std::pair<std::string, std::string>>& extra_headers, bool chunked,
+    bool keep_alive) {
   std::string out;
   append_head(out, status, content_type, extra_headers);
   if (chunked) out += "Transfer-Encoding: chunked\r\n";

@@ -33,9 +33,9 @@ enum class ParseStatus { kComplete, kIncomplete, kError };
 
 struct ParseResult {
   ParseStatus status = ParseStatus::kIncomplete;
-  size_t consumed = 0;    // bytes of `buf` that made up the request (kComplete)
-  int error_status = 0;   // 400, 411, 413, 431, 501, 505 (kError)
-  std::string error;      // human message, e.g. "Content-Length 5000000 is over the ..."
+  size_t consumed = 0;   // bytes of `buf` that made up the request (kComplete)
+  int error_status = 0;  // 400, 411, 413, 431, 501, 505 (kError)
+  std::string error;     // human message, e.g. "Content-Length 5000000 is over the ..."
   // Set as soon as the whole header block is in `buf` (also while kIncomplete waiting for the
   // body): its size including the blank line, and the announced body size. The server uses
   // them to answer "Expect: 100-continue" and to skip re-parsing while body bytes arrive.
@@ -58,16 +58,18 @@ const char* status_text(int status);
 // A whole response: status line, Content-Type (omitted when empty), Content-Length, the extra
 // headers, "Connection: close" when !keep_alive, body. CR and LF inside header names or values
 // become spaces, so a header can never end early and smuggle another one in.
-std::string format_response(int status, std::string_view content_type, std::string_view body,
-                            const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
-                            bool keep_alive = true);
+std::string format_response(
+    int status, std::string_view content_type, std::string_view body,
+    const std::vector<std::pair<std::string, std::string>>& extra_headers = {},
+    bool keep_alive = true);
 
 // The status line and headers of a response whose body follows in pieces: with `chunked`,
 // "Transfer-Encoding: chunked" (HTTP/1.1); otherwise no length at all and the body ends when the
 // connection closes (HTTP/1.0). Ends with the blank line.
-std::string format_stream_head(int status, std::string_view content_type,
-                               const std::vector<std::pair<std::string, std::string>>& extra_headers,
-                               bool chunked, bool keep_alive);
+std::string format_stream_head(
+    int status, std::string_view content_type,
+    const std::vector<std::pair<std::string, std::string>>& extra_headers, bool chunked,
+    bool keep_alive);
 
 // One chunk of chunked transfer encoding: hex size, CRLF, data, CRLF. Empty data gives "" (an
 // empty chunk would end the body); the end is "0\r\n\r\n".

@@ -46,7 +46,8 @@ void linger_before_close(int fd) {
   char sink[16384];
   size_t drained = 0;
   while (drained < (8u << 20)) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
     pollfd p{fd, POLLIN, 0};
     const int rc = ::poll(&p, 1, static_cast<int>(left.count()));
@@ -77,8 +78,9 @@ class SocketResponder : public Responder {
     return write(format_response(status, content_type, body, extra_headers, keep_alive_));
   }
 
-  bool start_stream(int status, std::string_view content_type,
-                    const std::vector<std::pair<std::string, std::string>>& extra_headers) override {
+  bool start_stream(
+      int status, std::string_view content_type,
+      const std::vector<std::pair<std::string, std::string>>& extra_headers) override {
     if (state_ != State::kNothingSent) return false;
     state_ = State::kStreaming;
     // An HTTP/1.0 client knows no chunked encoding: its body runs until we close.
@@ -182,7 +184,9 @@ HttpServer::~HttpServer() {
     if (fd >= 0) ::close(fd), fd = -1;
 }
 
-int HttpServer::port() const { return port_; }
+int HttpServer::port() const {
+  return port_;
+}
 
 void HttpServer::start() {
   TSFT_CHECK(listen_fd_ < 0 && !stopping_, "HttpServer::start called twice or after stop");
@@ -243,7 +247,8 @@ void HttpServer::accept_loop() {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
       // Out of descriptors: back off instead of spinning on a listen socket that stays readable.
-      if (errno == EMFILE || errno == ENFILE) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (errno == EMFILE || errno == ENFILE)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
       continue;
     }
     if (active_.load() >= opt_.max_connections) {
@@ -306,9 +311,11 @@ void HttpServer::serve_connection(Connection* conn) {
           sent_continue = true;
         }
       }
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       pollfd p{fd, POLLIN, 0};
-      const int rc = peer_closed ? 0 : ::poll(&p, 1, left.count() > 0 ? static_cast<int>(left.count()) : 0);
+      const int rc =
+          peer_closed ? 0 : ::poll(&p, 1, left.count() > 0 ? static_cast<int>(left.count()) : 0);
       if (rc < 0 && errno == EINTR) continue;
       if (rc <= 0 || stopping_) {
         // Idle keep-alive connections close quietly; a request cut off half way gets a 408.
@@ -401,7 +408,8 @@ void HttpServer::stop() {
 void HttpServer::run_until_signal() {
   TSFT_CHECK(wake_pipe_[0] >= 0, "HttpServer::run_until_signal called before start");
   const int sig_read = signal_pipe_read_end();
-  struct sigaction sa {}, old_int{}, old_term{};
+  struct sigaction sa {
+  }, old_int{}, old_term{};
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, &old_int);

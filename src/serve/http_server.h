@@ -25,10 +25,12 @@ class Responder {
  public:
   virtual ~Responder() = default;
   // Returns false if the client is gone (write failed); never throws for a closed peer.
-  virtual bool respond(int status, std::string_view content_type, std::string_view body,
-                       const std::vector<std::pair<std::string, std::string>>& extra_headers = {}) = 0;
-  virtual bool start_stream(int status, std::string_view content_type,
-                            const std::vector<std::pair<std::string, std::string>>& extra_headers = {}) = 0;
+  virtual bool respond(
+      int status, std::string_view content_type, std::string_view body,
+      const std::vector<std::pair<std::string, std::string>>& extra_headers = {}) = 0;
+  virtual bool start_stream(
+      int status, std::string_view content_type,
+      const std::vector<std::pair<std::string, std::string>>& extra_headers = {}) = 0;
   virtual bool send_chunk(std::string_view data) = 0;  // flushed immediately
   virtual bool end_stream() = 0;
   // True once the peer closed its side or the socket errored (poll with POLLRDHUP, no blocking);
