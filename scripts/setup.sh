@@ -20,10 +20,10 @@ if ((${#missing[@]})); then
 fi
 
 # Test-only Python packages, in .venv (never used at run time): the official openai client the
-# server's tests talk to it with.
-python_test_packages=("openai==3.54.0")
-if ! .venv/bin/python -c "import openai" >/dev/null 2>&1; then
-  python3 -m venv .venv
+# server's tests talk to it with, and gguf (llama.cpp's reader) that checks exported GGUF files.
+python_test_packages=("openai==3.54.0" "gguf==0.19.0")
+if ! .venv/bin/python -c "import openai, gguf" >/dev/null 2>&1; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/pip install --quiet "${python_test_packages[@]}"
 fi
 
