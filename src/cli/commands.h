@@ -5,6 +5,7 @@ namespace tsft {
 
 int cmd_data(int argc, char** argv);  // argv[0] is the subcommand name
 int cmd_eval(int argc, char** argv);
+int cmd_export(int argc, char** argv);
 int cmd_gen(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_inspect(int argc, char** argv);

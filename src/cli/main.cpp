@@ -16,6 +16,7 @@ void print_usage() {
       "commands:\n"
       "  data       check a dataset: validation, layouts, tools, token lengths\n"
       "  eval       evaluate models on a dataset: tool selection, tool calling, perplexity\n"
+      "  export     write a model as one GGUF file for llama.cpp / Ollama\n"
       "  gen        write synthetic tool-selection or tool-calling training data (JSONL)\n"
       "  generate   generate text from a prompt with a GGUF file or Hugging Face directory\n"
       "  inspect    show a model file's architecture, sizes, tensor types and tokenizer\n"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "data") return tsft::cmd_data(argc - 1, argv + 1);
     if (cmd == "eval") return tsft::cmd_eval(argc - 1, argv + 1);
+    if (cmd == "export") return tsft::cmd_export(argc - 1, argv + 1);
     if (cmd == "gen") return tsft::cmd_gen(argc - 1, argv + 1);
     if (cmd == "generate") return tsft::cmd_generate(argc - 1, argv + 1);
     if (cmd == "inspect") return tsft::cmd_inspect(argc - 1, argv + 1);
