@@ -21,9 +21,8 @@
 #include "io/model_loader.h"
 #include "io/peft_adapter.h"
 #include "model/transformer.h"
-#include "tokenizer/tokenizer.h"
-
 #include "test_util.h"
+#include "tokenizer/tokenizer.h"
 
 namespace tsft {
 namespace {
@@ -37,7 +36,8 @@ const std::string kData = TSFT_TEST_DATA_DIR;
 const std::string kSmol = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
 
 std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("tsft_gguf_export_" + std::to_string(::getpid()) + "_" + name))
+  return (fs::temp_directory_path() /
+          ("tsft_gguf_export_" + std::to_string(::getpid()) + "_" + name))
       .string();
 }
 
@@ -156,7 +156,8 @@ TEST_P(TinyArch, ReloadsAsTheSameModel) {
   const auto src_params = params(cfg, src.model->weights());
   for (GgufType type : {GgufType::kF32, GgufType::kF16, GgufType::kBF16, GgufType::kQ8_0}) {
     SCOPED_TRACE(std::string(GetParam()) + " " + gguf_type_name(type));
-    const std::string path = temp_path(std::string(GetParam()) + "_" + gguf_type_name(type) + ".gguf");
+    const std::string path =
+        temp_path(std::string(GetParam()) + "_" + gguf_type_name(type) + ".gguf");
     write_gguf_model(path, cfg, src.model->weights(), nullptr, &src.gen_defaults, type);
     LoadedModel back = load_model(path, false);
     fs::remove(path);
@@ -171,9 +172,10 @@ TEST_P(TinyArch, ReloadsAsTheSameModel) {
     ASSERT_EQ(got.size(), src_params.size());
     for (size_t i = 0; i < got.size(); ++i) {
       const auto& [name, x] = src_params[i];
-      const bool matrix = name.find("norm") == std::string::npos && name.find("bias") == std::string::npos;
+      const bool matrix =
+          name.find("norm") == std::string::npos && name.find("bias") == std::string::npos;
       const int64_t cols = name.find("down_proj") != std::string::npos ? cfg.intermediate
-                           : name.find("o_proj") != std::string::npos ? cfg.q_dim()
+                           : name.find("o_proj") != std::string::npos  ? cfg.q_dim()
                                                                        : cfg.hidden;
       EXPECT_EQ(max_abs_diff(got[i].second, stored(x, cols, matrix, type)), 0.0f) << name;
     }
@@ -181,7 +183,8 @@ TEST_P(TinyArch, ReloadsAsTheSameModel) {
     const float d = max_abs_diff(logits, ref);
     float scale = 0.0f;
     for (float v : ref) scale = std::max(scale, std::fabs(v));
-    std::printf("%s %s: max |logit diff| %.3g (max |logit| %.3g)\n", GetParam(), gguf_type_name(type), d, scale);
+    std::printf("%s %s: max |logit diff| %.3g (max |logit| %.3g)\n", GetParam(),
+                gguf_type_name(type), d, scale);
     // f32 stores the weights exactly (only llama3's rope factors are recomputed). For the
     // narrower types the bound is the weights' relative rounding (f16 2^-11, bf16 2^-8) times a
     // growth factor of 4 through 2 layers, times max |logit|; q8_0's error is up to d/2 =
@@ -196,7 +199,8 @@ TEST_P(TinyArch, ReloadsAsTheSameModel) {
 }
 
 INSTANTIATE_TEST_SUITE_P(GgufExport, TinyArch,
-                         ::testing::Values("llama", "llama_untied", "qwen2", "qwen3", "llama3_rope"));
+                         ::testing::Values("llama", "llama_untied", "qwen2", "qwen3",
+                                           "llama3_rope"));
 
 TEST(GgufExport, LoraMergedEqualsMergedWeights) {
   const std::string base = kData + "/tiny/llama", adapter = kData + "/train/peft_llama";
@@ -206,7 +210,8 @@ TEST(GgufExport, LoraMergedEqualsMergedWeights) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   LoadedModel src = load_model(base, false);
   const ModelConfig cfg = src.model->config();
-  Transformer merged(cfg, merged_weights(cfg, src.model->weights(), read_peft_adapter(adapter, cfg)));
+  Transformer merged(cfg,
+                     merged_weights(cfg, src.model->weights(), read_peft_adapter(adapter, cfg)));
   LoadedModel back = load_model(out, false);
   fs::remove(out);
   const std::vector<int32_t> ids = {1, 5, 60, 200, 13, 2};
@@ -253,7 +258,8 @@ TEST(GgufExport, SmolLM2KeepsTokenizerTemplateAndLogits) {
   ASSERT_TRUE(src.tokenizer);
   ASSERT_FALSE(src.tokenizer->chat_template().empty());
   const ModelConfig& cfg = src.model->config();
-  const std::vector<int32_t> ids = src.tokenizer->encode("<|im_start|>user\nWhat is 2+2?<|im_end|>\n");
+  const std::vector<int32_t> ids =
+      src.tokenizer->encode("<|im_start|>user\nWhat is 2+2?<|im_end|>\n");
   const auto ref = all_logits(*src.model, ids);
   for (GgufType type : {GgufType::kF32, GgufType::kF16, GgufType::kQ8_0}) {
     SCOPED_TRACE(gguf_type_name(type));
@@ -278,7 +284,8 @@ TEST(GgufExport, SmolLM2KeepsTokenizerTemplateAndLogits) {
     EXPECT_LE(d, tol);
     const int64_t V = cfg.vocab;
     for (size_t t = 0; t < ids.size(); ++t) {
-      const auto a = ref.begin() + static_cast<int64_t>(t) * V, b = logits.begin() + static_cast<int64_t>(t) * V;
+      const auto a = ref.begin() + static_cast<int64_t>(t) * V,
+                 b = logits.begin() + static_cast<int64_t>(t) * V;
       EXPECT_EQ(std::max_element(a, a + V) - a, std::max_element(b, b + V) - b) << "position " << t;
     }
   }
@@ -339,7 +346,8 @@ TEST(GgufExport, UnwritablePathLeavesNothingBehind) {
   fs::create_directories(target + "/inside");
   const LoadedModel m = load_model(base, false);
   const std::string err = error_of([&] {
-    write_gguf_model(target, m.model->config(), m.model->weights(), nullptr, nullptr, GgufType::kF32);
+    write_gguf_model(target, m.model->config(), m.model->weights(), nullptr, nullptr,
+                     GgufType::kF32);
   });
   EXPECT_NE(err.find(target), std::string::npos) << err;
   std::vector<std::string> left;

@@ -66,9 +66,10 @@ int export_gguf(int argc, char** argv) {
 
 int cmd_export(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
-    std::fputs("usage: toolsft export gguf [options]   (toolsft export gguf --help)\n\n"
-               "targets:\n  gguf   one GGUF file for llama.cpp / Ollama\n",
-               argc < 2 ? stderr : stdout);
+    std::fputs(
+        "usage: toolsft export gguf [options]   (toolsft export gguf --help)\n\n"
+        "targets:\n  gguf   one GGUF file for llama.cpp / Ollama\n",
+        argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
   const std::string target = argv[1];

@@ -19,10 +19,14 @@ namespace {
 // llama.cpp's LlamaFileType values for general.file_type.
 uint32_t file_type_id(GgufType t) {
   switch (t) {
-    case GgufType::kF32: return 0;
-    case GgufType::kF16: return 1;
-    case GgufType::kQ8_0: return 7;
-    case GgufType::kBF16: return 32;
+    case GgufType::kF32:
+      return 0;
+    case GgufType::kF16:
+      return 1;
+    case GgufType::kQ8_0:
+      return 7;
+    case GgufType::kBF16:
+      return 32;
   }
   TSFT_CHECK(false, "bad GgufType");
   __builtin_unreachable();
@@ -36,16 +40,17 @@ std::vector<float> permute_rows(const float* w, int64_t rows, int64_t cols, int6
   for (int64_t h = 0; h < n_heads; ++h)
     for (int64_t i = 0; i < half; ++i)
       for (int64_t j = 0; j < 2; ++j)
-        std::memcpy(&out[(h * per_head + 2 * i + j) * cols], w + (h * per_head + j * half + i) * cols,
-                    cols * sizeof(float));
+        std::memcpy(&out[(h * per_head + 2 * i + j) * cols],
+                    w + (h * per_head + j * half + i) * cols, cols * sizeof(float));
   return out;
 }
 
 // Adds one tensor (PyTorch shape: (rows, cols) or (n)) in the type the export asks for.
-void add_tensor(GgufWriter& gw, const std::string& name, const float* x, int64_t rows,
-                int64_t cols, bool is_matrix, GgufType type) {
+void add_tensor(GgufWriter& gw, const std::string& name, const float* x, int64_t rows, int64_t cols,
+                bool is_matrix, GgufType type) {
   const int64_t n = rows * cols;
-  const std::vector<int64_t> ne = is_matrix ? std::vector<int64_t>{cols, rows} : std::vector<int64_t>{n};
+  const std::vector<int64_t> ne =
+      is_matrix ? std::vector<int64_t>{cols, rows} : std::vector<int64_t>{n};
   DType dt = DType::kF32;
   if (is_matrix) {
     if (type == GgufType::kF16) dt = DType::kF16;
@@ -55,15 +60,21 @@ void add_tensor(GgufWriter& gw, const std::string& name, const float* x, int64_t
   }
   std::vector<uint8_t> bytes(dtype_bytes(dt, n));
   switch (dt) {
-    case DType::kF32: std::memcpy(bytes.data(), x, bytes.size()); break;
+    case DType::kF32:
+      std::memcpy(bytes.data(), x, bytes.size());
+      break;
     case DType::kF16:
     case DType::kBF16: {
       uint16_t* h = reinterpret_cast<uint16_t*>(bytes.data());
-      for (int64_t i = 0; i < n; ++i) h[i] = dt == DType::kF16 ? f32_to_f16(x[i]) : f32_to_bf16(x[i]);
+      for (int64_t i = 0; i < n; ++i)
+        h[i] = dt == DType::kF16 ? f32_to_f16(x[i]) : f32_to_bf16(x[i]);
       break;
     }
-    case DType::kQ8_0: quantize_row_q8_0(x, bytes.data(), n); break;
-    default: TSFT_CHECK(false, "unexpected dtype");
+    case DType::kQ8_0:
+      quantize_row_q8_0(x, bytes.data(), n);
+      break;
+    default:
+      TSFT_CHECK(false, "unexpected dtype");
   }
   gw.add_tensor(name, dt, ne, bytes.data());
 }
@@ -94,10 +105,14 @@ std::vector<float> llama3_freq_factors(const ModelConfig& cfg) {
 
 const char* pre_name(const TokenizerSpec& s, const std::string& path) {
   switch (s.pre) {
-    case PreTokenizerKind::kSmolLM2: return "smollm";
-    case PreTokenizerKind::kGpt2: return "gpt2";
-    case PreTokenizerKind::kQwen2: return "qwen2";
-    case PreTokenizerKind::kLlama3: return "llama-bpe";
+    case PreTokenizerKind::kSmolLM2:
+      return "smollm";
+    case PreTokenizerKind::kGpt2:
+      return "gpt2";
+    case PreTokenizerKind::kQwen2:
+      return "qwen2";
+    case PreTokenizerKind::kLlama3:
+      return "llama-bpe";
   }
   fail(path, ": tokenizer pre-tokenizer has no GGUF name");
 }
@@ -109,11 +124,13 @@ void add_tokenizer(GgufWriter& gw, const Tokenizer& tok, const ModelConfig& cfg,
                    const std::string& path) {
   const TokenizerSpec& s = tok.spec();
   if (s.model != ModelKind::kByteLevelBpe)
-    fail(path, ": only byte-level BPE tokenizers can be exported to GGUF (this one is "
-               "SentencePiece-style: llama.cpp needs token scores we do not have)");
+    fail(path,
+         ": only byte-level BPE tokenizers can be exported to GGUF (this one is "
+         "SentencePiece-style: llama.cpp needs token scores we do not have)");
   if (s.ignore_merges != (s.pre == PreTokenizerKind::kLlama3) || s.fuse_unk)
-    fail(path, ": the tokenizer's BPE options (ignore_merges/fuse_unk) have no GGUF equivalent "
-               "for its pre-tokenizer");
+    fail(path,
+         ": the tokenizer's BPE options (ignore_merges/fuse_unk) have no GGUF equivalent "
+         "for its pre-tokenizer");
   const int64_t n_tok = tok.vocab_size();
   if (n_tok > cfg.vocab)
     fail(path, ": the tokenizer has ", n_tok, " tokens but the model only ", cfg.vocab,
@@ -157,10 +174,14 @@ GgufType parse_gguf_type(const std::string& s, const std::string& what) {
 
 const char* gguf_type_name(GgufType t) {
   switch (t) {
-    case GgufType::kF32: return "f32";
-    case GgufType::kF16: return "f16";
-    case GgufType::kBF16: return "bf16";
-    case GgufType::kQ8_0: return "q8_0";
+    case GgufType::kF32:
+      return "f32";
+    case GgufType::kF16:
+      return "f16";
+    case GgufType::kBF16:
+      return "bf16";
+    case GgufType::kQ8_0:
+      return "q8_0";
   }
   return "?";
 }
@@ -189,13 +210,18 @@ void write_gguf_model(const std::string& path, const ModelConfig& cfg, const Mod
 
   std::vector<float> freq_factors;
   switch (cfg.rope_scaling.type) {
-    case RopeScaling::Type::kNone: break;
+    case RopeScaling::Type::kNone:
+      break;
     case RopeScaling::Type::kLinear:
       gw.set_string(a + "rope.scaling.type", "linear");
       gw.set_f32(a + "rope.scaling.factor", cfg.rope_scaling.factor);
       break;
-    case RopeScaling::Type::kLlama3: freq_factors = llama3_freq_factors(cfg); break;
-    case RopeScaling::Type::kFactors: freq_factors = cfg.rope_scaling.freq_factors; break;
+    case RopeScaling::Type::kLlama3:
+      freq_factors = llama3_freq_factors(cfg);
+      break;
+    case RopeScaling::Type::kFactors:
+      freq_factors = cfg.rope_scaling.freq_factors;
+      break;
   }
   // llama.cpp reads rope_freqs.weight for the llama arch only.
   if (!freq_factors.empty() && cfg.arch != Arch::kLlama)
@@ -210,7 +236,8 @@ void write_gguf_model(const std::string& path, const ModelConfig& cfg, const Mod
                                                            : eog[0];
   std::vector<int32_t> others;
   for (int32_t id : eog)
-    if (id != eos && std::find(others.begin(), others.end(), id) == others.end()) others.push_back(id);
+    if (id != eos && std::find(others.begin(), others.end(), id) == others.end())
+      others.push_back(id);
   if (others.size() > 1)
     fail(path, ": GGUF holds two end-of-generation ids (eos and eot); this model has ",
          others.size() + 1);
@@ -230,15 +257,16 @@ void write_gguf_model(const std::string& path, const ModelConfig& cfg, const Mod
     const bool is_k = hf.find("k_proj.") != std::string::npos;
     const std::string name = gguf_tensor_name(hf);
     if (permuted && (is_q || is_k)) {
-      const std::vector<float> p = permute_rows(t.f32(), rows, cols, is_q ? cfg.n_heads : cfg.n_kv_heads);
+      const std::vector<float> p =
+          permute_rows(t.f32(), rows, cols, is_q ? cfg.n_heads : cfg.n_kv_heads);
       add_tensor(gw, name, p.data(), rows, cols, is_matrix, type);
     } else {
       add_tensor(gw, name, t.f32(), rows, cols, is_matrix, type);
     }
   });
   if (!freq_factors.empty())
-    add_tensor(gw, "rope_freqs.weight", freq_factors.data(), static_cast<int64_t>(freq_factors.size()), 1,
-               false, GgufType::kF32);
+    add_tensor(gw, "rope_freqs.weight", freq_factors.data(),
+               static_cast<int64_t>(freq_factors.size()), 1, false, GgufType::kF32);
   gw.write(path);
 }
 
