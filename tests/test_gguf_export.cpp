@@ -221,6 +221,46 @@ TEST(GgufExport, LoraMergedEqualsMergedWeights) {
   EXPECT_GT(max_abs_diff(got, all_logits(*src.model, ids)), 1e-3f);
 }
 
+// q8_0 with rows that are not whole blocks: those matrices are F16 (as the converter falls back),
+// the others Q8_0, 1-D tensors F32; every weight reads back as stored in its type.
+TEST(GgufExport, Q8_0FallsBackToF16ForShortRows) {
+  ModelConfig cfg = load_model(kData + "/tiny/llama", false).model->config();
+  cfg.hidden = 48;  // rows of q/k/v/gate/up/embedding: 48 values, not a multiple of 32
+  cfg.head_dim = 12;
+  cfg.intermediate = 64;  // ffn_down rows: 64 values, two blocks
+  cfg.validate("test");
+  ModelWeights w = ModelWeights::allocate(cfg);
+  uint32_t seed = 1;
+  w.for_each(cfg, [&](const std::string&, Tensor& t, Tensor*) {
+    const auto v = testing::randn(static_cast<size_t>(t.numel()), seed++, 0.1f);
+    std::copy(v.begin(), v.end(), t.f32());
+  });
+  const std::string out = temp_path("short_rows.gguf");
+  write_gguf_model(out, cfg, w, nullptr, nullptr, GgufType::kQ8_0);
+  {
+    GgufFile g(out);
+    EXPECT_EQ(g.find_tensor("token_embd.weight")->dtype, DType::kF16);
+    EXPECT_EQ(g.find_tensor("blk.0.attn_q.weight")->dtype, DType::kF16);
+    EXPECT_EQ(g.find_tensor("blk.0.attn_output.weight")->dtype, DType::kF16);  // rows of Hq*D = 48
+    EXPECT_EQ(g.find_tensor("blk.1.ffn_down.weight")->dtype, DType::kQ8_0);
+    EXPECT_EQ(g.find_tensor("blk.1.attn_norm.weight")->dtype, DType::kF32);
+    EXPECT_EQ(g.get_uint("general.file_type"), 7u);
+  }
+  LoadedModel back = load_model(out, false);
+  fs::remove(out);
+  expect_same_config(back.model->config(), cfg);
+  const auto want = params(cfg, w), got = params(cfg, back.model->weights());
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    const std::string& name = want[i].first;
+    const bool matrix = name.find("norm") == std::string::npos;
+    const int64_t cols = name.find("down_proj") != std::string::npos ? 64 : 48;
+    EXPECT_EQ(max_abs_diff(got[i].second, stored(want[i].second, cols, matrix, GgufType::kQ8_0)),
+              0.0f)
+        << name;
+  }
+}
+
 // ---- SmolLM2: tokenizer, chat template, logits ----
 
 std::vector<std::string> sample_texts(const Tokenizer& tok) {
