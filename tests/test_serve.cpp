@@ -167,6 +167,7 @@ TEST_F(EngineTest, BatchedRequestsMatchGenerateAlone) {
   EngineOptions opt;
   opt.max_batch = 3;      // more requests than slots: some wait in the queue
   opt.prefill_chunk = 6;  // prompts run in chunks beside the others' decode steps
+  opt.max_step_tokens = 9;  // and a step holds few rows: some prompts wait a step for room
   opt.threads = 2;
   std::vector<JobEvents> got;
   EngineStats s;

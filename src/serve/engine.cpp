@@ -61,6 +61,7 @@ Engine::Engine(Transformer& model, const Tokenizer& tok, EngineOptions opt)
   if (opt_.max_queue < 0) fail("max queue must be >= 0, got ", opt_.max_queue);
   if (opt_.kv_budget_tokens < 2) fail("the KV budget must be at least 2 tokens");
   if (opt_.prefill_chunk < 1) fail("the prefill chunk must be at least 1 token");
+  if (opt_.max_step_tokens < 1) fail("the step token budget must be at least 1");
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -169,8 +170,26 @@ void Engine::loop() {
       }
     seqs.clear();
     order.clear();
+    // Decode tokens first (one row each), then prompt chunks while the step has rows to spare;
+    // a prompt that gets none waits for the next step.
+    int64_t rows = 0;
     for (size_t i = 0; i < live.size(); ++i)
-      if (!live[i]->done) order.push_back(i);
+      if (!live[i]->done && live[i]->fed >= static_cast<int64_t>(live[i]->job.prompt.size())) {
+        order.push_back(i);
+        ++rows;
+      }
+    std::vector<int64_t> chunk(live.size(), 0);
+    for (size_t i = 0; i < live.size(); ++i) {
+      Live& l = *live[i];
+      const int64_t left = static_cast<int64_t>(l.job.prompt.size()) - l.fed;
+      if (l.done || left <= 0) continue;
+      const int64_t room = std::max<int64_t>(opt_.max_step_tokens - rows, 0);
+      // The first sequence of a step always gets a chunk, so a step is never empty.
+      chunk[i] = std::min({opt_.prefill_chunk, left, rows == 0 ? opt_.prefill_chunk : room});
+      if (chunk[i] <= 0) continue;
+      order.push_back(i);
+      rows += chunk[i];
+    }
     // Sequences sharing an adapter sit next to each other, so each adapter costs one small GEMM
     // pair per layer and target rather than one per sequence.
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -178,10 +197,8 @@ void Engine::loop() {
     });
     for (size_t i : order) {
       Live& l = *live[i];
-      const int64_t P = static_cast<int64_t>(l.job.prompt.size());
-      if (l.fed < P)
-        seqs.push_back({l.job.prompt.data() + l.fed, std::min(opt_.prefill_chunk, P - l.fed),
-                        &l.cache, l.job.adapter});
+      if (chunk[i] > 0)
+        seqs.push_back({l.job.prompt.data() + l.fed, chunk[i], &l.cache, l.job.adapter});
       else
         seqs.push_back({&l.last, 1, &l.cache, l.job.adapter});
     }

@@ -25,6 +25,9 @@ struct EngineOptions {
   int64_t kv_budget_tokens = 32768;  // cache positions reserved across all live requests
   int64_t prefill_chunk = 256;       // prompt tokens of one request per step, so that a long
                                      // prompt does not stall the others' decoding
+  int64_t max_step_tokens = 512;     // rows of one forward: decode tokens first, then prompt
+                                     // chunks while room is left (bounds the step's time and the
+                                     // model's workspace, as vLLM's max_num_batched_tokens does)
   int threads = 0;                   // compute threads of the engine thread (0 = all cores);
                                      // OpenMP's count is per thread, so the loop sets its own
 };
