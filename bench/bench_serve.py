@@ -51,6 +51,8 @@ def one_request(url, model, prompt, max_tokens, api_key):
         resp = conn.getresponse()
         if resp.status != 200:
             resp.read()
+            if resp.status in (429, 503):  # back off as a well-behaved client does
+                time.sleep(float(resp.getheader("Retry-After") or 1) * 0.25)
             return resp.status, None, [], 0
         ttft, last, gaps, tokens = None, None, [], 0
         for raw in resp:

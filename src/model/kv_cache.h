@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 
 #include "model/config.h"
@@ -27,16 +26,20 @@ class KvCache {
   size_t bytes() const { return 2 * floats_ * sizeof(float); }  // reserved, not all resident
 
  private:
-  struct Free {
-    void operator()(float* p) const { std::free(p); }
+  size_t mapped_bytes() const { return (floats_ > 0 ? floats_ : 1) * sizeof(float); }
+  struct Unmap {
+    size_t bytes;
+    void operator()(float* p) const;
   };
   int64_t capacity_;
   int64_t size_ = 0;
   int64_t layer_stride_;
   size_t floats_;
-  // calloc'd: a large cache is mapped zero pages that become resident only as positions are
-  // written, so a server can reserve a request's whole context without paying for it up front.
-  std::unique_ptr<float[], Free> k_, v_;
+  // Anonymous mappings of their own: zero pages that become resident only as positions are
+  // written (a server reserves a request's whole context without paying for it up front), and
+  // that go back to the system when the cache is destroyed (malloc would keep freed caches of a
+  // few MB in its arenas, so a server's memory would not return to idle after a burst).
+  std::unique_ptr<float[], Unmap> k_, v_;
 };
 
 }  // namespace tsft
