@@ -73,7 +73,7 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
   int64_t longest = 0;
   for (const ToolCallingCase& c : task.cases)
     longest = std::max<int64_t>(longest, static_cast<int64_t>(c.prompt_ids.size()));
-  const int64_t ctx = model.config().max_positions > 0 ? model.config().max_positions : 4096;
+  const int64_t ctx = model.config().context_length();
   GenerationConfig gen;
   gen.max_new_tokens = opt.max_new_tokens;
   gen.eos_ids = opt.eos_ids;

@@ -20,7 +20,7 @@ struct ModelConfig {
   int64_t head_dim = 0;      // D
   int64_t intermediate = 0;  // F
   int64_t vocab = 0;         // V
-  int64_t max_positions = 0;
+  int64_t max_positions = 0;  // 0 when the source does not say; see context_length()
   float rms_eps = 1e-6f;
   float rope_theta = 10000.0f;
   RopeScaling rope_scaling;
@@ -34,6 +34,8 @@ struct ModelConfig {
   void validate(const std::string& source) const;
   int64_t q_dim() const { return n_heads * head_dim; }
   int64_t kv_dim() const { return n_kv_heads * head_dim; }
+  // The longest sequence to run: max_positions, or 4096 when the source does not give one.
+  int64_t context_length() const { return max_positions > 0 ? max_positions : 4096; }
   int64_t num_params() const;
 };
 

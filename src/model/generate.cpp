@@ -13,7 +13,7 @@ GenerationResult generate(Transformer& model, const Tokenizer& tok,
                           const std::vector<int32_t>& prompt, const GenerationConfig& gen,
                           const std::function<void(const std::string&)>& on_text) {
   if (prompt.empty()) fail("the prompt is empty: nothing to generate from");
-  const int64_t ctx = model.config().max_positions > 0 ? model.config().max_positions : 4096;
+  const int64_t ctx = model.config().context_length();
   if (static_cast<int64_t>(prompt.size()) >= ctx)
     fail("the prompt has ", prompt.size(), " tokens, which fills the model's context of ", ctx);
   KvCache cache = model.make_cache(std::min<int64_t>(ctx, prompt.size() + gen.max_new_tokens));

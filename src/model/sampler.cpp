@@ -26,11 +26,12 @@ int32_t Sampler::sample(float* logits, int64_t V) {
   if (!top_k && p_.top_p >= 1.0f) {
     // Plain temperature sampling needs no order: one pass for the mass, one to find the draw.
     // (Sorting the vocabulary per token cost milliseconds, which a server pays per sequence.)
+    weights_.resize(static_cast<size_t>(V));
     double sum = 0.0;
-    for (int64_t i = 0; i < V; ++i) sum += std::exp(logits[i] * inv_t - mx);
+    for (int64_t i = 0; i < V; ++i) sum += weights_[i] = std::exp(logits[i] * inv_t - mx);
     double r = rng_.uniform() * sum;
     for (int64_t i = 0; i < V; ++i) {
-      r -= std::exp(logits[i] * inv_t - mx);
+      r -= weights_[i];
       if (r < 0.0) return static_cast<int32_t>(i);
     }
     return argmax(logits, V);

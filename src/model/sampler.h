@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/rng.h"
 
@@ -23,6 +24,7 @@ class Sampler {
  private:
   SamplingParams p_;
   Rng rng_;
+  std::vector<double> weights_;  // exp(logit / T - max) per token, reused between calls
 };
 
 // The index of the largest value; the lowest index wins ties, as torch.argmax does.

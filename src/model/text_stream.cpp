@@ -7,19 +7,6 @@
 namespace tsft {
 namespace {
 
-// Length of the longest suffix of `text` that is a proper prefix of some stop string: that much
-// text must be held back from streaming because it may still turn into a stop string.
-size_t stop_holdback(const std::string& text, const std::vector<std::string>& stops) {
-  size_t hold = 0;
-  for (const auto& s : stops)
-    for (size_t n = std::min(s.size() - 1, text.size()); n > hold; --n)
-      if (text.compare(text.size() - n, n, s, 0, n) == 0) {
-        hold = n;
-        break;
-      }
-  return hold;
-}
-
 // Bytes at the end of `text` that form an incomplete UTF-8 sequence.
 size_t incomplete_utf8_tail(const std::string& text) {
   const size_t n = text.size();
@@ -33,6 +20,17 @@ size_t incomplete_utf8_tail(const std::string& text) {
 }
 
 }  // namespace
+
+size_t partial_match_suffix(const std::string& text, const std::vector<std::string>& strings) {
+  size_t hold = 0;
+  for (const auto& s : strings)
+    for (size_t n = std::min(s.size() - 1, text.size()); n > hold; --n)
+      if (text.compare(text.size() - n, n, s, 0, n) == 0) {
+        hold = n;
+        break;
+      }
+  return hold;
+}
 
 TextStream::TextStream(const Tokenizer& tok, std::vector<std::string> stop,
                        std::vector<int32_t> eos_ids, bool stop_at_eos)
@@ -63,7 +61,7 @@ std::string TextStream::push(int32_t token) {
     finish_reason_ = "stop";
     return close("stop");
   }
-  const size_t hold = std::max(stop_holdback(text_, stop_), incomplete_utf8_tail(text_));
+  const size_t hold = std::max(partial_match_suffix(text_, stop_), incomplete_utf8_tail(text_));
   if (text_.size() - hold <= streamed_) return {};
   std::string out = text_.substr(streamed_, text_.size() - hold - streamed_);
   streamed_ = text_.size() - hold;

@@ -10,6 +10,10 @@
 
 namespace tsft {
 
+// Length of the longest suffix of `text` that is a proper prefix of one of `strings` (none
+// empty): text to hold back, since the next tokens may complete one of them.
+size_t partial_match_suffix(const std::string& text, const std::vector<std::string>& strings);
+
 class TextStream {
  public:
   // The tokenizer must outlive the stream. Empty stop strings are a tsft::Error.

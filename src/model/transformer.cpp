@@ -78,21 +78,24 @@ void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
   const int64_t C = cfg_.hidden, Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.intermediate,
                 D = cfg_.head_dim, Hq = cfg_.n_heads, Hkv = cfg_.n_kv_heads, V = cfg_.vocab;
   TSFT_CHECK(!seqs.empty());
+  // Names the sequence in an error (built only when one is thrown: this runs every step).
+  auto which = [&](size_t i) {
+    return seqs.size() > 1 ? " (sequence " + std::to_string(i) + ")" : std::string();
+  };
   int64_t R = 0, scratch = 0;
   for (size_t i = 0; i < seqs.size(); ++i) {
     const BatchSeq& s = seqs[i];
     TSFT_CHECK(s.n > 0 && s.cache != nullptr && s.tokens != nullptr);
     const int64_t past = s.cache->size();
-    const std::string which = seqs.size() > 1 ? " (sequence " + std::to_string(i) + ")" : "";
     if (past + s.n > s.cache->capacity())
       fail("context full: ", past, " + ", s.n, " tokens exceed the cache of ",
-           s.cache->capacity(), which);
+           s.cache->capacity(), which(i));
     for (int64_t t = 0; t < s.n; ++t)
       if (s.tokens[t] < 0 || s.tokens[t] >= V)
-        fail("token id ", s.tokens[t], " is outside the vocabulary (size ", V, ")", which);
+        fail("token id ", s.tokens[t], " is outside the vocabulary (size ", V, ")", which(i));
     if (s.adapter != nullptr && static_cast<int64_t>(s.adapter->layers.size()) != cfg_.n_layers)
       fail("the LoRA adapter has ", s.adapter->layers.size(), " layers, the model ",
-           cfg_.n_layers, which);
+           cfg_.n_layers, which(i));
     scratch = std::max(scratch, attention_scratch_floats(s.n, past + s.n, Hq));
     R += s.n;
   }
