@@ -7,6 +7,7 @@
 
 #include "io/model_loader.h"
 #include "model/generate.h"
+#include "model/text_stream.h"
 #include "serve/engine.h"
 #include "serve/openai_api.h"
 #include "test_util.h"
@@ -112,6 +113,10 @@ TEST(OpenAiApi, ReplyPieces) {
             R"({"error":{"message":"no such model","type":"invalid_request_error","param":"model","code":"model_not_found"}})");
   EXPECT_EQ(error_body(ApiError(400, "bad")),
             R"({"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}})");
+  // Model output and quoted input may hold bytes that are not UTF-8: replaced, never a throw.
+  EXPECT_EQ(json_text(nlohmann::ordered_json{{"content", "ok \xC3"}}), "{\"content\":\"ok \xEF\xBF\xBD\"}");
+  EXPECT_EQ(nlohmann::json::parse(error_body(ApiError(400, "bad \xFF byte")))["error"]["message"],
+            "bad \xEF\xBF\xBD byte");
   EXPECT_EQ(openai_finish_reason("eos", false), "stop");
   EXPECT_EQ(openai_finish_reason("stop", true), "tool_calls");
   EXPECT_EQ(openai_finish_reason("length", true), "length");
@@ -125,6 +130,18 @@ TEST(OpenAiApi, ReplyPieces) {
   reply.content = "hello";
   EXPECT_EQ(assistant_message(reply, "c")["content"], "hello");
   EXPECT_FALSE(assistant_message(reply, "c").contains("tool_calls"));
+}
+
+// What streaming holds back: stop strings (TextStream) and tool-call openers (the server).
+TEST(HeldBackText, PartialMatchSuffix) {
+  const std::vector<std::string> openers = {"<tool_call>", "[TOOL_CALLS]"};
+  EXPECT_EQ(partial_match_suffix("hello <tool", openers), 5u);
+  EXPECT_EQ(partial_match_suffix("hello [TOOL_", openers), 6u);
+  EXPECT_EQ(partial_match_suffix("hello <", openers), 1u);
+  EXPECT_EQ(partial_match_suffix("hello", openers), 0u);
+  EXPECT_EQ(partial_match_suffix("<tool_call>", openers), 0u);  // a whole opener is not partial
+  EXPECT_EQ(partial_match_suffix("", openers), 0u);
+  EXPECT_EQ(partial_match_suffix("ab", {"abc", "bcd"}), 2u);   // the longest of the candidates
 }
 
 // --- Engine ---------------------------------------------------------------------------------

@@ -77,11 +77,8 @@ int cmd_serve(int argc, char** argv) {
   cfg.engine.max_queue = args.integer("max-queue");
   cfg.engine.threads = static_cast<int>(args.integer("threads"));
   if (cfg.context < 0) fail("--ctx must be >= 0");
-  const int64_t model_ctx = m.model->config().max_positions > 0 ? m.model->config().max_positions : 4096;
-  const int64_t ctx = cfg.context > 0 ? cfg.context : model_ctx;
-  const int64_t budget = args.integer("kv-budget");
-  if (budget < 0) fail("--kv-budget must be >= 0");
-  cfg.engine.kv_budget_tokens = budget > 0 ? budget : std::min<int64_t>(16 * ctx, 65536);
+  cfg.engine.kv_budget_tokens = args.integer("kv-budget");
+  if (cfg.engine.kv_budget_tokens < 0) fail("--kv-budget must be >= 0");
 
   http::ServerOptions hopt;
   hopt.host = args.str("host");

@@ -165,12 +165,13 @@ int signal_pipe_read_end() {
 
 }  // namespace
 
-std::string error_body(std::string_view message, std::string_view type) {
+std::string error_body(std::string_view message, std::string_view type, std::string_view param,
+                       std::string_view code) {
   nlohmann::ordered_json j;
   j["error"]["message"] = message;
   j["error"]["type"] = type;
-  j["error"]["param"] = nullptr;
-  j["error"]["code"] = nullptr;
+  j["error"]["param"] = param.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(param);
+  j["error"]["code"] = code.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(code);
   // Messages may quote request bytes; invalid UTF-8 must not make dump() throw.
   return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }

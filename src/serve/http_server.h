@@ -49,8 +49,10 @@ struct ServerOptions {
   Limits limits;
 };
 
-// An OpenAI-style error body: {"error":{"message":...,"type":type,"param":null,"code":null}}.
-std::string error_body(std::string_view message, std::string_view type = "invalid_request_error");
+// An OpenAI-style error body: {"error":{"message","type","param","code"}}, param and code null
+// when empty. Bytes of the message that are not UTF-8 become U+FFFD (messages may quote input).
+std::string error_body(std::string_view message, std::string_view type = "invalid_request_error",
+                       std::string_view param = {}, std::string_view code = {});
 
 class HttpServer {
  public:

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "data/dataset_rows.h"
+#include "serve/http_server.h"
 
 namespace tsft::serve {
 
@@ -16,6 +17,14 @@ namespace {
 }
 
 std::string type_of(const ordered_json& j) { return j.type_name(); }
+
+// The dataset checks name their source first ("request: messages[0].role: ..."); the client
+// knows which request it sent, so the answer starts at the field.
+[[noreturn]] void rethrow_as_api_error(const Error& e, const std::string& param) {
+  std::string msg = e.what();
+  if (msg.rfind("request: ", 0) == 0) msg = msg.substr(9);
+  throw ApiError(400, msg, "invalid_request_error", param);
+}
 
 ordered_json parse_body(std::string_view body) {
   if (body.empty()) throw ApiError(400, "the request body is empty: expected a JSON object");
@@ -141,11 +150,11 @@ SamplingFields sampling_fields(const ordered_json& j, bool chat) {
 }  // namespace
 
 std::string error_body(const ApiError& e) {
-  ordered_json err = {{"message", e.what()},
-                      {"type", e.type},
-                      {"param", e.param.empty() ? ordered_json() : ordered_json(e.param)},
-                      {"code", e.code.empty() ? ordered_json() : ordered_json(e.code)}};
-  return ordered_json{{"error", err}}.dump();
+  return http::error_body(e.what(), e.type, e.param, e.code);
+}
+
+std::string json_text(const ordered_json& j) {
+  return j.dump(-1, ' ', false, ordered_json::error_handler_t::replace);
 }
 
 ChatRequest parse_chat_request(std::string_view body) {
@@ -160,9 +169,7 @@ ChatRequest parse_chat_request(std::string_view body) {
   try {
     r.messages = normalize_chat_messages(msgs, "request");
   } catch (const Error& e) {
-    std::string msg = e.what();
-    if (msg.rfind("request: ", 0) == 0) msg = msg.substr(9);
-    throw ApiError(400, msg, "invalid_request_error", "messages");
+    rethrow_as_api_error(e, "messages");
   }
   if (has(j, "tools")) {
     if (!j["tools"].is_array()) bad("tools", "expected a list, got " + type_of(j["tools"]));
@@ -177,9 +184,7 @@ ChatRequest parse_chat_request(std::string_view body) {
     try {
       r.tools = normalize_tool_list(j["tools"], "request");
     } catch (const Error& e) {
-      std::string msg = e.what();
-      if (msg.rfind("request: ", 0) == 0) msg = msg.substr(9);
-      throw ApiError(400, msg, "invalid_request_error", "tools");
+      rethrow_as_api_error(e, "tools");
     }
   }
   if (has(j, "tool_choice")) {

@@ -27,8 +27,13 @@ struct ApiError : std::runtime_error {
   std::string type, param, code;
 };
 
-// {"error": {"message", "type", "param", "code"}} (param/code null when empty).
+// {"error": {"message", "type", "param", "code"}} (param/code null when empty), as the HTTP
+// layer writes its own errors (http::error_body).
 std::string error_body(const ApiError& e);
+
+// JSON text of a reply or chunk. Model output is not always valid UTF-8 (a byte-level token may
+// end mid-character): such bytes become U+FFFD instead of making dump() throw.
+std::string json_text(const nlohmann::ordered_json& j);
 
 enum class ToolChoice { kAuto, kNone, kRequired, kNamed };
 

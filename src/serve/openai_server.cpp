@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "model/text_stream.h"
 #include "serve/openai_api.h"
 
 namespace tsft::serve {
@@ -60,16 +61,8 @@ size_t content_visible(const std::string& text, ToolCallFormat f) {
         (f == ToolCallFormat::kNameParameters && text.compare(first, 5, "name:") == 0))
       return 0;
   }
-  size_t visible = text.size();
-  for (const auto& o : openers) {
-    const size_t at = text.find(o);
-    if (at != std::string::npos) visible = std::min(visible, at);
-    for (size_t n = std::min(o.size() - 1, text.size()); n > 0; --n)
-      if (text.compare(text.size() - n, n, o, 0, n) == 0) {
-        visible = std::min(visible, text.size() - n);
-        break;
-      }
-  }
+  size_t visible = text.size() - partial_match_suffix(text, openers);
+  for (const auto& o : openers) visible = std::min(visible, text.find(o));
   return visible;
 }
 
@@ -84,7 +77,7 @@ std::string forced_call_prefix(ToolCallFormat f, const std::string& name) {
   return open;
 }
 
-std::string sse(const ordered_json& j) { return "data: " + j.dump() + "\n\n"; }
+std::string sse(const ordered_json& j) { return "data: " + json_text(j) + "\n\n"; }
 
 }  // namespace
 
@@ -105,12 +98,12 @@ OpenAiServer::OpenAiServer(LoadedModel model,
                            ServerConfig cfg)
     : model_(std::move(model)), adapter_weights_(std::move(adapters)), cfg_(std::move(cfg)) {
   if (!model_.tokenizer) fail(model_.path, ": the model has no tokenizer; the server needs one");
-  const int64_t model_ctx = model_.model->config().max_positions > 0
-                                ? model_.model->config().max_positions
-                                : 4096;
+  const int64_t model_ctx = model_.model->config().context_length();
   if (cfg_.context <= 0) cfg_.context = model_ctx;
   if (cfg_.context > model_ctx)
     fail("--ctx ", cfg_.context, " is over the model's context of ", model_ctx, " positions");
+  if (cfg_.engine.kv_budget_tokens <= 0)
+    cfg_.engine.kv_budget_tokens = std::min<int64_t>(16 * cfg_.context, 65536);
   if (cfg_.engine.kv_budget_tokens < cfg_.context) cfg_.engine.kv_budget_tokens = cfg_.context;
   if (cfg_.max_tokens_limit < 1) fail("the max_tokens limit must be at least 1");
   targets_.push_back({cfg_.model_name, nullptr});
@@ -210,7 +203,7 @@ int OpenAiServer::models(http::Responder& res) {
                     {"root", t.adapter ? cfg_.model_name : t.name},
                     {"parent", t.adapter ? ordered_json(cfg_.model_name) : ordered_json()},
                     {"max_model_len", cfg_.context}});
-  return reply_json(res, 200, ordered_json{{"object", "list"}, {"data", data}}.dump());
+  return reply_json(res, 200, json_text(ordered_json{{"object", "list"}, {"data", data}}));
 }
 
 namespace {
@@ -255,12 +248,8 @@ int OpenAiServer::chat_completions(const http::Request& req, http::Responder& re
   ChatRequest r = parse_chat_request(req.body);
   const Target& t = target(r.model);
   if (!chat_) throw ApiError(400, "this model cannot chat: " + chat_error_);
-  Generation g;
+  Generation g = begin(t, r.sampling);
   g.chat = true;
-  g.model_name = t.name;
-  g.start = Clock::now();
-  g.stream = r.sampling.stream;
-  g.include_usage = r.sampling.include_usage;
   const bool offer_tools = !r.tools.is_null() && r.tool_choice != ToolChoice::kNone;
   g.parse_calls = offer_tools;
   g.format = reply_format(*chat_, ToolCallFormat::kAuto);
@@ -277,30 +266,34 @@ int OpenAiServer::chat_completions(const http::Request& req, http::Responder& re
     g.hold_all = true;
     prompt += g.prefix;
   }
-  const Tokenizer& tok = *model_.tokenizer;
-  g.job.prompt = tok.encode(prompt);
-  if (tok.add_bos() && tok.bos_id() >= 0) g.job.prompt.insert(g.job.prompt.begin(), tok.bos_id());
-  g.job.adapter = t.adapter;
-  apply_sampling(r.sampling, model_.gen_defaults, static_cast<int64_t>(g.job.prompt.size()),
-                 cfg_.context, cfg_.max_tokens_limit, g.job);
+  set_prompt(g, prompt, r.sampling);
   return run(g, res);
 }
 
 int OpenAiServer::completions(const http::Request& req, http::Responder& res) {
   CompletionRequest r = parse_completion_request(req.body);
-  const Target& t = target(r.model);
+  Generation g = begin(target(r.model), r.sampling);
+  set_prompt(g, r.prompt, r.sampling);
+  return run(g, res);
+}
+
+OpenAiServer::Generation OpenAiServer::begin(const Target& t, const SamplingFields& s) const {
   Generation g;
   g.model_name = t.name;
-  g.start = Clock::now();
-  g.stream = r.sampling.stream;
-  g.include_usage = r.sampling.include_usage;
-  const Tokenizer& tok = *model_.tokenizer;
-  g.job.prompt = tok.encode(r.prompt);
-  if (tok.add_bos() && tok.bos_id() >= 0) g.job.prompt.insert(g.job.prompt.begin(), tok.bos_id());
   g.job.adapter = t.adapter;
-  apply_sampling(r.sampling, model_.gen_defaults, static_cast<int64_t>(g.job.prompt.size()),
-                 cfg_.context, cfg_.max_tokens_limit, g.job);
-  return run(g, res);
+  g.start = Clock::now();
+  g.stream = s.stream;
+  g.include_usage = s.include_usage;
+  return g;
+}
+
+void OpenAiServer::set_prompt(Generation& g, const std::string& text,
+                              const SamplingFields& s) const {
+  const Tokenizer& tok = *model_.tokenizer;
+  g.job.prompt = tok.encode(text);
+  if (tok.add_bos() && tok.bos_id() >= 0) g.job.prompt.insert(g.job.prompt.begin(), tok.bos_id());
+  apply_sampling(s, model_.gen_defaults, static_cast<int64_t>(g.job.prompt.size()), cfg_.context,
+                 cfg_.max_tokens_limit, g.job);
 }
 
 int OpenAiServer::run(Generation& g, http::Responder& res) {
@@ -330,6 +323,10 @@ int OpenAiServer::run(Generation& g, http::Responder& res) {
     c["choices"] = ordered_json::array({choice});
     return sse(c);
   };
+  // Text as the endpoint streams it: a chat content delta, or completion text.
+  auto content_chunk = [&](const std::string& text) {
+    return g.chat ? piece_chunk({{"content", text}}, nullptr) : piece_chunk(text, nullptr);
+  };
 
   std::string text;        // generated so far
   size_t streamed = 0;     // bytes of text sent as content
@@ -357,8 +354,7 @@ int OpenAiServer::run(Generation& g, http::Responder& res) {
         if (visible > streamed) {
           const std::string piece = text.substr(streamed, visible - streamed);
           streamed = visible;
-          if (!res.send_chunk(g.chat ? piece_chunk({{"content", piece}}, nullptr)
-                                     : piece_chunk(piece, nullptr)))
+          if (!res.send_chunk(content_chunk(piece)))
             client_left = true;
         }
       }
@@ -404,7 +400,7 @@ int OpenAiServer::run(Generation& g, http::Responder& res) {
     choice["finish_reason"] = finish;
     body["choices"] = ordered_json::array({choice});
     body["usage"] = usage;
-    return reply_json(res, 200, body.dump());
+    return reply_json(res, 200, json_text(body));
   }
 
   // The rest of the stream: content not yet sent, then the calls whole, then the finish.
@@ -412,7 +408,7 @@ int OpenAiServer::run(Generation& g, http::Responder& res) {
   if (!calls) rest = g.prefix.empty() ? text.substr(streamed) : reply.content.substr(streamed);
   bool ok = true;
   if (!rest.empty())
-    ok = res.send_chunk(g.chat ? piece_chunk({{"content", rest}}, nullptr) : piece_chunk(rest, nullptr));
+    ok = res.send_chunk(content_chunk(rest));
   if (ok && calls) {
     const ordered_json msg = assistant_message(reply, call_id);
     ordered_json tc = ordered_json::array();

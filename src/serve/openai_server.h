@@ -16,6 +16,7 @@
 #include "serve/engine.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
+#include "serve/openai_api.h"
 
 namespace tsft::serve {
 
@@ -24,7 +25,7 @@ struct ServerConfig {
   std::string api_key;             // "" = no key; else Bearer KEY on every endpoint but /health
   int64_t context = 0;             // longest prompt + completion per request; 0 = the model's
   int64_t max_tokens_limit = 4096; // the most a request may ask for
-  EngineOptions engine;
+  EngineOptions engine;            // kv_budget_tokens <= 0: 16 x context, at most 65536
 };
 
 class OpenAiServer {
@@ -51,6 +52,11 @@ class OpenAiServer {
   int completions(const http::Request& req, http::Responder& res);
   int models(http::Responder& res);
   const Target& target(const std::string& model) const;
+  // What both endpoints set alike: the target's name and adapter, the start time, stream flags.
+  Generation begin(const Target& t, const SamplingFields& s) const;
+  // The prompt's tokens (BOS added when the tokenizer adds one), then the sampling and length
+  // fields over the model's defaults, checked against the context and the max_tokens limit.
+  void set_prompt(Generation& g, const std::string& text, const SamplingFields& s) const;
   // Runs a generation and answers with its reply (JSON or SSE); returns the HTTP status.
   int run(Generation& g, http::Responder& res);
 
