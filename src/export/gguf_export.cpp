@@ -32,19 +32,6 @@ uint32_t file_type_id(GgufType t) {
   __builtin_unreachable();
 }
 
-// llama.cpp's permute() for the llama arch: within each head, GGUF row 2*i + j holds HF row
-// j*(D/2) + i (its RoPE rotates adjacent pairs, HF's rotates halves). The loader undoes it.
-std::vector<float> permute_rows(const float* w, int64_t rows, int64_t cols, int64_t n_heads) {
-  std::vector<float> out(static_cast<size_t>(rows * cols));
-  const int64_t per_head = rows / n_heads, half = per_head / 2;
-  for (int64_t h = 0; h < n_heads; ++h)
-    for (int64_t i = 0; i < half; ++i)
-      for (int64_t j = 0; j < 2; ++j)
-        std::memcpy(&out[(h * per_head + 2 * i + j) * cols],
-                    w + (h * per_head + j * half + i) * cols, cols * sizeof(float));
-  return out;
-}
-
 // Adds one tensor (PyTorch shape: (rows, cols) or (n)) in the type the export asks for.
 void add_tensor(GgufWriter& gw, const std::string& name, const float* x, int64_t rows, int64_t cols,
                 bool is_matrix, GgufType type) {
@@ -257,8 +244,9 @@ void write_gguf_model(const std::string& path, const ModelConfig& cfg, const Mod
     const bool is_k = hf.find("k_proj.") != std::string::npos;
     const std::string name = gguf_tensor_name(hf);
     if (permuted && (is_q || is_k)) {
-      const std::vector<float> p =
-          permute_rows(t.f32(), rows, cols, is_q ? cfg.n_heads : cfg.n_kv_heads);
+      std::vector<float> p(t.f32(), t.f32() + rows * cols);
+      permute_qk_rows(reinterpret_cast<uint8_t*>(p.data()), rows, cols * sizeof(float),
+                      is_q ? cfg.n_heads : cfg.n_kv_heads, /*to_gguf=*/true);
       add_tensor(gw, name, p.data(), rows, cols, is_matrix, type);
     } else {
       add_tensor(gw, name, t.f32(), rows, cols, is_matrix, type);

@@ -42,24 +42,20 @@ std::string gguf_tensor_name(const std::string& hf) {
   __builtin_unreachable();
 }
 
-namespace {
-
-// Undo llama.cpp's permute(): within each head, GGUF row 2*i + j holds HF row j*(D/2) + i.
-// Rows are `row_bytes` long, so this works on float rows and on rows of quantized blocks alike.
-void unpermute_rows(uint8_t* w, int64_t rows, size_t row_bytes, int64_t n_heads) {
+void permute_qk_rows(uint8_t* w, int64_t rows, size_t row_bytes, int64_t n_heads, bool to_gguf) {
   const int64_t per_head = rows / n_heads, half = per_head / 2;
   std::vector<uint8_t> tmp(static_cast<size_t>(per_head) * row_bytes);
   for (int64_t h = 0; h < n_heads; ++h) {
     uint8_t* base = w + h * per_head * row_bytes;
     std::memcpy(tmp.data(), base, tmp.size());
     for (int64_t i = 0; i < half; ++i)
-      for (int64_t j = 0; j < 2; ++j)
-        std::memcpy(base + (j * half + i) * row_bytes, tmp.data() + (2 * i + j) * row_bytes,
-                    row_bytes);
+      for (int64_t j = 0; j < 2; ++j) {
+        const int64_t gguf_row = 2 * i + j, hf_row = j * half + i;
+        const int64_t to = to_gguf ? gguf_row : hf_row, from = to_gguf ? hf_row : gguf_row;
+        std::memcpy(base + to * row_bytes, tmp.data() + from * row_bytes, row_bytes);
+      }
   }
 }
-
-}  // namespace
 
 ModelConfig config_from_gguf(const GgufFile& g) {
   const std::string arch_name = g.get_string("general.architecture");
@@ -134,11 +130,11 @@ ModelWeights weights_from_gguf(const GgufFile& g, const ModelConfig& cfg,
     const int64_t heads = is_q ? cfg.n_heads : cfg.n_kv_heads;
     const int64_t rows = dst.shape[0], cols = dst.shape.ndim == 2 ? dst.shape[1] : 1;
     if (permuted && (is_q || is_k))
-      unpermute_rows(static_cast<uint8_t*>(dst.data), rows, cols * sizeof(float), heads);
+      permute_qk_rows(static_cast<uint8_t*>(dst.data), rows, cols * sizeof(float), heads, false);
     // Keep the stored blocks of linear-layer matrices for decoding (read 4.5-8.5 bits a weight).
     if (quant != nullptr && matvec_quant_supported(t->dtype)) {
       auto& blob = w.quant_store.emplace_back(t->data, t->data + t->nbytes);
-      if (permuted && (is_q || is_k)) unpermute_rows(blob.data(), rows, t->nbytes / rows, heads);
+      if (permuted && (is_q || is_k)) permute_qk_rows(blob.data(), rows, t->nbytes / rows, heads, false);
       *quant = Tensor{t->dtype, dst.shape, blob.data()};
     }
   });
