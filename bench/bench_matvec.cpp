@@ -1,7 +1,9 @@
 // Decoding's matrix-vector products at SmolLM2-135M's shapes: matvec_quant reading Q4_1 / Q8_0
 // blocks against OpenBLAS sgemv on the same weights dequantized to float32. Each call reads a
 // different copy of the weights (~256 MB of copies per format) so that, as in decoding, the
-// weights come from memory and not from cache. Prints a Markdown table.
+// weights come from memory and not from cache. Prints a Markdown table; a second table does
+// the same for batched decoding steps of T rows: matmul_quant against OpenBLAS sgemm on the
+// float32 copy (what a forward over T rows would otherwise run).
 //
 //   build/bench/bench_matvec [--threads N] [--mb 256]   (threads: 0 = both 1 and 2)
 #include <algorithm>
@@ -113,6 +115,42 @@ int main(int argc, char** argv) {
                   std::string(tsft::dtype_name(s.type)).c_str(), tq * 1e6, q1.size() / tq / 1e9,
                   tf * 1e6, f1.size() * sizeof(float) / tf / 1e9, tf / tq);
       std::fflush(stdout);
+    }
+  }
+
+  std::printf("\n| threads | shape | T rows | type | matmul_quant us/call | GFLOP/s | sgemm f32 us/call "
+              "| GFLOP/s | speedup |\n|---|---|---|---|---|---|---|---|---|\n");
+  for (const Shape& s : shapes) {
+    if (s.N > 4096) continue;  // lm_head rows are computed for the last token of each sequence only
+    const std::vector<uint8_t> q1 = random_blocks(s.type, s.N, s.K, gen);
+    std::vector<float> f1(static_cast<size_t>(s.N * s.K));
+    tsft::dequantize_row(s.type, q1.data(), f1.data(), s.N * s.K);
+    const int64_t q_copies = std::max<int64_t>(2, static_cast<int64_t>(target_bytes / q1.size()));
+    const int64_t f_copies =
+        std::max<int64_t>(2, static_cast<int64_t>(target_bytes / (f1.size() * sizeof(float))));
+    const std::vector<uint8_t> q = replicate(q1, q_copies);
+    const std::vector<float> f = replicate(f1, f_copies);
+    for (int64_t T : {4, 8, 16, 32, 64}) {
+      std::vector<float> x(static_cast<size_t>(T * s.K)), y(static_cast<size_t>(T * s.N));
+      std::normal_distribution<float> nd;
+      for (auto& v : x) v = nd(gen);
+      for (int threads : {1, 2}) {
+        if (only_threads && threads != only_threads) continue;
+        tsft::set_num_threads(threads);
+        const double tq = best_seconds_per_call(q_copies, [&](int64_t c) {
+          tsft::matmul_quant(y.data(), x.data(), q.data() + c * q1.size(), s.type, nullptr, T, s.N,
+                             s.K);
+        });
+        const double tf = best_seconds_per_call(f_copies, [&](int64_t c) {
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, s.N, s.K, 1.0f, x.data(), s.K,
+                      f.data() + c * f1.size(), s.K, 0.0f, y.data(), s.N);
+        });
+        const double flop = 2.0 * T * s.N * s.K;
+        std::printf("| %d | %s | %lld | %s | %.1f | %.1f | %.1f | %.1f | %.2fx |\n", threads, s.name,
+                    static_cast<long long>(T), std::string(tsft::dtype_name(s.type)).c_str(),
+                    tq * 1e6, flop / tq / 1e9, tf * 1e6, flop / tf / 1e9, tf / tq);
+        std::fflush(stdout);
+      }
     }
   }
   return 0;

@@ -289,8 +289,13 @@ TEST(HfExport, SmolLM2FromGguf) {
   EXPECT_EQ(back.tokenizer->encode(text), ids);
   EXPECT_EQ(back.tokenizer->chat_template(), base.tokenizer->chat_template());
   EXPECT_EQ(back.gen_defaults.eos_ids, base.gen_defaults.eos_ids);
-  // Prefill (T > 1) runs on the float32 weights in both, so the logits are identical.
-  EXPECT_EQ(all_logits(*back.model, ids), all_logits(*base.model, ids));
+  // The weights are the same numbers, but a prompt this short runs on the GGUF model's blocks
+  // (matmul_quant) and on the export's float32 copy (sgemm): float32 summation order only.
+  const auto a = all_logits(*back.model, ids), b = all_logits(*base.model, ids);
+  ASSERT_EQ(a.size(), b.size());
+  float d = 0.0f;
+  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(a[i] - b[i]));
+  EXPECT_LE(d, 1e-3f);
   const auto cfg = read_json(out + "/tokenizer_config.json");
   EXPECT_EQ(cfg["eos_token"], "<|im_end|>");
   EXPECT_EQ(cfg["model_max_length"], base.model->config().max_positions);

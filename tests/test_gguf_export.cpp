@@ -316,11 +316,13 @@ TEST(GgufExport, SmolLM2KeepsTokenizerTemplateAndLogits) {
     const auto logits = all_logits(*back.model, ids);
     const float d = max_abs_diff(logits, ref);
     std::printf("SmolLM2 %s: max |logit diff| %.3g\n", gguf_type_name(type), d);
-    // f32 holds the dequantized Q4_1 weights exactly. f16 rounds Q4_1's values (code * fp16
+    // f32 holds the dequantized Q4_1 weights exactly; its logits differ from the source's only
+    // by float32 summation order (the source runs short prompts from its blocks, matmul_quant;
+    // measured 6.7e-5). f16 rounds Q4_1's values (code * fp16
     // scale + fp16 min) to 11 bits (measured 0.033); q8_0 requantizes them, up to amax/254 per
     // block of 32 through 30 layers (measured 0.66 on logits up to ~20), so the bound for it is
     // 1.0 and the greedy token must not change at any position.
-    const float tol = type == GgufType::kF32 ? 1e-5f : type == GgufType::kF16 ? 0.1f : 1.0f;
+    const float tol = type == GgufType::kF32 ? 1e-3f : type == GgufType::kF16 ? 0.1f : 1.0f;
     EXPECT_LE(d, tol);
     const int64_t V = cfg.vocab;
     for (size_t t = 0; t < ids.size(); ++t) {

@@ -115,6 +115,59 @@ TEST(MatvecQuant, ElementOrder) {
   }
 }
 
+// matmul_quant over T input rows (tile remainders included) against the per-row reference,
+// with the same tolerance as matvec_quant; T == 1 takes matvec_quant's path.
+TEST(MatmulQuant, RandomBlocksMatchReference) {
+  std::mt19937 gen(11);
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
+    for (int64_t T : {1, 2, 5, 8, 9, 16, 23}) {
+      for (int64_t N : {1, 7, 96}) {
+        for (int64_t K : {32, 576, 1536}) {
+          const auto w = random_blocks(t, N, K, gen);
+          const auto x = random_vector(T * K, gen);
+          const auto bias = random_vector(N, gen);
+          for (const float* b : {static_cast<const float*>(nullptr), bias.data()}) {
+            std::vector<float> fast(static_cast<size_t>(T * N), -1.0f), ref(fast.size());
+            matmul_quant(fast.data(), x.data(), w.data(), t, b, T, N, K);
+            matmul_quant_ref(ref.data(), x.data(), w.data(), t, b, T, N, K);
+            const size_t row_bytes = dtype_bytes(t, K);
+            std::vector<float> row(static_cast<size_t>(K));
+            int failures = 0;
+            for (int64_t n = 0; n < N && failures < 5; ++n) {
+              dequantize_row_ref(t, w.data() + n * row_bytes, row.data(), K);
+              for (int64_t i = 0; i < T; ++i) {
+                double mag = 0.0;
+                for (int64_t k = 0; k < K; ++k) mag += std::fabs(static_cast<double>(row[k]) * x[i * K + k]);
+                const double err = std::fabs(static_cast<double>(fast[i * N + n]) - ref[i * N + n]);
+                if (err > 1e-5 * mag + 1e-6) ++failures;
+                EXPECT_LE(err, 1e-5 * mag + 1e-6)
+                    << dtype_name(t) << " T=" << T << " N=" << N << " K=" << K << " row " << i
+                    << " col " << n << (b ? " +bias" : "");
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Each output lands in its own (row, column): one-hot input rows pick single weights exactly.
+TEST(MatmulQuant, OutputLayout) {
+  const int64_t T = 11, N = 5, K = 64;
+  std::mt19937 gen(5);
+  const auto w = random_blocks(DType::kQ8_0, N, K, gen);
+  std::vector<float> deq(static_cast<size_t>(N * K));
+  dequantize_row_ref(DType::kQ8_0, w.data(), deq.data(), N * K);
+  std::vector<float> x(static_cast<size_t>(T * K), 0.0f);
+  for (int64_t i = 0; i < T; ++i) x[i * K + (i * 7) % K] = 1.0f;
+  std::vector<float> out(static_cast<size_t>(T * N));
+  matmul_quant(out.data(), x.data(), w.data(), DType::kQ8_0, nullptr, T, N, K);
+  for (int64_t i = 0; i < T; ++i)
+    for (int64_t n = 0; n < N; ++n)
+      EXPECT_FLOAT_EQ(out[i * N + n], deq[n * K + (i * 7) % K]) << "row " << i << " col " << n;
+}
+
 TEST(MatvecQuant, ModelRows) {
   const std::string path = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "missing " << path;

@@ -11,12 +11,18 @@ namespace {
 
 const float* opt(const Tensor& t) { return t.data == nullptr ? nullptr : t.f32(); }
 
+// Up to this many rows, products read the quantized blocks (matmul_quant: each block read once
+// per call, dequantized in L1) rather than OpenBLAS on the float32 copy, whose packing of the
+// whole float32 matrix costs more than the few rows' arithmetic (bench/bench_matvec, second
+// table: 1.7-2.6x faster at 4-8 rows, even at 16, slower from 32).
+constexpr int64_t kQuantMaxRows = 16;
+
 }  // namespace
 
 void linear(float* out, const float* in, const Tensor& w, const Tensor& w_quant, const Tensor& bias,
             int64_t T, int64_t K, int64_t N) {
-  if (T == 1 && w_quant.data != nullptr) {
-    matvec_quant(out, in, w_quant.data, w_quant.dtype, opt(bias), N, K);
+  if (w_quant.data != nullptr && T <= kQuantMaxRows) {
+    matmul_quant(out, in, w_quant.data, w_quant.dtype, opt(bias), T, N, K);
   } else if (w.data == nullptr) {  // only the quantized blocks are kept (LoRA on a quantized base)
     thread_local std::vector<float> deq;
     if (static_cast<int64_t>(deq.size()) < N * K) deq.resize(static_cast<size_t>(N * K));

@@ -11,6 +11,7 @@
 #include "backend/cpu/rope.h"
 #include "backend/cpu/swiglu.h"
 #include "core/error.h"
+#include "core/threads.h"
 #include "model/linear.h"
 #include "model/vocab_resize.h"
 
@@ -74,6 +75,9 @@ void Transformer::add_lora(float* out, const float* in, const std::vector<BatchS
   }
 }
 
+// Attention is split over sequences (rather than within each) when none has more tokens than this.
+constexpr int64_t kSplitAttentionMaxTokens = 16;
+
 void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
   const int64_t C = cfg_.hidden, Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.intermediate,
                 D = cfg_.head_dim, Hq = cfg_.n_heads, Hkv = cfg_.n_kv_heads, V = cfg_.vocab;
@@ -99,7 +103,15 @@ void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
     scratch = std::max(scratch, attention_scratch_floats(s.n, past + s.n, Hq));
     R += s.n;
   }
-  ensure_workspace(R, scratch);
+  int64_t max_n = 0;
+  for (const BatchSeq& s : seqs) max_n = std::max(max_n, s.n);
+  const bool split_attention = seqs.size() > 1 && max_n <= kSplitAttentionMaxTokens;
+  const int64_t scratch_slots = split_attention ? num_threads() : 1;
+  first_row_.resize(seqs.size());
+  for (size_t i = 0, row = 0; i < seqs.size(); row += static_cast<size_t>(seqs[i].n), ++i)
+    first_row_[i] = static_cast<int64_t>(row);
+  const int64_t* first_row = first_row_.data();
+  ensure_workspace(R, scratch * scratch_slots);
   float* x = x_.data();
   float* xn = xn_.data();
   {
@@ -132,15 +144,19 @@ void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
     }
     rope_forward(q_.data(), cos_.data(), sin_.data(), R, Hq, D);
     rope_forward(k_.data(), cos_.data(), sin_.data(), R, Hkv, D);
-    int64_t row = 0;
-    for (const BatchSeq& s : seqs) {
+    // Sequences of a few tokens each (decoding) are spread over the threads, one sequence per
+    // task: a single token's attention is too small to split, and run one after another they
+    // left the other threads idle for a tenth of a 16-sequence step.
+#pragma omp parallel for schedule(dynamic, 1) if (split_attention)
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      const BatchSeq& s = seqs[i];
       KvCache& cache = *s.cache;
-      const int64_t past = cache.size();
-      std::memcpy(cache.k(l) + past * KV, k_.data() + row * KV, s.n * KV * sizeof(float));
-      std::memcpy(cache.v(l) + past * KV, v_.data() + row * KV, s.n * KV * sizeof(float));
-      attention_forward(att_.data() + row * Q, q_.data() + row * Q, cache.k(l), cache.v(l),
-                        pos_.data() + row, s.n, past + s.n, Hq, Hkv, D, scratch_.data());
-      row += s.n;
+      const int64_t past = cache.size(), r0 = first_row[i];
+      std::memcpy(cache.k(l) + past * KV, k_.data() + r0 * KV, s.n * KV * sizeof(float));
+      std::memcpy(cache.v(l) + past * KV, v_.data() + r0 * KV, s.n * KV * sizeof(float));
+      float* own_scratch = scratch_.data() + (split_attention ? thread_index() : 0) * scratch;
+      attention_forward(att_.data() + r0 * Q, q_.data() + r0 * Q, cache.k(l), cache.v(l),
+                        pos_.data() + r0, s.n, past + s.n, Hq, Hkv, D, own_scratch);
     }
     // x += att @ wo^T: reuse xn for the projection, then add.
     linear(xn, att_.data(), lw.wo, lw.wo_q, Tensor{}, R, Q, C);

@@ -66,6 +66,7 @@ class Transformer {
   // Workspace, grown on demand and reused between calls.
   std::vector<float> x_, xn_, q_, k_, v_, att_, gate_, up_, cos_, sin_, scratch_, lora_r_, lora_out_;
   std::vector<int32_t> pos_;
+  std::vector<int64_t> first_row_;  // run_blocks: each sequence's first row
 };
 
 }  // namespace tsft

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <stdexcept>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -132,6 +133,7 @@ void Engine::loop() {
   int64_t reserved = 0;
   const int64_t V = model_.config().vocab;
   std::vector<float> logits;
+  std::vector<int32_t> next_token;  // per sequence of a step: its sampled token
   std::vector<BatchSeq> seqs;
   std::vector<size_t> order;
   for (;;) {
@@ -207,6 +209,21 @@ void Engine::loop() {
       logits.resize(seqs.size() * static_cast<size_t>(V));
       try {
         model_.forward_batch(seqs, logits.data());
+        // Sampling first, over the threads (each sequence has its own sampler, so the draws are
+        // those of a serial loop): 16 softmaxes over the vocabulary were a serial tenth of a step.
+        next_token.assign(order.size(), -1);
+#pragma omp parallel for schedule(dynamic, 1) if (order.size() > 1)
+        for (size_t s = 0; s < order.size(); ++s) {
+          Live& l = *live[order[s]];
+          if (l.fed + seqs[s].n < static_cast<int64_t>(l.job.prompt.size())) continue;
+          try {  // an exception must not leave an OpenMP region
+            next_token[s] = l.sampler.sample(logits.data() + s * V, V);
+          } catch (...) {
+            next_token[s] = -2;
+          }
+        }
+        for (int32_t t : next_token)
+          if (t == -2) throw std::runtime_error("sampling failed (out of memory?)");
         for (size_t s = 0; s < order.size(); ++s) {
           Live& l = *live[order[s]];
           const int64_t P = static_cast<int64_t>(l.job.prompt.size());
@@ -214,7 +231,7 @@ void Engine::loop() {
             l.fed += seqs[s].n;
             if (l.fed < P) continue;  // more prompt to run before the first token
           }
-          const int32_t next = l.sampler.sample(logits.data() + s * V, V);
+          const int32_t next = next_token[s];
           ++l.generated;
           ++sampled;
           const std::string piece = l.stream.push(next);

@@ -20,4 +20,14 @@ void matvec_quant(float* out, const float* x, const void* w, DType t, const floa
 void matvec_quant_ref(float* out, const float* x, const void* w, DType t, const float* bias,
                       int64_t N, int64_t K);
 
+// out (T, N) = in (T, K) @ W^T (+ bias), for the few rows of a batched decoding step: each weight
+// row is dequantized once (dequantize_row, exact) and dotted with all T input rows while it is
+// in L1, so the blocks are read from memory once per call instead of once per input row, and
+// no float32 copy of W is needed. T == 1 is matvec_quant. Parallel over weight rows.
+void matmul_quant(float* out, const float* in, const void* w, DType t, const float* bias,
+                  int64_t T, int64_t N, int64_t K);
+// Scalar reference: matvec_quant_ref for each input row.
+void matmul_quant_ref(float* out, const float* in, const void* w, DType t, const float* bias,
+                      int64_t T, int64_t N, int64_t K);
+
 }  // namespace tsft
