@@ -242,6 +242,69 @@ void dot_tile_r(const float* w, const float* x, int64_t K, int C, float* res) {
 }
 #endif
 
+// Broadcast form, for 9-16 input rows: xt holds them transposed (xt[k * 16 + j], zero-padded),
+// so one k step loads two vectors of 8 inputs and broadcasts one weight per weight row: 6
+// weight rows x 16 inputs are 12 accumulators fed by 8 loads, with no horizontal sums. At
+// T = 16 it measured 69 GFLOP/s per thread against the dot form's 47 (where GCC loads each
+// input vector once per FMA); at T <= 8 it is slower than the dot form, its 6 broadcasts per
+// k step then feeding only 6 FMAs.
+constexpr int kBcRows = 6;  // weight rows per tile
+constexpr int kBcCols = 16;  // input rows per pass (xt's row length)
+
+#ifdef TSFT_MATVEC_AVX2
+template <int R, int V>
+void bc_tile_avx2(const float* w, const float* xt, int64_t K, float* res) {
+  __m256 acc[R][V];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) acc[r][v] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < K; ++k) {
+    __m256 xv[V];
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) xv[v] = _mm256_load_ps(xt + k * kBcCols + 8 * v);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 wv = _mm256_broadcast_ss(w + r * K + k);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) acc[r][v] = _mm256_fmadd_ps(wv, xv[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) _mm256_storeu_ps(res + r * kBcCols + 8 * v, acc[r][v]);
+}
+
+template <int V>
+void bc_tile_v(const float* w, const float* xt, int64_t K, int R, float* res) {
+  switch (R) {
+    case 6: return bc_tile_avx2<6, V>(w, xt, K, res);
+    case 5: return bc_tile_avx2<5, V>(w, xt, K, res);
+    case 4: return bc_tile_avx2<4, V>(w, xt, K, res);
+    case 3: return bc_tile_avx2<3, V>(w, xt, K, res);
+    case 2: return bc_tile_avx2<2, V>(w, xt, K, res);
+    default: return bc_tile_avx2<1, V>(w, xt, K, res);
+  }
+}
+#endif
+
+// res[r * kBcCols + j] = w_r . x_j for R <= kBcRows weight rows (stride K) and the first
+// `cols` inputs.
+void bc_tile(const float* w, const float* xt, int64_t K, int R, int64_t cols, float* res) {
+#ifdef TSFT_MATVEC_AVX2
+  (void)cols;  // the padded inputs are zeros: all 16 columns are computed
+  return bc_tile_v<2>(w, xt, K, R, res);
+#else
+  for (int r = 0; r < R; ++r)
+    for (int64_t j = 0; j < cols; ++j) {
+      float s = 0.0f;
+      for (int64_t k = 0; k < K; ++k) s += w[r * K + k] * xt[k * kBcCols + j];
+      res[r * kBcCols + j] = s;
+    }
+#endif
+}
+
 // A float buffer aligned to a cache line.
 class AlignedFloats {
  public:
@@ -309,13 +372,45 @@ void matvec_quant(float* out, const float* x, const void* w, DType t, const floa
   }
 }
 
+// matmul_quant for 9-16 input rows (see the broadcast form above).
+static void matmul_quant_broadcast(float* out, const float* in, const uint8_t* wb, DType t,
+                            const float* bias, int64_t T, int64_t N, int64_t K) {
+  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
+  const int64_t n_tiles = (N + kBcRows - 1) / kBcRows;
+  AlignedFloats xt(kBcCols * K);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < kBcCols; ++j) xt.data()[k * kBcCols + j] = j < T ? in[j * K + k] : 0.0f;
+#pragma omp parallel if (N * K * T >= kMinParallelElems)
+  {
+    AlignedFloats wrows(kBcRows * K);
+    alignas(32) float res[kBcRows * kBcCols];
+#pragma omp for schedule(static)
+    for (int64_t tile = 0; tile < n_tiles; ++tile) {
+      const int64_t n0 = tile * kBcRows;
+      const int R = static_cast<int>(std::min<int64_t>(kBcRows, N - n0));
+      dequantize_row(t, wb + n0 * row_bytes, wrows.data(), R * K);
+      bc_tile(wrows.data(), xt.data(), K, R, T, res);
+      for (int r = 0; r < R; ++r) {
+        const float b = bias ? bias[n0 + r] : 0.0f;
+        for (int64_t j = 0; j < T; ++j) out[j * N + n0 + r] = res[r * kBcCols + j] + b;
+      }
+    }
+  }
+}
+
 void matmul_quant(float* out, const float* in, const void* w, DType t, const float* bias,
                   int64_t T, int64_t N, int64_t K) {
   check_args(t, N, K);
   TSFT_CHECK(T >= 0, "matmul_quant: T = ", T);
   if (T == 1) return matvec_quant(out, in, w, t, bias, N, K);
-  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
   const uint8_t* wb = static_cast<const uint8_t*>(w);
+  if (T > 8) {  // the broadcast form, 16 input rows per pass
+    for (int64_t t0 = 0; t0 < T; t0 += kBcCols)
+      matmul_quant_broadcast(out + t0 * N, in + t0 * K, wb, t, bias,
+                             std::min<int64_t>(kBcCols, T - t0), N, K);
+    return;
+  }
+  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
   const int64_t n_tiles = (N + kTileRows - 1) / kTileRows;
   AlignedFloats x(T * K);
   std::memcpy(x.data(), in, static_cast<size_t>(T * K) * sizeof(float));
