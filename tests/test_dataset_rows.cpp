@@ -169,6 +169,9 @@ TEST(DatasetRows, EveryMalformedRowNamesLineAndField) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {R"([1, 2])", ":2: expected a JSON object, got array"},
       {R"({"prompt": "p", "completion": )", ":2:31: invalid JSON"},
+      {R"({"prompt": 1e309, "completion": "c"})", ":2: invalid JSON: number overflow parsing '1e309'"},
+      {R"({"messages": [{"role": "assistant", "tool_calls": [{"name": "f", "arguments": "{\"a\": 1e999}"}]}]})",
+       ":2: messages[0].tool_calls[0].arguments: not valid JSON"},
       {R"({"foo": 1})", ":2: expected \"messages\", \"conversations\""},
       {R"({"prompt": "p"})", ":2: completion: missing"},
       {R"({"prompt": 1, "completion": "c"})", ":2: prompt: expected a string, got number"},

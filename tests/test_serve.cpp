@@ -62,6 +62,10 @@ TEST(OpenAiApi, ChatRequestFields) {
 TEST(OpenAiApi, ChatRequestErrorsNameTheField) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{", "400 : the request body is not valid JSON"},
+      // A number beyond double throws out_of_range, not parse_error (found by fuzz_openai_request).
+      {R"({"model": "m", "temperature": 1e309, )" + kHi + "}", "400 : the request body is not valid JSON"},
+      {R"({"model": "m", "messages": [{"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": "{\"a\": -1e400}"}}]}]})",
+       "400 messages: messages[0].tool_calls[0].function.arguments: not valid JSON"},
       {"", "400 : the request body is empty"},
       {"[]", "400 : the request body must be a JSON object"},
       {R"({"messages": []})", "400 model: model: missing"},

@@ -55,7 +55,7 @@ std::string tool_call_text(const ordered_json& call, size_t index) {
   if (args.is_string()) {
     try {
       args = ordered_json::parse(args.get<std::string>());
-    } catch (const ordered_json::parse_error& e) {
+    } catch (const ordered_json::exception& e) {  // parse_error, or out_of_range (1e309)
       fail("tool call ", index, " (", f["name"].get<std::string>(), "): arguments are not valid JSON: ", e.what());
     }
   }

@@ -25,7 +25,7 @@ ordered_json read_conversation(const std::string& path, int64_t line) {
   ordered_json j;
   try {
     j = ordered_json::parse(text);
-  } catch (const ordered_json::parse_error& e) {
+  } catch (const ordered_json::exception& e) {  // parse_error, or out_of_range (1e309)
     fail(path, line > 0 ? ":" + std::to_string(line) : "", ": invalid JSON: ", e.what());
   }
   if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array())

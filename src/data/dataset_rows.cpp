@@ -37,13 +37,18 @@ std::pair<int64_t, int64_t> line_col(const std::string& text, size_t offset) {
 }
 
 // nlohmann's message without its "[json.exception...] parse error at line L, column C: " prefix.
-std::string parse_message(const ordered_json::parse_error& e) {
+// Parsing also throws out_of_range (a number beyond double, like 1e309), not only parse_error:
+// every parse here catches ordered_json::exception, so such input is an error naming the row.
+std::string parse_message(const ordered_json::exception& e) {
   const std::string w = e.what();
   const size_t col = w.find("column ");
   if (col != std::string::npos) {
     const size_t colon = w.find(": ", col);
     if (colon != std::string::npos) return w.substr(colon + 2);
   }
+  // Other exceptions: "[json.exception.out_of_range.406] number overflow parsing '1e309'".
+  if (w.rfind("[json.exception.", 0) == 0 && w.find("] ") != std::string::npos)
+    return w.substr(w.find("] ") + 2);
   return w;
 }
 
@@ -92,6 +97,8 @@ std::vector<RawRow> read_rows(const std::string& path, const std::string& text) 
     } catch (const ordered_json::parse_error& e) {
       const auto [line, col] = line_col(text, e.byte > 0 ? e.byte - 1 : 0);
       fail(path, ":", line, ":", col, ": invalid JSON: ", parse_message(e));
+    } catch (const ordered_json::exception& e) {
+      fail(path, ": invalid JSON: ", parse_message(e));
     }
     const std::vector<size_t> offsets = array_element_offsets(text);
     TSFT_CHECK(offsets.size() == all.size(), "found ", offsets.size(), " of ", all.size(),
@@ -179,7 +186,7 @@ ordered_json arguments_of(const RowContext& cx, const ordered_json& f, const std
   if (args.is_string()) {
     try {
       args = ordered_json::parse(args.get<std::string>());
-    } catch (const ordered_json::parse_error& e) {
+    } catch (const ordered_json::exception& e) {
       cx.bad(field, "not valid JSON: " + parse_message(e));
     }
   }
@@ -260,7 +267,7 @@ ordered_json normalize_tools_value(const RowContext& cx, const ordered_json& val
   if (tools.is_string()) {
     try {
       tools = ordered_json::parse(tools.get<std::string>());
-    } catch (const ordered_json::parse_error& e) {
+    } catch (const ordered_json::exception& e) {
       cx.bad(field, "not valid JSON: " + parse_message(e));
     }
   }
@@ -314,7 +321,7 @@ ordered_json sharegpt_to_messages(const RowContext& cx, const ordered_json& row)
       ordered_json calls;
       try {
         calls = ordered_json::parse(value);
-      } catch (const ordered_json::parse_error& e) {
+      } catch (const ordered_json::exception& e) {
         cx.bad(f + ".value", "a function_call must be JSON: " + parse_message(e));
       }
       if (calls.is_object()) calls = ordered_json::array({calls});
@@ -404,6 +411,8 @@ std::vector<DatasetRow> read_dataset(const std::string& path, const DatasetReadO
           j = ordered_json::parse(raw.text);
         } catch (const ordered_json::parse_error& e) {
           fail(cx.where, ":", e.byte > 0 ? e.byte : 1, ": invalid JSON: ", parse_message(e));
+        } catch (const ordered_json::exception& e) {
+          fail(cx.where, ": invalid JSON: ", parse_message(e));
         }
         out.push_back(parse_row(cx, j, raw.line, opt.tools));
       }
@@ -443,6 +452,8 @@ ordered_json read_tools_file(const std::string& path) {
   } catch (const ordered_json::parse_error& e) {
     const auto [line, col] = line_col(text, e.byte > 0 ? e.byte - 1 : 0);
     fail(path, ":", line, ":", col, ": invalid JSON: ", parse_message(e));
+  } catch (const ordered_json::exception& e) {
+    fail(path, ": invalid JSON: ", parse_message(e));
   }
   const RowContext cx{path};
   if (j.is_object()) {

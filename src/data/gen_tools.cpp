@@ -311,7 +311,7 @@ std::vector<GenTool> load_gen_tools(const std::string& path) {
   ordered_json doc;
   try {
     doc = ordered_json::parse(ss.str());
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range (1e309)
     fail(path, ": not valid JSON: ", e.what());
   }
   return parse_gen_tools(doc, path);
