@@ -5,7 +5,8 @@
 #
 # usage: scripts/check_gguf_llama_cpp.sh [MODEL] [TYPE]   (defaults: the SmolLM2 GGUF, f32)
 # env:   TSFT_BIN (default build/toolsft), LLAMA_VENV (default ~/.cache/toolsft/llama-cpp-venv),
-#        N_TOKENS (default 24). Building llama.cpp takes many CPU minutes the first time.
+#        N_TOKENS (default 24), PROMPT (one prompt instead of the three built in, e.g. a
+#        fine-tuned model's own format). Building llama.cpp takes many CPU minutes the first time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-models/SmolLM2-135M-Instruct.Q4_1.gguf}
@@ -29,6 +30,7 @@ prompts=(
   $'<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nWrite a haiku about the sea.<|im_end|>\n<|im_start|>assistant\n'
   $'The quick brown fox'
 )
+if [[ -n "${PROMPT:-}" ]]; then prompts=("$PROMPT"); fi
 fail=0
 for p in "${prompts[@]}"; do
   ours=$("$bin" generate --model "$out" --prompt "$p" --max-new-tokens "$n" --ignore-eos \
