@@ -86,7 +86,8 @@ void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
   auto which = [&](size_t i) {
     return seqs.size() > 1 ? " (sequence " + std::to_string(i) + ")" : std::string();
   };
-  int64_t R = 0, scratch = 0;
+  int64_t R = 0, scratch = 0, max_n = 0;
+  first_row_.resize(seqs.size());
   for (size_t i = 0; i < seqs.size(); ++i) {
     const BatchSeq& s = seqs[i];
     TSFT_CHECK(s.n > 0 && s.cache != nullptr && s.tokens != nullptr);
@@ -101,15 +102,12 @@ void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
       fail("the LoRA adapter has ", s.adapter->layers.size(), " layers, the model ",
            cfg_.n_layers, which(i));
     scratch = std::max(scratch, attention_scratch_floats(s.n, past + s.n, Hq));
+    max_n = std::max(max_n, s.n);
+    first_row_[i] = R;
     R += s.n;
   }
-  int64_t max_n = 0;
-  for (const BatchSeq& s : seqs) max_n = std::max(max_n, s.n);
   const bool split_attention = seqs.size() > 1 && max_n <= kSplitAttentionMaxTokens;
   const int64_t scratch_slots = split_attention ? num_threads() : 1;
-  first_row_.resize(seqs.size());
-  for (size_t i = 0, row = 0; i < seqs.size(); row += static_cast<size_t>(seqs[i].n), ++i)
-    first_row_[i] = static_cast<int64_t>(row);
   const int64_t* first_row = first_row_.data();
   ensure_workspace(R, scratch * scratch_slots);
   float* x = x_.data();

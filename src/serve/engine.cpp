@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
-#include <stdexcept>
+#include <exception>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -211,26 +211,25 @@ void Engine::loop() {
         model_.forward_batch(seqs, logits.data());
         // Sampling first, over the threads (each sequence has its own sampler, so the draws are
         // those of a serial loop): 16 softmaxes over the vocabulary were a serial tenth of a step.
+        // A sequence samples once this step's rows reach the end of its prompt; -1 = not yet.
         next_token.assign(order.size(), -1);
+        std::exception_ptr failure;  // an exception must not leave an OpenMP region
 #pragma omp parallel for schedule(dynamic, 1) if (order.size() > 1)
         for (size_t s = 0; s < order.size(); ++s) {
           Live& l = *live[order[s]];
           if (l.fed + seqs[s].n < static_cast<int64_t>(l.job.prompt.size())) continue;
-          try {  // an exception must not leave an OpenMP region
+          try {
             next_token[s] = l.sampler.sample(logits.data() + s * V, V);
           } catch (...) {
-            next_token[s] = -2;
+#pragma omp critical(engine_sampling_failure)
+            if (!failure) failure = std::current_exception();
           }
         }
-        for (int32_t t : next_token)
-          if (t == -2) throw std::runtime_error("sampling failed (out of memory?)");
+        if (failure) std::rethrow_exception(failure);
         for (size_t s = 0; s < order.size(); ++s) {
           Live& l = *live[order[s]];
-          const int64_t P = static_cast<int64_t>(l.job.prompt.size());
-          if (l.fed < P) {
-            l.fed += seqs[s].n;
-            if (l.fed < P) continue;  // more prompt to run before the first token
-          }
+          if (l.fed < static_cast<int64_t>(l.job.prompt.size())) l.fed += seqs[s].n;
+          if (next_token[s] < 0) continue;  // more prompt to run before the first token
           const int32_t next = next_token[s];
           ++l.generated;
           ++sampled;

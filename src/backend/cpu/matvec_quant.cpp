@@ -8,13 +8,13 @@
 #include "backend/cpu/matvec_quant.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "backend/cpu/dequant.h"
 #include "core/error.h"
 #include "core/half.h"
+#include "core/tensor.h"
 
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define TSFT_MATVEC_AVX2 1
@@ -201,8 +201,9 @@ float matvec_row(const uint8_t* wr, const float* x, const float* xsum, DType t, 
 }
 
 // res[r * C + c] = w_r . x_c for R weight rows (stride K) and C input rows (stride K): an R x C
-// register tile of accumulators, so each loaded vector feeds several FMAs (2 x 6: 8 loads per
-// 12 FMAs, where one weight row against 8 inputs needs 9 loads per 8 FMAs and is load-bound).
+// register tile of accumulators, so each loaded vector feeds several FMAs (one weight row
+// against 8 inputs needs 9 loads per 8 FMAs and is load-bound; 2 x 6 as GCC compiles it, 14
+// loads per 12 FMAs).
 #ifdef TSFT_MATVEC_AVX2
 template <int R, int C>
 void dot_tile_avx2(const float* w, const float* x, int64_t K, float* res) {
@@ -252,39 +253,24 @@ constexpr int kBcRows = 6;  // weight rows per tile
 constexpr int kBcCols = 16;  // input rows per pass (xt's row length)
 
 #ifdef TSFT_MATVEC_AVX2
-template <int R, int V>
+template <int R>
 void bc_tile_avx2(const float* w, const float* xt, int64_t K, float* res) {
-  __m256 acc[R][V];
+  __m256 acc[R][2];
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
-    for (int v = 0; v < V; ++v) acc[r][v] = _mm256_setzero_ps();
+  for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (int64_t k = 0; k < K; ++k) {
-    __m256 xv[V];
-#pragma GCC unroll 2
-    for (int v = 0; v < V; ++v) xv[v] = _mm256_load_ps(xt + k * kBcCols + 8 * v);
+    const __m256 x0 = _mm256_load_ps(xt + k * kBcCols), x1 = _mm256_load_ps(xt + k * kBcCols + 8);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m256 wv = _mm256_broadcast_ss(w + r * K + k);
-#pragma GCC unroll 2
-      for (int v = 0; v < V; ++v) acc[r][v] = _mm256_fmadd_ps(wv, xv[v], acc[r][v]);
+      acc[r][0] = _mm256_fmadd_ps(wv, x0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(wv, x1, acc[r][1]);
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
-    for (int v = 0; v < V; ++v) _mm256_storeu_ps(res + r * kBcCols + 8 * v, acc[r][v]);
-}
-
-template <int V>
-void bc_tile_v(const float* w, const float* xt, int64_t K, int R, float* res) {
-  switch (R) {
-    case 6: return bc_tile_avx2<6, V>(w, xt, K, res);
-    case 5: return bc_tile_avx2<5, V>(w, xt, K, res);
-    case 4: return bc_tile_avx2<4, V>(w, xt, K, res);
-    case 3: return bc_tile_avx2<3, V>(w, xt, K, res);
-    case 2: return bc_tile_avx2<2, V>(w, xt, K, res);
-    default: return bc_tile_avx2<1, V>(w, xt, K, res);
+  for (int r = 0; r < R; ++r) {
+    _mm256_storeu_ps(res + r * kBcCols, acc[r][0]);
+    _mm256_storeu_ps(res + r * kBcCols + 8, acc[r][1]);
   }
 }
 #endif
@@ -294,7 +280,14 @@ void bc_tile_v(const float* w, const float* xt, int64_t K, int R, float* res) {
 void bc_tile(const float* w, const float* xt, int64_t K, int R, int64_t cols, float* res) {
 #ifdef TSFT_MATVEC_AVX2
   (void)cols;  // the padded inputs are zeros: all 16 columns are computed
-  return bc_tile_v<2>(w, xt, K, R, res);
+  switch (R) {
+    case 6: return bc_tile_avx2<6>(w, xt, K, res);
+    case 5: return bc_tile_avx2<5>(w, xt, K, res);
+    case 4: return bc_tile_avx2<4>(w, xt, K, res);
+    case 3: return bc_tile_avx2<3>(w, xt, K, res);
+    case 2: return bc_tile_avx2<2>(w, xt, K, res);
+    default: return bc_tile_avx2<1>(w, xt, K, res);
+  }
 #else
   for (int r = 0; r < R; ++r)
     for (int64_t j = 0; j < cols; ++j) {
@@ -305,23 +298,15 @@ void bc_tile(const float* w, const float* xt, int64_t K, int R, int64_t cols, fl
 #endif
 }
 
-// A float buffer aligned to a cache line.
-class AlignedFloats {
- public:
-  explicit AlignedFloats(int64_t n)
-      : p_(static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>((n * 4 + 63) / 64 * 64)))) {
-    TSFT_CHECK(p_ != nullptr, "matmul_quant: out of memory for ", n, " floats");
-  }
-  ~AlignedFloats() { std::free(p_); }
-  AlignedFloats(const AlignedFloats&) = delete;
-  AlignedFloats& operator=(const AlignedFloats&) = delete;
-  float* data() { return p_; }
+// n floats from `arena` (made with room for exactly them): 64-byte aligned, and as K is a
+// multiple of 32, no 8-float load of a row then crosses a cache line (a split load costs two).
+float* floats(Arena& arena, int64_t n) {
+  return static_cast<float*>(arena.alloc(static_cast<size_t>(n) * sizeof(float)));
+}
+Arena arena_for_floats(int64_t n) { return Arena(static_cast<size_t>(n) * sizeof(float)); }
 
- private:
-  float* p_;
-};
-
-// 2 x 6 measured best of 1x8, 2x5, 2x6, 3x4 and 4x3 (2 threads, SmolLM2 shapes, T = 12-16).
+// 2 x 6 measured best of 1x8, 2x5, 2x6, 3x4 and 4x3 (2 threads, SmolLM2 shapes, T = 12-16,
+// before the broadcast form took over those sizes).
 constexpr int kTileRows = 2;  // weight rows per tile
 constexpr int kTileCols = 6;  // input rows per tile
 
@@ -344,6 +329,67 @@ void check_args(DType t, int64_t N, int64_t K) {
   TSFT_CHECK(matvec_quant_supported(t), "matvec_quant: unsupported weight type ", dtype_name(t));
   TSFT_CHECK(N >= 0 && K >= 0 && K % kQK == 0, "matvec_quant: K = ", K,
              " is not a multiple of the block size ", kQK);
+}
+
+// Up to this many input rows the dot form is faster, above it the broadcast form.
+constexpr int64_t kDotMaxRows = 8;
+
+// matmul_quant for 2-8 input rows, in dot form.
+void matmul_quant_dot(float* out, const float* in, const uint8_t* wb, DType t, const float* bias,
+                      int64_t T, int64_t N, int64_t K) {
+  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
+  const int64_t n_tiles = (N + kTileRows - 1) / kTileRows;
+  Arena x_mem = arena_for_floats(T * K);
+  float* x = floats(x_mem, T * K);  // `in`, aligned
+  std::memcpy(x, in, static_cast<size_t>(T * K) * sizeof(float));
+#pragma omp parallel if (N * K * T >= kMinParallelElems)
+  {
+    Arena w_mem = arena_for_floats(kTileRows * K);
+    float* wrows = floats(w_mem, kTileRows * K);
+    float res[kTileRows * kTileCols];
+#pragma omp for schedule(static)
+    for (int64_t tile = 0; tile < n_tiles; ++tile) {
+      const int64_t n0 = tile * kTileRows;
+      const int R = static_cast<int>(std::min<int64_t>(kTileRows, N - n0));
+      dequantize_row(t, wb + n0 * row_bytes, wrows, R * K);
+      for (int64_t t0 = 0; t0 < T; t0 += kTileCols) {
+        const int C = static_cast<int>(std::min<int64_t>(kTileCols, T - t0));
+        dot_tile(wrows, x + t0 * K, K, R, C, res);
+        for (int r = 0; r < R; ++r) {
+          const float b = bias ? bias[n0 + r] : 0.0f;
+          for (int c = 0; c < C; ++c) out[(t0 + c) * N + n0 + r] = res[r * C + c] + b;
+        }
+      }
+    }
+  }
+}
+
+// matmul_quant for up to 16 input rows, in broadcast form.
+void matmul_quant_broadcast(float* out, const float* in, const uint8_t* wb, DType t,
+                            const float* bias, int64_t T, int64_t N, int64_t K) {
+  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
+  const int64_t n_tiles = (N + kBcRows - 1) / kBcRows;
+  Arena xt_mem = arena_for_floats(kBcCols * K);
+  float* xt = floats(xt_mem, kBcCols * K);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < kBcCols; ++j) xt[k * kBcCols + j] = j < T ? in[j * K + k] : 0.0f;
+#pragma omp parallel if (N * K * T >= kMinParallelElems)
+  {
+    Arena w_mem = arena_for_floats(kBcRows * K);
+    float* wrows = floats(w_mem, kBcRows * K);
+    alignas(32) float res[kBcRows * kBcCols];
+#pragma omp for schedule(static)
+    for (int64_t tile = 0; tile < n_tiles; ++tile) {
+      const int64_t n0 = tile * kBcRows;
+      const int R = static_cast<int>(std::min<int64_t>(kBcRows, N - n0));
+      dequantize_row(t, wb + n0 * row_bytes, wrows, R * K);
+      bc_tile(wrows, xt, K, R, T, res);
+      for (int r = 0; r < R; ++r) {
+        const float b = bias ? bias[n0 + r] : 0.0f;
+        for (int64_t j = 0; j < T; ++j) out[j * N + n0 + r] = res[r * kBcCols + j] + b;
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -372,69 +418,16 @@ void matvec_quant(float* out, const float* x, const void* w, DType t, const floa
   }
 }
 
-// matmul_quant for 9-16 input rows (see the broadcast form above).
-static void matmul_quant_broadcast(float* out, const float* in, const uint8_t* wb, DType t,
-                            const float* bias, int64_t T, int64_t N, int64_t K) {
-  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
-  const int64_t n_tiles = (N + kBcRows - 1) / kBcRows;
-  AlignedFloats xt(kBcCols * K);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t j = 0; j < kBcCols; ++j) xt.data()[k * kBcCols + j] = j < T ? in[j * K + k] : 0.0f;
-#pragma omp parallel if (N * K * T >= kMinParallelElems)
-  {
-    AlignedFloats wrows(kBcRows * K);
-    alignas(32) float res[kBcRows * kBcCols];
-#pragma omp for schedule(static)
-    for (int64_t tile = 0; tile < n_tiles; ++tile) {
-      const int64_t n0 = tile * kBcRows;
-      const int R = static_cast<int>(std::min<int64_t>(kBcRows, N - n0));
-      dequantize_row(t, wb + n0 * row_bytes, wrows.data(), R * K);
-      bc_tile(wrows.data(), xt.data(), K, R, T, res);
-      for (int r = 0; r < R; ++r) {
-        const float b = bias ? bias[n0 + r] : 0.0f;
-        for (int64_t j = 0; j < T; ++j) out[j * N + n0 + r] = res[r * kBcCols + j] + b;
-      }
-    }
-  }
-}
-
 void matmul_quant(float* out, const float* in, const void* w, DType t, const float* bias,
                   int64_t T, int64_t N, int64_t K) {
   check_args(t, N, K);
   TSFT_CHECK(T >= 0, "matmul_quant: T = ", T);
   if (T == 1) return matvec_quant(out, in, w, t, bias, N, K);
   const uint8_t* wb = static_cast<const uint8_t*>(w);
-  if (T > 8) {  // the broadcast form, 16 input rows per pass
-    for (int64_t t0 = 0; t0 < T; t0 += kBcCols)
-      matmul_quant_broadcast(out + t0 * N, in + t0 * K, wb, t, bias,
-                             std::min<int64_t>(kBcCols, T - t0), N, K);
-    return;
-  }
-  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
-  const int64_t n_tiles = (N + kTileRows - 1) / kTileRows;
-  AlignedFloats x(T * K);
-  std::memcpy(x.data(), in, static_cast<size_t>(T * K) * sizeof(float));
-#pragma omp parallel if (N * K * T >= kMinParallelElems)
-  {
-    // 64-byte aligned, like the copy of `in` below: K is a multiple of 32, so every 8-float load
-    // of either then stays inside one cache line (a split load costs two).
-    AlignedFloats wrows(kTileRows * K);
-    float res[kTileRows * kTileCols];
-#pragma omp for schedule(static)
-    for (int64_t tile = 0; tile < n_tiles; ++tile) {
-      const int64_t n0 = tile * kTileRows;
-      const int R = static_cast<int>(std::min<int64_t>(kTileRows, N - n0));
-      dequantize_row(t, wb + n0 * row_bytes, wrows.data(), R * K);
-      for (int64_t t0 = 0; t0 < T; t0 += kTileCols) {
-        const int C = static_cast<int>(std::min<int64_t>(kTileCols, T - t0));
-        dot_tile(wrows.data(), x.data() + t0 * K, K, R, C, res);
-        for (int r = 0; r < R; ++r) {
-          const float b = bias ? bias[n0 + r] : 0.0f;
-          for (int c = 0; c < C; ++c) out[(t0 + c) * N + n0 + r] = res[r * C + c] + b;
-        }
-      }
-    }
-  }
+  if (T <= kDotMaxRows) return matmul_quant_dot(out, in, wb, t, bias, T, N, K);
+  for (int64_t t0 = 0; t0 < T; t0 += kBcCols)  // 16 input rows per pass
+    matmul_quant_broadcast(out + t0 * N, in + t0 * K, wb, t, bias,
+                           std::min<int64_t>(kBcCols, T - t0), N, K);
 }
 
 void matmul_quant_ref(float* out, const float* in, const void* w, DType t, const float* bias,
