@@ -39,6 +39,11 @@ ClassificationMetrics::ClassificationMetrics(std::vector<std::string> labels,
   }
   TSFT_CHECK(options_.calibration_bins >= 1, "calibration_bins = ", options_.calibration_bins);
   TSFT_CHECK(options_.max_errors >= 0);
+  TSFT_CHECK(options_.gate.target_precision > 0 && options_.gate.target_precision <= 1,
+             "gate target precision ", options_.gate.target_precision);
+  TSFT_CHECK(!options_.gate.fixed_threshold ||
+                 (*options_.gate.fixed_threshold >= 0 && *options_.gate.fixed_threshold <= 1),
+             "gate threshold ", *options_.gate.fixed_threshold);
   const size_t k = labels_.size();
   confusion_.assign(k, std::vector<int64_t>(k + 1, 0));
   const int bins = options_.calibration_bins;
@@ -81,6 +86,7 @@ void ClassificationMetrics::add(int expected, int predicted, std::span<const dou
     bin_count_[bin] += 1;
     bin_correct_[bin] += correct ? 1 : 0;
     bin_confidence_sum_[bin] += *top;
+    gate_examples_.push_back({*top, correct});
   }
 
   if (predicted != expected && static_cast<int>(errors_.size()) < options_.max_errors) {
@@ -152,6 +158,7 @@ ClassificationReport ClassificationMetrics::report() const {
     }
     if (with_probabilities_ > 0) cal.ece = ece;
     r.calibration = std::move(cal);
+    r.gate = confidence_gate(gate_examples_, options_.gate);
   }
   return r;
 }
@@ -191,6 +198,7 @@ nlohmann::ordered_json to_json(const ClassificationReport& r) {
   } else {
     j["calibration"] = nullptr;
   }
+  j["gate"] = r.gate ? to_json(*r.gate) : Json(nullptr);
   Json errors = Json::array();
   for (const ClassificationError& e : r.errors) {
     errors.push_back({{"prompt", e.prompt},

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "eval/confidence_gate.h"
+
 namespace tsft {
 
 // "scoring": the model ranks the labels by log-probability (predictions are always valid and
@@ -24,6 +26,7 @@ struct ClassificationOptions {
   // bin, as sklearn.calibration.calibration_curve; its edges are used bit for bit).
   int calibration_bins = 10;
   int max_errors = 20;  // the error sample keeps the first max_errors wrong examples
+  GateOptions gate;     // the confidence gate, computed whenever calibration is
 };
 
 struct ClassMetrics {
@@ -68,6 +71,9 @@ struct ClassificationReport {
   // Present in scoring mode (with every bin empty and ece null when n == 0), and in generation
   // mode only when the examples came with probabilities.
   std::optional<Calibration> calibration;
+  // Coverage/precision of answering only above a confidence threshold; present exactly when
+  // calibration is, from the same (confidence, correct) pairs.
+  std::optional<GateReport> gate;
   std::vector<ClassificationError> errors;
 };
 
@@ -99,6 +105,7 @@ class ClassificationMetrics {
   std::vector<int64_t> bin_count_, bin_correct_;
   std::vector<double> bin_confidence_sum_;
   std::vector<double> bin_edges_;  // the bins - 1 interior edges i / bins
+  std::vector<GateExample> gate_examples_;
   std::vector<ClassificationError> errors_;
 };
 
