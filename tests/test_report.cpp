@@ -66,6 +66,39 @@ ordered_json selection_report() {
   })");
 }
 
+// selection_report() with a confidence gate on "final" (scoring): confidences 0.95 right, 0.8
+// right twice, 0.55 wrong. Curve: 0.95 -> 1 of 1, 0.8 -> 3 of 3, 0.55 -> 3 of 4. Every target up
+// to 1 is reached at 0.8 (75% answered); the threshold 0.9 from a validation report answers 1.
+ordered_json gated_report() {
+  ordered_json r = selection_report();
+  r["models"][1]["tool_selection"]["gate"] = ordered_json::parse(R"({
+    "target_precision": 0.99, "n": 4, "full_coverage_precision": 0.75, "full_coverage_risk": 0.25,
+    "operating_point": {"threshold": 0.8, "answered": 3, "correct": 3, "coverage": 0.75, "precision": 1.0},
+    "operating_points": [
+      {"target_precision": 0.9, "point": {"threshold": 0.8, "answered": 3, "correct": 3, "coverage": 0.75, "precision": 1.0}},
+      {"target_precision": 0.95, "point": {"threshold": 0.8, "answered": 3, "correct": 3, "coverage": 0.75, "precision": 1.0}},
+      {"target_precision": 0.99, "point": {"threshold": 0.8, "answered": 3, "correct": 3, "coverage": 0.75, "precision": 1.0}}],
+    "fixed_threshold": {"threshold": 0.9, "answered": 1, "correct": 1, "coverage": 0.25, "precision": 1.0},
+    "fixed_threshold_from": "val/report.json",
+    "curve": [
+      {"threshold": 0.95, "answered": 1, "correct": 1, "coverage": 0.25, "precision": 1.0},
+      {"threshold": 0.8, "answered": 3, "correct": 3, "coverage": 0.75, "precision": 1.0},
+      {"threshold": 0.55, "answered": 4, "correct": 3, "coverage": 1.0, "precision": 0.75}]
+  })");
+  return r;
+}
+
+// gated_report() where no threshold reaches any target (and none was applied).
+ordered_json unreachable_gate_report() {
+  ordered_json r = gated_report();
+  ordered_json& g = r["models"][1]["tool_selection"]["gate"];
+  g["operating_point"] = nullptr;
+  for (auto& op : g["operating_points"]) op["point"] = nullptr;
+  g["fixed_threshold"] = nullptr;
+  g["fixed_threshold_from"] = nullptr;
+  return r;
+}
+
 ordered_json calling_report() {
   return ordered_json::parse(R"({
     "format": "toolsft-eval/1", "created": "2026-11-21T18:30:00Z", "task": "tool_calling",
@@ -413,6 +446,55 @@ TEST(ReportText, SharedEndsKeepWordsWhole) {
   EXPECT_EQ(shared_ends({}).suffix, 0u);
 }
 
+TEST(ReportMarkdown, ConfidenceGate) {
+  const std::string md = render_markdown(gated_report());
+  const Rows models = table_after(md, "## Models");
+  EXPECT_EQ(models[0], (std::vector<std::string>{"Model", "Step", "Accuracy", "Macro-F1", "ECE",
+                                                 "Invalid", "Perplexity", "Cov. @ 99% prec.",
+                                                 "Prec. @ thr.", "Cov. @ thr.", "Seconds"}));
+  EXPECT_EQ(models[1], (std::vector<std::string>{"base", "—", "50.0%", "40.0%", "—", "25.0%", "—",
+                                                 "—", "—", "—", "10.0"}));
+  EXPECT_EQ(models[2], (std::vector<std::string>{"final", "100", "75.0%", "73.3%", "1.25%", "0.0%",
+                                                 "2.72", "75.0%", "100.0%", "25.0%", "12.3"}));
+  EXPECT_EQ(table_after(md, "## final: confidence gate"),
+            (Rows{{"Operating point", "Threshold", "Coverage", "Precision", "Answered", "Abstained"},
+                  {"precision ≥ 90%", "0.8000", "75.0%", "100.0%", "3", "1"},
+                  {"precision ≥ 95%", "0.8000", "75.0%", "100.0%", "3", "1"},
+                  {"precision ≥ 99% (target)", "0.8000", "75.0%", "100.0%", "3", "1"},
+                  {"threshold from val/report.json", "0.9000", "25.0%", "100.0%", "1", "3"},
+                  {"answer everything", "0.5500", "100.0%", "75.0%", "4", "0"}}));
+  EXPECT_NE(md.find("At the target precision of 99%, the lowest threshold reaching it on this "
+                    "data is 0.8000: it answers 75.0% of the requests at 100.0% precision and "
+                    "abstains on the rest. The threshold 0.9000 (from val/report.json) answers "
+                    "25.0% here at 100.0% precision."),
+            std::string::npos)
+      << md;
+  // The gate comes after the confusion matrix and before the errors.
+  EXPECT_LT(md.find("## final: confusion matrix"), md.find("## final: confidence gate"));
+  EXPECT_LT(md.find("## final: confidence gate"), md.find("## final: errors"));
+}
+
+TEST(ReportMarkdown, ConfidenceGateThatReachesNoTarget) {
+  const std::string md = render_markdown(unreachable_gate_report());
+  EXPECT_NE(md.find("No threshold reaches the target precision of 99% on this data"),
+            std::string::npos)
+      << md;
+  const Rows gate = table_after(md, "## final: confidence gate");
+  ASSERT_EQ(gate.size(), 5u);  // header, three targets, answer everything: no applied threshold
+  EXPECT_EQ(gate[3], (std::vector<std::string>{"precision ≥ 99% (target)", "—", "—", "—", "—", "—"}));
+  EXPECT_EQ(gate[4][0], "answer everything");
+  // No applied threshold anywhere: no columns for it.
+  const Rows models = table_after(md, "## Models");
+  EXPECT_EQ(std::count(models[0].begin(), models[0].end(), "Prec. @ thr."), 0);
+  EXPECT_EQ(models[2][7], "—");  // coverage at the target
+}
+
+TEST(ReportMarkdown, NoGateNoGateColumnsOrSection) {
+  const std::string md = render_markdown(selection_report());
+  EXPECT_EQ(md.find("confidence gate"), std::string::npos);
+  EXPECT_EQ(table_after(md, "## Models")[0].size(), 8u);
+}
+
 TEST(ReportMarkdown, ToolCalling) {
   const std::string md = render_markdown(calling_report());
   EXPECT_EQ(lines_of(md)[0], "# Tool calling · data/calls.jsonl · 2026-11-21 18:30 UTC");
@@ -557,6 +639,105 @@ TEST(ReportHtml, TrainingCurveSkipsNullsAndSortsBySteps) {
   EXPECT_EQ(count(points, ","), 2u);
   EXPECT_EQ(count(loss, "<circle"), 1u);
   EXPECT_NE(loss.find("eval loss at step 2: 1.7000"), std::string::npos);
+}
+
+TEST(ReportHtml, ConfidenceGateChartAndTable) {
+  const std::string html = render_html(gated_report());
+  const std::vector<std::string> charts = svgs(html);
+  ASSERT_EQ(charts.size(), 5u);  // the four of ToolSelectionPage, then the gate's
+  EXPECT_EQ(meta_svg_count(html), "5");
+  expect_clean_page(html);
+  const std::string& gate = charts[4];
+  EXPECT_NE(gate.find("<title>Coverage vs precision — final</title>"), std::string::npos);
+  // The curve: (25%, 100%), (75%, 100%), (100%, 75%) as one polyline of three points.
+  EXPECT_EQ(count(gate, "<polyline"), 1u);
+  const size_t pts = gate.find("points=\"");
+  const std::string points = gate.substr(pts + 8, gate.find('"', pts + 8) - pts - 8);
+  EXPECT_EQ(count(points, ","), 3u);
+  // The chosen point (a dot ringed in white) and the applied threshold (a square), with tooltips
+  // and the same words under the legend.
+  EXPECT_NE(gate.find("<title>final: threshold 0.8000: 75.0% answered at 100.0% precision</title>"),
+            std::string::npos);
+  EXPECT_NE(
+      gate.find("<title>final: held-out threshold 0.9000: 25.0% answered at 100.0% precision</title>"),
+      std::string::npos);
+  EXPECT_NE(gate.find(">● final: threshold 0.8000: 75.0% answered at 100.0% precision</text>"),
+            std::string::npos);
+  EXPECT_NE(gate.find(">target 99%</text>"), std::string::npos);
+  EXPECT_NE(gate.find("stroke-dasharray=\"5 4\""), std::string::npos);  // the target line
+  // The section under the charts, with the summary and the same table as the Markdown.
+  EXPECT_NE(html.find("<h2>Confidence gate — final</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"label\">threshold from val/report.json</td><td class=\"num\">"
+                      "0.9000</td><td class=\"num\">25.0%</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("answers 75.0% of the requests at 100.0% precision"), std::string::npos);
+  EXPECT_EQ(html.find("No coverage/precision curve"), std::string::npos);
+}
+
+TEST(ReportHtml, ConfidenceGateWithoutAnOperatingPointHasNoMarkers) {
+  const std::string html = render_html(unreachable_gate_report());
+  const std::vector<std::string> charts = svgs(html);
+  ASSERT_EQ(charts.size(), 5u);
+  expect_clean_page(html);
+  const std::string& gate = charts[4];
+  EXPECT_EQ(count(gate, "% answered at"), 0u);  // no marker tooltips, no captions
+  EXPECT_EQ(count(gate, "<polyline"), 1u);
+}
+
+TEST(ReportHtml, NoGateSaysWhy) {
+  const std::string html = render_html(selection_report());
+  EXPECT_NE(html.find("No coverage/precision curve: the confidence gate is measured in scoring "
+                      "mode only."),
+            std::string::npos);
+  EXPECT_EQ(html.find("Confidence gate"), std::string::npos);
+}
+
+TEST(ReportHtml, ConfidenceGateOfManyModelsWrapsItsLegend) {
+  ordered_json r = gated_report();
+  const ordered_json gated = r["models"][1];
+  r["models"] = ordered_json::array();
+  for (int k = 0; k < 8; ++k) {
+    ordered_json m = gated;
+    m["name"] = "checkpoint-" + std::to_string(100 * (k + 1));
+    r["models"].push_back(m);
+  }
+  const std::string html = render_html(r);
+  expect_clean_page(html);
+  const std::vector<std::string> charts = svgs(html);
+  const auto gate = std::find_if(charts.begin(), charts.end(), [](const std::string& s) {
+    return s.find("Coverage vs precision") != std::string::npos;
+  });
+  ASSERT_NE(gate, charts.end());
+  EXPECT_NE(gate->find("<title>Coverage vs precision — confidence gate</title>"),
+            std::string::npos);
+  EXPECT_EQ(count(*gate, "<polyline"), 8u);
+  EXPECT_EQ(count(*gate, "% answered at "), 16u + 2u);  // 8 dots and 8 squares, 2 captions
+  // Legend entries lie inside the chart: no text starts left of 0 or beyond its width.
+  for (size_t at = gate->find("<text x=\""); at != std::string::npos;
+       at = gate->find("<text x=\"", at + 1)) {
+    const double x = std::stod(gate->substr(at + 9));
+    EXPECT_GE(x, 0);
+    EXPECT_LE(x, 580);
+  }
+}
+
+TEST(ReportErrors, BrokenGateNamesTheField) {
+  ordered_json r = gated_report();
+  r["models"][1]["tool_selection"]["gate"]["curve"] = "x";
+  EXPECT_NE(error_of([&] { render_html(r); })
+                .find("report.models[1].tool_selection.gate.curve: expected an array"),
+            std::string::npos);
+  r = gated_report();
+  r["models"][1]["tool_selection"]["gate"]["operating_points"] = 3;
+  EXPECT_NE(error_of([&] { render_markdown(r); })
+                .find("report.models[1].tool_selection.gate.operating_points: expected an array"),
+            std::string::npos);
+  r = gated_report();
+  r["models"][1]["tool_selection"]["gate"]["fixed_threshold"]["coverage"] = "most";
+  EXPECT_NE(error_of([&] { render_markdown(r); })
+                .find("report.models[1].tool_selection.gate.fixed_threshold.coverage: expected a "
+                      "number"),
+            std::string::npos);
 }
 
 TEST(ReportHtml, ToolCallingPage) {
@@ -712,6 +893,44 @@ TEST(ReportText, Formats) {
   EXPECT_EQ(number_field(o, "missing", "o"), std::nullopt);
   EXPECT_NE(error_of([&] { number_field(o, "c", "o"); }).find("o.c: expected a number"),
             std::string::npos);
+}
+
+TEST(ReportText, GateFormats) {
+  EXPECT_EQ(format_threshold(0.87341), "0.8734");
+  EXPECT_EQ(format_threshold(0.5), "0.5000");
+  EXPECT_EQ(format_threshold(0.99), "0.9900");
+  EXPECT_EQ(format_threshold(0.999953), "0.9999530");  // not "1.0000"
+  EXPECT_EQ(format_threshold(1.0), "1.0000");
+  EXPECT_EQ(format_target(0.9), "90%");
+  EXPECT_EQ(format_target(0.99), "99%");
+  EXPECT_EQ(format_target(0.995), "99.5%");
+  EXPECT_EQ(format_target(1.0), "100%");
+}
+
+TEST(SvgChart, CoveragePrecisionWithoutPointsSaysSo) {
+  CoveragePrecisionChart c;
+  c.title = "t";
+  c.series.push_back({"s", "#000", {}, std::nullopt, std::nullopt, "", ""});
+  const std::string svg = coverage_precision_svg(c);
+  EXPECT_NE(svg.find(">no data</text>"), std::string::npos);
+  EXPECT_EQ(xml_problem(svg), "");
+}
+
+TEST(SvgChart, CoveragePrecisionDrawsOnePointPerPixel) {
+  // 10,000 points along a line: the polyline keeps about one per half pixel of the plot.
+  CoveragePrecisionChart c;
+  c.title = "t";
+  GateSeries s{"m", "#000", {}, std::nullopt, std::nullopt, "", ""};
+  for (int k = 1; k <= 10000; ++k) s.points.emplace_back(k / 10000.0, 1.0 - k / 40000.0);
+  c.series.push_back(s);
+  const std::string svg = coverage_precision_svg(c);
+  const size_t pts = svg.find("points=\"");
+  ASSERT_NE(pts, std::string::npos);
+  const size_t n = count(svg.substr(pts, svg.find('"', pts + 8) - pts), ",");
+  EXPECT_GT(n, 100u);
+  EXPECT_LT(n, 1200u);
+  EXPECT_EQ(xml_problem(svg), "");
+  EXPECT_FALSE(has_nan_or_inf(svg));
 }
 
 TEST(SvgChart, NiceTicks) {

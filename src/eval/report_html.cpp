@@ -25,6 +25,7 @@ header { border-bottom: 1px solid #d8dce1; padding-bottom: 14px; margin-bottom: 
 h1 { margin: 2px 0 6px; font-size: 26px; font-weight: 650; }
 h2 { margin: 28px 0 10px; font-size: 18px; font-weight: 650; }
 .meta { margin: 0; color: #57606a; }
+.lead { margin: 0 0 10px; color: #3b434b; max-width: 960px; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace;
   font-size: 12.5px; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 16px;
@@ -325,6 +326,68 @@ void reliability_chart(Charts& charts, const ordered_json& report, size_t last) 
   charts.chart(reliability_svg(chart));
 }
 
+// Coverage/precision curves of every model with a confidence gate (scoring mode), each with its
+// chosen operating point; the target precision is the last such model's.
+void gate_chart(Charts& charts, const ordered_json& report, size_t last) {
+  CoveragePrecisionChart chart;
+  chart.width = 580;
+  chart.height = 430;
+  const size_t n = report["models"].size();
+  for (size_t i = 0; i < n; ++i) {
+    const ordered_json* ts = model_section(report, i, "tool_selection");
+    auto g = ts ? ts->find("gate") : ordered_json::const_iterator();
+    if (!ts || g == ts->end() || g->is_null()) continue;
+    const std::string where = str("report.models[", i, "].tool_selection.gate");
+    if (!g->is_object()) fail(where, ": expected an object");
+    GateSeries s;
+    s.name = model_name(report, i);
+    s.color = series_color(chart.series.size());
+    auto curve = g->find("curve");
+    if (curve != g->end() && !curve->is_null()) {
+      if (!curve->is_array()) fail(where, ".curve: expected an array");
+      for (size_t k = 0; k < curve->size(); ++k) {
+        const ordered_json& p = (*curve)[k];
+        const std::string pw = str(where, ".curve[", k, "]");
+        if (!p.is_object()) fail(pw, ": expected an object");
+        const auto coverage = number_field(p, "coverage", pw);
+        const auto precision = number_field(p, "precision", pw);
+        if (coverage && precision) s.points.emplace_back(*coverage, *precision);
+      }
+      std::stable_sort(s.points.begin(), s.points.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+    }
+    // (coverage, precision) of an operating point, and its label.
+    auto point = [&](const char* key, const std::string& what,
+                     std::optional<std::pair<double, double>>& at, std::string& label) {
+      auto it = g->find(key);
+      if (it == g->end() || it->is_null()) return;
+      const std::string pw = where + "." + key;
+      if (!it->is_object()) fail(pw, ": expected an object or null");
+      const auto coverage = number_field(*it, "coverage", pw);
+      const auto precision = number_field(*it, "precision", pw);
+      const auto threshold = number_field(*it, "threshold", pw);
+      if (!coverage || !precision || !threshold) return;
+      at = std::make_pair(*coverage, *precision);
+      label = str(what, " ", format_threshold(*threshold), ": ", format_percent(*coverage),
+                  " answered at ", format_percent(*precision), " precision");
+    };
+    point("operating_point", "threshold", s.chosen, s.chosen_label);
+    point("fixed_threshold", "held-out threshold", s.fixed, s.fixed_label);
+    if (i == last || !chart.target_precision)
+      chart.target_precision = number_field(*g, "target_precision", where);
+    chart.series.push_back(std::move(s));
+  }
+  if (chart.series.empty()) {
+    charts.note("No coverage/precision curve: the confidence gate is measured in scoring mode "
+                "only.");
+    return;
+  }
+  if (chart.target_precision) chart.target_label = "target " + format_target(*chart.target_precision);
+  chart.title = str("Coverage vs precision \xE2\x80\x94 ",
+                    chart.series.size() == 1 ? chart.series[0].name : "confidence gate");
+  charts.chart(coverage_precision_svg(chart));
+}
+
 // Tool-calling metrics side by side for every model; rates where lower is better say so.
 void calling_chart(Charts& charts, const ordered_json& report) {
   static const std::pair<const char*, const char*> kMetrics[] = {
@@ -402,6 +465,7 @@ std::string render_html(const ordered_json& report) {
   if (task == ReportTask::kToolSelection && n_models) {
     confusion_chart(charts, report, last);
     reliability_chart(charts, report, last);
+    gate_chart(charts, report, last);
   }
   b += charts.html() + "</section>\n";
 
@@ -409,6 +473,13 @@ std::string render_html(const ordered_json& report) {
     if (auto per_class = per_class_table(report, last)) {
       b += "<section><h2>Per tool \xE2\x80\x94 " + html_escape(last_name) + "</h2>\n" +
            table_html(*per_class) + "</section>\n";
+    }
+    if (auto gate = gate_table(report, last)) {
+      b += "<section><h2>Confidence gate \xE2\x80\x94 " + html_escape(last_name) + "</h2>\n" +
+           "<p class=\"lead\">Answer only when the chosen tool's probability is at least the "
+           "threshold; below it, abstain (say no tool fits, or ask the user). " +
+           html_escape(*gate_summary(report, last)) + "</p>\n" + table_html(*gate) +
+           "</section>\n";
     }
   }
   if (n_models) {

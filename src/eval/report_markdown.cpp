@@ -232,6 +232,12 @@ std::string render_markdown(const ordered_json& report) {
       out += str("\n## ", name, ": confusion matrix\n\n",
                  "Rows: expected tool. Columns: predicted tool, then outputs naming no tool.\n\n",
                  confusion_text(*confusion_table(report, last)));
+      if (auto gate = gate_table(report, last)) {
+        out += str("\n## ", name, ": confidence gate\n\n",
+                   "Answer only when the chosen tool's probability is at least the threshold; "
+                   "below it, abstain (say no tool fits, or ask the user). ",
+                   md_label(*gate_summary(report, last)), "\n\n", table_text(*gate));
+      }
     } else {
       out += str("\n", name, " has no tool-selection results.\n");
     }

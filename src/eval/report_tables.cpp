@@ -18,7 +18,7 @@ enum class Format { kPercent, kPercent2, kFixed1, kFixed2, kFixed3, kCount };
 
 // One comparison column: the value at model[section][key] (section nullptr: the model itself).
 struct Column {
-  const char* header;
+  std::string header;
   const char* section;
   const char* key;
   Format format;
@@ -44,6 +44,9 @@ const Column kPerplexityColumns[] = {
 };
 const Column kPerplexityExtra = {"Perplexity", "perplexity", "perplexity", Format::kFixed2};
 const Column kSeconds = {"Seconds", nullptr, "seconds", Format::kFixed1};
+const char kGate[] = "tool_selection.gate";
+const char kGateChosen[] = "tool_selection.gate.operating_point";
+const char kGateFixed[] = "tool_selection.gate.fixed_threshold";
 
 std::string format(std::optional<double> v, Format f) {
   switch (f) {
@@ -249,6 +252,29 @@ ReportTable comparison_table(const ordered_json& report) {
       }
     }
   }
+  if (task == ReportTask::kToolSelection) {
+    // The gate's coverage at its target, and at an applied threshold, when some model has them.
+    std::optional<double> target;
+    bool gated = false, targets_differ = false, fixed = false;
+    for (size_t i = 0; i < models.size(); ++i) {
+      const ordered_json* g = section(models[i], kGate, models_where(i));
+      if (!g) continue;
+      const auto t = number_field(*g, "target_precision", models_where(i) + "." + kGate);
+      targets_differ = targets_differ || (gated && t != target);
+      if (!gated) target = t;
+      gated = true;
+      fixed = fixed || section(models[i], kGateFixed, models_where(i)) != nullptr;
+    }
+    if (gated) {
+      columns.push_back(
+          {target && !targets_differ ? "Cov. @ " + format_target(*target) + " prec." : "Gated cov.",
+           kGateChosen, "coverage", Format::kPercent});
+    }
+    if (fixed) {
+      columns.push_back({"Prec. @ thr.", kGateFixed, "precision", Format::kPercent});
+      columns.push_back({"Cov. @ thr.", kGateFixed, "coverage", Format::kPercent});
+    }
+  }
   columns.push_back(kSeconds);
 
   ReportTable t;
@@ -327,6 +353,124 @@ std::optional<ReportTable> confusion_table(const ordered_json& report, size_t i)
     t.rows.push_back(std::move(cells));
   }
   return t;
+}
+
+std::string format_threshold(double t) {
+  int decimals = 4;
+  // Two significant digits of 1 - t at least: 0.99995 must not read as 1.0000.
+  while (t < 1 && decimals < 10 && 1 - t < 100 * std::pow(10.0, -decimals)) ++decimals;
+  return format_fixed(t, decimals);
+}
+
+std::string format_target(double p) {
+  std::string s = format_fixed(p * 100, 2);
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s + "%";
+}
+
+namespace {
+
+// A gate point's cells: threshold, coverage, precision, answered, abstained (of n).
+std::vector<std::string> gate_cells(const ordered_json* point, std::optional<double> n,
+                                    const std::string& where) {
+  if (!point) return {kDash, kDash, kDash, kDash, kDash};
+  if (!point->is_object()) fail(where, ": expected an object or null");
+  const auto threshold = number_field(*point, "threshold", where);
+  const auto answered = number_field(*point, "answered", where);
+  return {threshold ? format_threshold(*threshold) : kDash,
+          format_percent(number_field(*point, "coverage", where)),
+          format_percent(number_field(*point, "precision", where)), format_count(answered),
+          n && answered ? format_count(*n - *answered) : kDash};
+}
+
+// gate[key] as an object, nullptr when missing or null.
+const ordered_json* gate_point(const ordered_json& gate, const char* key) {
+  auto it = gate.find(key);
+  return it == gate.end() || it->is_null() ? nullptr : &*it;
+}
+
+}  // namespace
+
+std::optional<ReportTable> gate_table(const ordered_json& report, size_t i) {
+  const std::string where = models_where(i) + "." + kGate;
+  const ordered_json* g = section(model_at(report, i), kGate, models_where(i));
+  if (!g) return std::nullopt;
+  const auto n = number_field(*g, "n", where);
+  const auto target = number_field(*g, "target_precision", where);
+  ReportTable t;
+  t.headers = {"Operating point", "Threshold", "Coverage", "Precision", "Answered", "Abstained"};
+  t.kinds = {CellKind::kLabel,  CellKind::kNumber, CellKind::kNumber,
+             CellKind::kNumber, CellKind::kNumber, CellKind::kNumber};
+  auto ops = g->find("operating_points");
+  if (ops != g->end() && !ops->is_null()) {
+    if (!ops->is_array()) fail(where, ".operating_points: expected an array");
+    for (size_t k = 0; k < ops->size(); ++k) {
+      const ordered_json& op = (*ops)[k];
+      const std::string ow = str(where, ".operating_points[", k, "]");
+      if (!op.is_object()) fail(ow, ": expected an object");
+      const auto p = number_field(op, "target_precision", ow);
+      std::vector<std::string> row = {str("precision \xE2\x89\xA5 ", p ? format_target(*p) : kDash,
+                                          p && target && *p == *target ? " (target)" : "")};
+      for (std::string& c : gate_cells(gate_point(op, "point"), n, ow + ".point"))
+        row.push_back(std::move(c));
+      t.rows.push_back(std::move(row));
+    }
+  }
+  if (const ordered_json* fixed = gate_point(*g, "fixed_threshold")) {
+    auto from = g->find("fixed_threshold_from");
+    const std::string source =
+        from != g->end() && from->is_string() ? from->get<std::string>() : "";
+    std::vector<std::string> row = {source.empty() ? "threshold given"
+                                                   : "threshold from " + source};
+    for (std::string& c : gate_cells(fixed, n, where + ".fixed_threshold"))
+      row.push_back(std::move(c));
+    t.rows.push_back(std::move(row));
+  }
+  auto curve = g->find("curve");
+  const ordered_json* all =
+      curve != g->end() && curve->is_array() && !curve->empty() ? &curve->back() : nullptr;
+  std::vector<std::string> row = {"answer everything"};
+  for (std::string& c : gate_cells(all, n, where + ".curve[-1]")) row.push_back(std::move(c));
+  t.rows.push_back(std::move(row));
+  return t;
+}
+
+std::optional<std::string> gate_summary(const ordered_json& report, size_t i) {
+  const std::string where = models_where(i) + "." + kGate;
+  const ordered_json* g = section(model_at(report, i), kGate, models_where(i));
+  if (!g) return std::nullopt;
+  const auto target = number_field(*g, "target_precision", where);
+  const std::string goal = target ? format_target(*target) : kDash;
+  std::string out;
+  if (const ordered_json* op = gate_point(*g, "operating_point")) {
+    const std::string ow = where + ".operating_point";
+    if (!op->is_object()) fail(ow, ": expected an object or null");
+    const auto threshold = number_field(*op, "threshold", ow);
+    out = str("At the target precision of ", goal, ", the lowest threshold reaching it on this data "
+              "is ", threshold ? format_threshold(*threshold) : kDash, ": it answers ",
+              format_percent(number_field(*op, "coverage", ow)), " of the requests at ",
+              format_percent(number_field(*op, "precision", ow)),
+              " precision and abstains on the rest.");
+  } else if (number_field(*g, "n", where).value_or(0) > 0) {
+    out = str("No threshold reaches the target precision of ", goal,
+              " on this data: even the most confident answers fall short of it.");
+  } else {
+    out = "No examples: no curve.";
+  }
+  if (const ordered_json* fixed = gate_point(*g, "fixed_threshold")) {
+    const std::string fw = where + ".fixed_threshold";
+    if (!fixed->is_object()) fail(fw, ": expected an object or null");
+    auto from = g->find("fixed_threshold_from");
+    const std::string source =
+        from != g->end() && from->is_string() ? from->get<std::string>() : "";
+    const auto threshold = number_field(*fixed, "threshold", fw);
+    out += str(" The threshold ", threshold ? format_threshold(*threshold) : kDash,
+               source.empty() ? "" : " (from " + source + ")", " answers ",
+               format_percent(number_field(*fixed, "coverage", fw)), " here at ",
+               format_percent(number_field(*fixed, "precision", fw)), " precision.");
+  }
+  return out;
 }
 
 std::optional<ReportTable> errors_table(const ordered_json& report, size_t i) {

@@ -55,6 +55,23 @@ std::optional<ReportTable> confusion_table(const nlohmann::ordered_json& report,
 // nullopt when the task has no error sample (perplexity) or the model has no section for it.
 std::optional<ReportTable> errors_table(const nlohmann::ordered_json& report, size_t i);
 
+// The confidence gate of one model's tool selection (its tool_selection.gate): a row per target
+// precision (threshold, coverage, precision, answered, abstained; dashes where no threshold
+// reaches it), then the threshold chosen elsewhere when one was applied, then answering
+// everything. nullopt when the model has no gate (generation mode, other tasks).
+std::optional<ReportTable> gate_table(const nlohmann::ordered_json& report, size_t i);
+
+// One or two sentences on the same gate: what the target precision's threshold gives, or that no
+// threshold reaches it, and what the applied threshold gives. nullopt when there is no gate.
+std::optional<std::string> gate_summary(const nlohmann::ordered_json& report, size_t i);
+
+// A threshold with enough decimals to tell it from 1 (0.87341 -> "0.8734", 0.999953 ->
+// "0.9999530"); report.json holds the exact value.
+std::string format_threshold(double t);
+
+// A precision target without trailing zeros: 0.9 -> "90%", 0.995 -> "99.5%".
+std::string format_target(double p);
+
 // How many bytes at the start and at the end every text shares, cut back to whitespace so that no
 // word is split: prompts of one evaluation repeat the task's instruction and the chat template's
 // markers, and the part between is what tells the errors apart. Both 0 for fewer than two texts.

@@ -43,6 +43,7 @@ struct LegendItem {
   std::string name, color;
   bool line;
   std::string dash;
+  bool dot = false;  // a dot instead of a square swatch (point markers)
 };
 LegendItem swatch(const std::string& name, const std::string& color) {
   return {name, color, false, ""};
@@ -63,12 +64,27 @@ void draw_legend(SvgWriter& svg, const std::vector<LegendItem>& items, double x_
   for (const LegendItem& it : items) {
     if (it.line) {
       svg.line(x, y - 4, x + 16, y - 4, it.color, 2.5, it.dash);
+    } else if (it.dot) {
+      svg.circle(x + 8, y - 4, 4.5, it.color);
     } else {
       svg.rect(x + 3, y - 9, 10, 10, it.color);
     }
     svg.text(x + 22, y, it.name);
     x += 22 + text_width(it.name, 12) + 14;
   }
+}
+
+// Legend items in rows no wider than `max_width`, in order.
+std::vector<std::vector<LegendItem>> legend_rows(const std::vector<LegendItem>& items,
+                                                 double max_width) {
+  std::vector<std::vector<LegendItem>> rows(1);
+  for (const LegendItem& it : items) {
+    std::vector<LegendItem> wider = rows.back();
+    wider.push_back(it);
+    if (!rows.back().empty() && legend_width(wider) > max_width) rows.emplace_back();
+    rows.back().push_back(it);
+  }
+  return rows;
 }
 
 // Text cut (with "…") to fit `max_px` at `size`.
@@ -417,6 +433,114 @@ std::string reliability_svg(const ReliabilityChart& c) {
   svg.text(left + pw / 2, c.height - 8, "confidence (probability of the chosen tool)", "middle", 12,
            kAxis);
   svg.text(14, top + ph / 2, "accuracy", "middle", 12, kAxis, false, -90);
+  return svg.finish();
+}
+
+// ---- coverage / precision of a confidence gate ----
+
+std::string coverage_precision_svg(const CoveragePrecisionChart& c) {
+  std::vector<LegendItem> items;
+  bool any_fixed = false, any_point = false;
+  double ymin = 1;
+  for (const GateSeries& s : c.series) {
+    items.push_back(stroke(s.name, s.color));
+    for (const auto& [x, y] : s.points) ymin = std::min(ymin, y), any_point = true;
+    any_fixed = any_fixed || s.fixed.has_value();
+    if (s.fixed) ymin = std::min(ymin, s.fixed->second);
+  }
+  items.push_back({"chosen threshold", "#444", false, "", true});
+  if (any_fixed) items.push_back(swatch("threshold from held-out data", "#444"));
+  if (c.target_precision) {
+    items.push_back(stroke(c.target_label.empty() ? "target " + format_percent(*c.target_precision)
+                                                  : c.target_label,
+                           "#999", "5 4"));
+    ymin = std::min(ymin, *c.target_precision);
+  }
+  // The last series' points in words under the legend: labels beside the markers would cross the
+  // curves, which crowd the top of the plot.
+  std::vector<std::string> captions;
+  if (!c.series.empty()) {
+    const GateSeries& last = c.series.back();
+    if (last.chosen && !last.chosen_label.empty())
+      captions.push_back("\xE2\x97\x8F " + last.name + ": " + last.chosen_label);
+    if (last.fixed && !last.fixed_label.empty())
+      captions.push_back("\xE2\x96\xA0 " + last.name + ": " + last.fixed_label);
+  }
+  const double left = 58, right = 16, bottom = 46;
+  const auto rows = legend_rows(items, c.width - left - right);
+  const double legend_end = 42 + 18.0 * static_cast<double>(rows.size() - 1);
+  const double top = legend_end + 20 + 16.0 * static_cast<double>(captions.size());
+  const double ph = c.height - top - bottom, pw = c.width - left - right;
+  SvgWriter svg(c.width, c.height, c.title);
+  svg.text(8, 20, c.title, "start", 14, "#222", true);
+  if (!any_point) {
+    svg.text(c.width / 2, c.height / 2, "no data", "middle", 12, kMuted);
+    return svg.finish();
+  }
+  for (size_t r = 0; r < rows.size(); ++r)
+    draw_legend(svg, rows[r], c.width - right, 42 + 18.0 * r);
+  for (size_t k = 0; k < captions.size(); ++k)
+    svg.text(left, legend_end + 18 + 16.0 * k, fit_text(captions[k], pw, 11), "start", 11, "#333");
+
+  // Precision from a round value below the lowest one shown, up to 100%: a well-gated model's
+  // curve lives in the top few percent, which an axis from 0 would flatten.
+  const Ticks t0 = nice_ticks(std::max(0.0, ymin), 1.0, 5);
+  double y0 = std::max(0.0, std::floor(std::max(0.0, ymin) / t0.step + 1e-9) * t0.step);
+  if (y0 > 1 - 1e-9) y0 = 0.9;  // every answer right: still show where 100% sits
+  const Ticks yt = nice_ticks(y0, 1.0, 5);
+  const Scale sx{0, 1, left, left + pw}, sy{y0, 1, top + ph, top};
+  for (double v : yt.values) {
+    if (v < y0 - 1e-9 || v > 1 + 1e-9) continue;
+    svg.line(left, sy(v), left + pw, sy(v), kGrid);
+    svg.text(left - 6, sy(v) + 4, format_percent(v, yt.step < 0.01 ? 1 : 0), "end", 11, kAxis);
+  }
+  for (int k = 0; k <= 5; ++k) {
+    const double v = k / 5.0;
+    svg.line(sx(v), top + ph, sx(v), top + ph + 4, kAxis);
+    svg.text(sx(v), top + ph + 17, format_percent(v, 0), "middle", 11, kAxis);
+  }
+  if (c.target_precision) {
+    const double y = sy(std::clamp(*c.target_precision, 0.0, 1.0));
+    svg.line(left, y, left + pw, y, "#999", 1.5, "5 4");
+  }
+  for (size_t k = 0; k < c.series.size(); ++k) {
+    const GateSeries& s = c.series[k];
+    // Thousands of examples give thousands of points; those landing on the same pixel are one.
+    std::vector<std::pair<double, double>> px;
+    for (const auto& [x, y] : s.points) {
+      const std::pair<double, double> p = {sx(std::clamp(x, 0.0, 1.0)),
+                                           sy(std::clamp(y, 0.0, 1.0))};
+      if (px.empty() || std::abs(p.first - px.back().first) >= 0.5 ||
+          std::abs(p.second - px.back().second) >= 0.5) {
+        px.push_back(p);
+      }
+    }
+    if (px.size() > 1) svg.polyline(px, s.color, 2);
+    if (px.size() == 1) svg.circle(px[0].first, px[0].second, 3, s.color);
+  }
+  // Markers over every curve: a dot for the chosen threshold, a square for one from elsewhere,
+  // each ringed in white so that it stands out where curves cross.
+  for (const GateSeries& s : c.series) {
+    auto at = [&](const std::pair<double, double>& p) {
+      return std::make_pair(sx(std::clamp(p.first, 0.0, 1.0)), sy(std::clamp(p.second, 0.0, 1.0)));
+    };
+    if (s.chosen) {
+      const auto [x, y] = at(*s.chosen);
+      svg.circle(x, y, 7, "#fff");
+      svg.circle(x, y, 5.5, s.color, s.name + ": " + s.chosen_label);
+    }
+    if (s.fixed) {
+      const auto [x, y] = at(*s.fixed);
+      svg.rect(x - 6, y - 6, 12, 12, "#fff");
+      svg.rect(x - 4.5, y - 4.5, 9, 9, s.color, "", s.name + ": " + s.fixed_label);
+    }
+  }
+  svg.line(left, top, left, top + ph, kAxis);
+  svg.line(left, top + ph, left + pw, top + ph, kAxis);
+  svg.text(left + pw / 2, c.height - 8,
+           "coverage (share of requests answered at confidence \xE2\x89\xA5 the threshold)",
+           "middle", 12, kAxis);
+  svg.text(14, top + ph / 2, "precision of the answers", "middle", 12, kAxis, false, -90);
   return svg.finish();
 }
 

@@ -93,4 +93,22 @@ struct ReliabilityChart {
 };
 std::string reliability_svg(const ReliabilityChart& chart);
 
+// Coverage/precision of a confidence gate: per model, the precision of the answered requests
+// against the share answered as the threshold falls, with its chosen operating point (a dot) and
+// a threshold chosen on other data (a square); the target precision is a dashed line.
+struct GateSeries {
+  std::string name, color;
+  std::vector<std::pair<double, double>> points;  // (coverage, precision), coverage ascending
+  std::optional<std::pair<double, double>> chosen, fixed;  // (coverage, precision)
+  std::string chosen_label, fixed_label;  // tooltips, and for the last series lines under the title
+};
+struct CoveragePrecisionChart {
+  std::string title;
+  std::vector<GateSeries> series;
+  std::optional<double> target_precision;
+  std::string target_label;  // the legend's name for the target line ("target 99%")
+  double width = 580, height = 430;
+};
+std::string coverage_precision_svg(const CoveragePrecisionChart& chart);
+
 }  // namespace tsft
