@@ -469,6 +469,10 @@ TEST(ReportMarkdown, ConfidenceGate) {
                     "25.0% here at 100.0% precision."),
             std::string::npos)
       << md;
+  ordered_json all = gated_report();
+  all["models"][1]["tool_selection"]["gate"]["operating_point"]["coverage"] = 1.0;
+  EXPECT_NE(render_markdown(all).find("is 0.8000: it answers every request at 100.0% precision."),
+            std::string::npos);
   // The gate comes after the confusion matrix and before the errors.
   EXPECT_LT(md.find("## final: confusion matrix"), md.find("## final: confidence gate"));
   EXPECT_LT(md.find("## final: confidence gate"), md.find("## final: errors"));

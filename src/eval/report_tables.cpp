@@ -447,11 +447,13 @@ std::optional<std::string> gate_summary(const ordered_json& report, size_t i) {
     const std::string ow = where + ".operating_point";
     if (!op->is_object()) fail(ow, ": expected an object or null");
     const auto threshold = number_field(*op, "threshold", ow);
+    const auto coverage = number_field(*op, "coverage", ow);
+    const std::string precision = format_percent(number_field(*op, "precision", ow));
     out = str("At the target precision of ", goal, ", the lowest threshold reaching it on this data "
               "is ", threshold ? format_threshold(*threshold) : kDash, ": it answers ",
-              format_percent(number_field(*op, "coverage", ow)), " of the requests at ",
-              format_percent(number_field(*op, "precision", ow)),
-              " precision and abstains on the rest.");
+              coverage == 1.0 ? str("every request at ", precision, " precision.")
+                              : str(format_percent(coverage), " of the requests at ", precision,
+                                    " precision and abstains on the rest."));
   } else if (number_field(*g, "n", where).value_or(0) > 0) {
     out = str("No threshold reaches the target precision of ", goal,
               " on this data: even the most confident answers fall short of it.");
