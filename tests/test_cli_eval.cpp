@@ -90,6 +90,61 @@ TEST(CliEval, ToolCallingAndPerplexity) {
   EXPECT_LT(ppl["perplexity"].get<double>(), 100.0);  // an instruct model on chat replies
 }
 
+// The confidence gate end to end: a threshold chosen on one generated set at a stated precision,
+// then applied to another by --gate-from (and one given by hand with --gate-threshold).
+TEST(CliEval, ConfidenceGateChosenOnOneSetAndAppliedToAnother) {
+  const std::string d = temp_dir("gate");
+  ASSERT_EQ(run("gen tool-selection --n 12 --seed 3 --format chat --out " + d + "/val.jsonl")
+                .exit_code, 0);
+  ASSERT_EQ(run("gen tool-selection --n 12 --seed 4 --format chat --out " + d + "/test.jsonl")
+                .exit_code, 0);
+  const std::string model = " --threads 2 --quiet --model " + kDefaultModel + " --name base";
+  const CliResult v = run("eval --data " + d + "/val.jsonl --gate-precision 0.3 " +
+                          "--gate-threshold 0.5" + model + " --out " + d + "/val");
+  ASSERT_EQ(v.exit_code, 0) << v.out;
+  const json val = read_json(d + "/val/report.json");
+  const json& g = val["models"][0]["tool_selection"]["gate"];
+  EXPECT_EQ(g["target_precision"], 0.3);
+  EXPECT_EQ(g["n"], 12);
+  ASSERT_FALSE(g["curve"].empty());
+  const json& all = g["curve"].back();
+  EXPECT_EQ(all["answered"], 12);
+  EXPECT_EQ(all["coverage"], 1.0);
+  EXPECT_EQ(all["precision"], val["models"][0]["tool_selection"]["accuracy"]);
+  EXPECT_EQ(g["full_coverage_precision"], all["precision"]);
+  // --gate-threshold 0.5 answers what the curve's points at or above 0.5 answer.
+  int64_t answered = 0;
+  for (const json& p : g["curve"])
+    if (p["threshold"].get<double>() >= 0.5) answered = p["answered"].get<int64_t>();
+  EXPECT_EQ(g["fixed_threshold"]["threshold"], 0.5);
+  EXPECT_EQ(g["fixed_threshold"]["answered"], answered);
+  EXPECT_EQ(g["fixed_threshold_from"], "--gate-threshold");
+  ASSERT_TRUE(g["operating_point"].is_object()) << g.dump();
+  EXPECT_GE(g["operating_point"]["precision"].get<double>(), 0.3);
+  const std::string md = read_text(d + "/val/report.md");
+  EXPECT_NE(md.find("## base: confidence gate"), std::string::npos) << md;
+  EXPECT_NE(md.find("| precision ≥ 30% (target)"), std::string::npos) << md;
+  EXPECT_NE(read_text(d + "/val/report.html").find("Coverage vs precision"), std::string::npos);
+
+  const CliResult t = run("eval --data " + d + "/test.jsonl --gate-from " + d +
+                          "/val/report.json" + model + " --out " + d + "/test");
+  ASSERT_EQ(t.exit_code, 0) << t.out;
+  const json test = read_json(d + "/test/report.json");
+  const json& tg = test["models"][0]["tool_selection"]["gate"];
+  EXPECT_EQ(tg["fixed_threshold"]["threshold"], g["operating_point"]["threshold"]);
+  EXPECT_EQ(tg["fixed_threshold_from"], d + "/val/report.json");
+  EXPECT_EQ(tg["target_precision"], 0.99);  // the default
+
+  // A model the validation report does not name fails before anything is scored.
+  const CliResult other = run("eval --data " + d + "/test.jsonl --gate-from " + d +
+                              "/val/report.json --threads 2 --model " + kDefaultModel +
+                              " --name other --out " + d + "/other");
+  EXPECT_EQ(other.exit_code, 1) << other.out;
+  EXPECT_NE(other.out.find("val/report.json: no model named 'other' (it has 'base')"),
+            std::string::npos)
+      << other.out;
+}
+
 // A two-step LoRA run saving every step, then its base, checkpoints and final adapter compared.
 TEST(CliEval, EveryCheckpointOfARunInOneTable) {
   const std::string d = temp_dir("run");
@@ -150,6 +205,28 @@ TEST(CliEval, BadInputsGiveOneLineErrors) {
   one_line(run("eval --data " + d + "/x.jsonl --checkpoints " + d),
            "not a training run's output directory");
   one_line(run("eval --data " + d + "/x.jsonl --skip-invalid"), "at least two candidate tools");
+  // The confidence gate's options.
+  const std::string x = "eval --data " + d + "/x.jsonl ";
+  for (const char* p : {"0", "1.5", "-1", "nan", "inf"})
+    one_line(run(x + "--gate-precision " + p),
+             std::string("--gate-precision: expected a precision in (0, 1], got ") + p);
+  one_line(run(x + "--gate-precision high"), "option --gate-precision expects a number, got 'high'");
+  for (const char* t : {"-0.1", "1.01", "nan"})
+    one_line(run(x + "--gate-threshold " + t),
+             std::string("--gate-threshold: expected a confidence in [0, 1], got ") + t);
+  one_line(run(x + "--gate-threshold 0.5 --gate-from r.json"), "give one or the other");
+  one_line(run(x + "--task tool-calling --gate-precision 0.9"), "need tool-selection scoring");
+  one_line(run(x + "--mode generation --gate-threshold 0.5"), "need tool-selection scoring");
+  one_line(run(x + "--gate-from " + d + "/none.json"), "none.json: cannot open");
+  one_line(run(x + "--gate-from " + d + "/x.jsonl"), "x.jsonl: not valid JSON");
+  std::ofstream(d + "/calls.json") << R"({"format": "toolsft-eval/1", "task": "tool_calling", "models": []})";
+  one_line(run(x + "--gate-from " + d + "/calls.json"), "not a tool-selection report.json");
+  std::ofstream(d + "/gen.json")
+      << R"({"task": "tool_selection", "models": [{"name": "base", "tool_selection": {"gate": null}}]})";
+  one_line(run(x + "--gate-from " + d + "/gen.json"), "gen.json: no model has a confidence gate");
+  // Limits are accepted: what fails then is the data.
+  one_line(run(x + "--gate-precision 1 --gate-threshold 0"), "x.jsonl:2: prompt: expected a string");
+  one_line(run(x + "--gate-threshold 1"), "x.jsonl:2: prompt: expected a string");
   EXPECT_EQ(run("eval").exit_code, 2);
 }
 

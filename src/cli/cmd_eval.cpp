@@ -64,6 +64,18 @@ int cmd_eval(int argc, char** argv) {
       {"max-new-tokens", "N", "generation: most tokens per answer; 0 = automatic", "0"},
       {"max-seq-len", "N", "perplexity: longest sequence; longer ones are dropped", "2048"},
       {"batch-tokens", "N", "scoring and perplexity: tokens per batched forward", "1024"},
+      {"gate-precision", "P",
+       "tool selection (scoring): the confidence gate's target precision in (0, 1]; the report "
+       "gives the lowest threshold reaching it on this data and the coverage/precision curve",
+       "0.99"},
+      {"gate-threshold", "T",
+       "tool selection (scoring): also report the coverage and precision of answering only at "
+       "confidence >= T, in [0, 1] (a threshold chosen on held-out data)",
+       ""},
+      {"gate-from", "REPORT",
+       "tool selection (scoring): like --gate-threshold, with each model's chosen threshold "
+       "taken from a report.json of the same models on held-out data (matched by name)",
+       ""},
       {"skip-invalid", "", "skip rows that fail validation instead of stopping", ""},
       {"out", "DIR", "where report.json, report.md and report.html go", "eval-report"},
       {"threads", "N", "worker threads; 0 = all cores", "0"},
@@ -102,6 +114,25 @@ int cmd_eval(int argc, char** argv) {
   if (args.given("tools")) q.tools = read_tools_file(args.str("tools"));
   q.progress = !args.flag("quiet");
   if (args.given("checkpoints")) q.run_dir = args.str("checkpoints");
+  q.gate_precision = args.number("gate-precision");
+  if (!(q.gate_precision > 0 && q.gate_precision <= 1))
+    fail("--gate-precision: expected a precision in (0, 1], got ", args.str("gate-precision"));
+  if (args.given("gate-threshold")) {
+    q.gate_threshold = args.number("gate-threshold");
+    if (!(*q.gate_threshold >= 0 && *q.gate_threshold <= 1))
+      fail("--gate-threshold: expected a confidence in [0, 1], got ", args.str("gate-threshold"));
+  }
+  if (args.given("gate-threshold") && args.given("gate-from"))
+    fail("--gate-threshold and --gate-from: give one or the other");
+  const bool gated = args.given("gate-precision") || args.given("gate-threshold") ||
+                     args.given("gate-from");
+  if (gated && (q.task != "tool-selection" || q.mode == "generation"))
+    fail("--gate-precision, --gate-threshold and --gate-from need tool-selection scoring "
+         "(--task tool-selection with --mode scoring or both)");
+  if (args.given("gate-from")) {
+    q.gate_thresholds_from = args.str("gate-from");
+    q.gate_thresholds = read_gate_thresholds(q.gate_thresholds_from);
+  }
 
   // The models, in table order.
   std::vector<EvalModelSpec>& models = q.models;

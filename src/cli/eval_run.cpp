@@ -55,6 +55,25 @@ ordered_json training_curves(const std::string& metrics_path) {
   return {{"train", train}, {"eval", eval}};
 }
 
+// The threshold the scoring entry of `model` takes from q.gate_thresholds: the report's entry of
+// that name, or "name (scoring)" when it ran --mode both. nullopt (and a note) when that model
+// reached no threshold there; tsft::Error when the report lacks the model.
+std::optional<double> gate_threshold_for(const EvalRequest& q, const std::string& model) {
+  for (const std::string& key : {model, model + " (scoring)"}) {
+    const auto it = q.gate_thresholds.find(key);
+    if (it == q.gate_thresholds.end()) continue;
+    if (!it->second)
+      std::fprintf(stderr, "%s: '%s' reached no threshold there; no gated numbers for it\n",
+                   q.gate_thresholds_from.c_str(), key.c_str());
+    return it->second;
+  }
+  std::string names;
+  for (const auto& [name, _] : q.gate_thresholds)
+    names += (names.empty() ? "'" : ", '") + name + "'";
+  fail(q.gate_thresholds_from, ": no model named '", model, "' (it has ", names,
+       "); name the models alike with --name");
+}
+
 std::vector<int32_t> stop_ids(const LoadedModel& m) {
   std::vector<int32_t> ids = m.gen_defaults.eos_ids;
   if (m.tokenizer->eos_id() >= 0) ids.push_back(m.tokenizer->eos_id());
@@ -62,6 +81,52 @@ std::vector<int32_t> stop_ids(const LoadedModel& m) {
 }
 
 }  // namespace
+
+GateThresholds gate_thresholds_of(const ordered_json& report, const std::string& source) {
+  if (!report.is_object() || report.value("task", "") != "tool_selection" ||
+      !report.contains("models") || !report["models"].is_array())
+    fail(source, ": not a tool-selection report.json of toolsft eval");
+  GateThresholds out;
+  for (size_t i = 0; i < report["models"].size(); ++i) {
+    const ordered_json& m = report["models"][i];
+    const std::string where = str(source, ": models[", i, "]");
+    if (!m.is_object() || !m.contains("name") || !m["name"].is_string())
+      fail(where, ": expected an object with a \"name\"");
+    const std::string name = m["name"].get<std::string>();
+    const ordered_json* ts = m.contains("tool_selection") ? &m["tool_selection"] : nullptr;
+    if (!ts || !ts->is_object() || !ts->contains("gate") || (*ts)["gate"].is_null())
+      continue;  // a generation-mode entry: no probabilities, no gate
+    const ordered_json& gate = (*ts)["gate"];
+    if (!gate.is_object() || !gate.contains("operating_point"))
+      fail(where, ".tool_selection.gate: expected an object with \"operating_point\"");
+    const ordered_json& op = gate["operating_point"];
+    if (op.is_null()) {
+      out[name] = std::nullopt;
+      continue;
+    }
+    if (!op.is_object() || !op.contains("threshold") || !op["threshold"].is_number())
+      fail(where, ".tool_selection.gate.operating_point.threshold: expected a number");
+    const double t = op["threshold"].get<double>();
+    if (!(t >= 0 && t <= 1))
+      fail(where, ".tool_selection.gate.operating_point.threshold: ", t, " is not in [0, 1]");
+    out[name] = t;
+  }
+  if (out.empty())
+    fail(source, ": no model has a confidence gate (tool selection in scoring mode)");
+  return out;
+}
+
+GateThresholds read_gate_thresholds(const std::string& report_path) {
+  std::ifstream in(report_path, std::ios::binary);
+  if (!in) fail(report_path, ": cannot open");
+  ordered_json report;
+  try {
+    report = ordered_json::parse(in);
+  } catch (const ordered_json::exception& e) {  // parse_error, or out_of_range (1e309)
+    fail(report_path, ": not valid JSON: ", e.what());
+  }
+  return gate_thresholds_of(report, report_path);
+}
 
 ordered_json run_evaluation(const EvalRequest& q) {
   if (q.task != "tool-selection" && q.task != "tool-calling" && q.task != "perplexity")
@@ -71,6 +136,20 @@ ordered_json run_evaluation(const EvalRequest& q) {
   if (q.max_examples < 0) fail("max examples must not be negative");
   if (q.batch_tokens < 16) fail("batch tokens must be at least 16, got ", q.batch_tokens);
   if (q.models.empty()) fail("no model to evaluate");
+  if (!(q.gate_precision > 0 && q.gate_precision <= 1))
+    fail("gate precision must be in (0, 1], got ", q.gate_precision);
+  if (q.gate_threshold && !(*q.gate_threshold >= 0 && *q.gate_threshold <= 1))
+    fail("gate threshold must be in [0, 1], got ", *q.gate_threshold);
+  if (q.gate_threshold && !q.gate_thresholds.empty())
+    fail("give one gate threshold for every model or thresholds by model, not both");
+  // Thresholds by model, looked up before any model is loaded so that a missing name fails early.
+  std::map<std::string, std::optional<double>> fixed_thresholds;
+  for (const EvalModelSpec& spec : q.models) {
+    if (q.gate_threshold)
+      fixed_thresholds[spec.name] = q.gate_threshold;
+    else if (!q.gate_thresholds.empty() && q.task == "tool-selection" && q.mode != "generation")
+      fixed_thresholds[spec.name] = gate_threshold_for(q, spec.name);
+  }
   // The rows, read and validated once.
   const std::string data = q.data;
   DatasetReadOptions ro;
@@ -122,6 +201,13 @@ ordered_json run_evaluation(const EvalRequest& q) {
       for (const char* md : {"generation", "scoring"}) {  // scoring last: the report details its calibration
         if (q.mode != "both" && q.mode != md) continue;
         SelectionRunOptions ro2;
+        GateOptions& gate = ro2.metrics.gate;
+        gate.target_precision = q.gate_precision;
+        if (const auto t = fixed_thresholds.find(spec.name); t != fixed_thresholds.end()) {
+          gate.fixed_threshold = t->second;
+          gate.fixed_threshold_from =
+              q.gate_threshold ? "--gate-threshold" : q.gate_thresholds_from;
+        }
         ro2.batch_tokens = q.batch_tokens;
         ro2.max_new_tokens = q.max_new_tokens;
         ro2.eos_ids = stop_ids(m);
