@@ -66,6 +66,21 @@ TEST(Recipe, ToolSelectionQuickEndToEnd) {
     EXPECT_TRUE(j["models"][1]["tool_selection"]["accuracy"].is_number());
     EXPECT_TRUE(fs::exists(d + rep + "/report.html"));
   }
+  // The confidence gate: each model's threshold is chosen on the held-out rows and applied to the
+  // hand-written ones (none for a model that reached no threshold on the held-out rows).
+  const json held = read_json(d + "/report/report.json");
+  const json handwritten = read_json(d + "/report-handwritten/report.json");
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_TRUE(held["models"][i]["tool_selection"]["gate"]["fixed_threshold"].is_null());
+    const json& chosen = held["models"][i]["tool_selection"]["gate"]["operating_point"];
+    const json& applied = handwritten["models"][i]["tool_selection"]["gate"];
+    if (chosen.is_null()) {
+      EXPECT_TRUE(applied["fixed_threshold"].is_null()) << i;
+      continue;
+    }
+    EXPECT_EQ(applied["fixed_threshold"]["threshold"], chosen["threshold"]) << i;
+    EXPECT_EQ(applied["fixed_threshold_from"], d + "/report/report.json") << i;
+  }
   EXPECT_NE(r.out.find("report: " + d + "/report/report.html"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("held-out (4 examples): accuracy "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("handwritten (6 examples): accuracy "), std::string::npos) << r.out;

@@ -477,6 +477,12 @@ int run_recipe(TrainConfig cfg, const RecipeOptions& opt) {
       std::fprintf(stderr, "== report on %s (%s)\n", t.name.c_str(), t.data.c_str());
       const ordered_json report = run_evaluation(q);
       write_report(report, t.dir, false, /*announce=*/false);
+      // Confidence gate: each model's threshold is chosen on the held-out data (the first target)
+      // and the further test set reports what it gives there.
+      if (q.gate_thresholds.empty() && q.task == "tool-selection" && q.mode != "generation") {
+        q.gate_thresholds_from = t.dir + "/report.json";
+        q.gate_thresholds = gate_thresholds_of(report, q.gate_thresholds_from);
+      }
       const Headline h = headline(report, cfg.report.task);
       lines.push_back(t.name + " (" + std::to_string(report["dataset"]["examples"].get<int64_t>()) +
                       " examples): " + h.text);
