@@ -39,9 +39,22 @@ GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCach
   model.forward(prompt.data(), static_cast<int64_t>(prompt.size()), cache, logits.data(), 1);
   res.prompt_seconds = seconds_since(t0);
 
+  std::unique_ptr<ToolCallConstraint> constraint;
+  if (gen.tool_grammar) {
+    auto table = gen.token_table ? gen.token_table : std::make_shared<TokenTable>(tok, gen.eos_ids);
+    constraint = std::make_unique<ToolCallConstraint>(std::move(table), gen.tool_grammar);
+  }
+
   t0 = std::chrono::steady_clock::now();
   for (int64_t i = 0; i < gen.max_new_tokens; ++i) {
-    const int32_t next = sampler.sample(logits.data(), V);
+    int32_t next;
+    if (constraint) {
+      next = constraint->pick(sampler, logits.data(), V);
+      if (next < 0) break;  // no token fits (a grammar bug): end the reply as cut short
+      constraint->accept(next);
+    } else {
+      next = sampler.sample(logits.data(), V);
+    }
     const std::string piece = stream.push(next);
     if (on_text && !piece.empty()) on_text(piece);
     if (stream.finished() || i + 1 == gen.max_new_tokens || cache.size() >= cache.capacity()) break;
@@ -53,6 +66,7 @@ GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCach
   res.text = stream.text();
   res.finish_reason = stream.finish_reason();
   res.decode_seconds = seconds_since(t0);
+  if (constraint) res.constraint = constraint->stats();
   return res;
 }
 

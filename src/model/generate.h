@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "model/constrained_sampling.h"
 #include "model/sampler.h"
 #include "model/transformer.h"
 #include "tokenizer/tokenizer.h"
@@ -19,6 +20,11 @@ struct GenerationConfig {
   std::vector<std::string> stop;   // stop strings: output ends before the first one
   std::vector<int32_t> eos_ids;    // tokens that end generation (not included in the text)
   bool stop_at_eos = true;
+  // Set: schema-constrained decoding (model/constrained_sampling.h), the reply being plain text
+  // or calls that validate against the grammar's tools. The token table is built from the
+  // tokenizer and eos_ids when not given (share one across many generations).
+  std::shared_ptr<const ToolCallGrammar> tool_grammar;
+  std::shared_ptr<const TokenTable> token_table;
 };
 
 struct GenerationResult {
@@ -28,6 +34,7 @@ struct GenerationResult {
   int64_t prompt_tokens = 0;
   double prompt_seconds = 0.0;
   double decode_seconds = 0.0;
+  ConstraintStats constraint;  // with a tool grammar
 };
 
 // on_text, when set, receives the text as it becomes final (held back while it could still be
