@@ -46,6 +46,27 @@ TEST(ChatFormat, DetectsTemplatesThatRenderTools) {
   EXPECT_TRUE(format_for("Llama-3.2-1B-Instruct", "<|eot_id|>").template_handles_tools());
 }
 
+// What constrained decoding writes (serve picks its grammar's syntax from this): the template's own
+// rendering of a call, and toolsft's <tool_call> prompt for SmolLM2.
+TEST(ChatFormat, WrittenCallFormat) {
+  EXPECT_EQ(format_for("SmolLM2-135M-Instruct", "<|im_end|>").written_call_format(),
+            ToolCallFormat::kHermes);
+  EXPECT_EQ(format_for("Qwen2.5-0.5B-Instruct", "<|im_end|>").written_call_format(),
+            ToolCallFormat::kHermes);
+  EXPECT_EQ(format_for("Qwen3-0.6B", "<|im_end|>").written_call_format(), ToolCallFormat::kHermes);
+  EXPECT_EQ(format_for("Llama-3.2-1B-Instruct", "<|eot_id|>").written_call_format(),
+            ToolCallFormat::kLlama3Json);
+  // A template that writes calls some other way cannot be told apart: kAuto.
+  const ChatFormat odd(ChatTemplate("{% if tools %}{% for t in tools %}{{ t.function.name }} "
+                                    "{% endfor %}|{% endif %}{% for m in messages %}{{ m.role }}: {% if m.tool_calls %}"
+                                    "CALL {{ m.tool_calls[0].function.name }}{% else %}"
+                                    "{{ m.content }}{% endif %}|{% endfor %}"
+                                    "{% if add_generation_prompt %}assistant: {% endif %}",
+                                    "odd"),
+                       ordered_json::object(), "|");
+  EXPECT_EQ(odd.written_call_format(), ToolCallFormat::kAuto);
+}
+
 TEST(ChatFormat, InjectsToolPromptForSmolLM2) {
   const ChatFormat f = format_for("SmolLM2-135M-Instruct", "<|im_end|>");
   const std::string text = f.render(kConversation, kTools, true);

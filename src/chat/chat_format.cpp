@@ -51,6 +51,44 @@ RenderedConversation ChatFormat::render_with_spans(const ordered_json& messages,
                              end_of_turn_);
 }
 
+ToolCallFormat ChatFormat::written_call_format() const {
+  const std::string probe = "tsft_probe_call_7f3a";
+  const ordered_json tools = ordered_json::array(
+      {{{"type", "function"},
+        {"function",
+         {{"name", probe},
+          {"description", "probe"},
+          {"parameters",
+           {{"type", "object"}, {"properties", {{"x", {{"type", "integer"}}}}}}}}}}});
+  const ordered_json messages = ordered_json::array(
+      {{{"role", "user"}, {"content", "hi"}},
+       {{"role", "assistant"},
+        {"content", ""},
+        {"tool_calls",
+         ordered_json::array({{{"id", "call_1"},
+                               {"type", "function"},
+                               {"function", {{"name", probe}, {"arguments", {{"x", 1}}}}}}})}}});
+  std::string span;
+  try {
+    const RenderedConversation conv = render_with_spans(messages, tools);
+    if (conv.assistant.size() != 1) return ToolCallFormat::kAuto;
+    span = conv.text.substr(conv.assistant[0].begin, conv.assistant[0].end - conv.assistant[0].begin);
+  } catch (const Error&) {
+    return ToolCallFormat::kAuto;
+  }
+  // What stands before the call's name says how it is opened; Qwen3 puts an empty
+  // <think></think> block before the call, so the opener need not start the span.
+  const size_t name = span.find(probe);
+  if (name == std::string::npos) return ToolCallFormat::kAuto;
+  if (span.find("<tool_call>") < name) return ToolCallFormat::kHermes;
+  if (span.find("[TOOL_CALLS]") < name) return ToolCallFormat::kMistral;
+  const size_t brace = span.rfind('{', name);
+  if (brace != std::string::npos && span.find_first_not_of(" \t\r\n") == brace &&
+      span.find("\"parameters\"", name) != std::string::npos)
+    return ToolCallFormat::kLlama3Json;
+  return ToolCallFormat::kAuto;
+}
+
 ToolCallFormat reply_format(const ChatFormat& chat, ToolCallFormat requested) {
   if (requested == ToolCallFormat::kAuto && !chat.template_handles_tools())
     return ToolCallFormat::kHermes;

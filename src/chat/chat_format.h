@@ -38,6 +38,13 @@ class ChatFormat {
   RenderedConversation render_with_spans(const nlohmann::ordered_json& messages,
                                          const nlohmann::ordered_json& tools) const;
 
+  // How an assistant's tool call is written in this format, read from the assistant's span of a
+  // rendered probe conversation with one call (no guessing from the template's text): kHermes
+  // for <tool_call> JSON (Qwen, and toolsft's tool prompt for templates that ignore tools),
+  // kLlama3Json for a bare {"name", "parameters"} object, kMistral for [TOOL_CALLS], kAuto when
+  // the span is none of these or the template raises.
+  ToolCallFormat written_call_format() const;
+
  private:
   nlohmann::ordered_json tools_for_template(const nlohmann::ordered_json& tools) const;
 
