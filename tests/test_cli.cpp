@@ -102,6 +102,44 @@ TEST(Cli, GenerateFromConversationPrintsOpenAiMessage) {
                         "xml");
 }
 
+// Constrained decoding from the command line: tool_choice required and named force a call whose
+// arguments fit the schema (an enum and a bounded integer); none forbids calls; errors name the
+// option.
+TEST(Cli, GenerateConstrainedToolCalls) {
+  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
+  const std::string conv = write_file("gen_tools.json", R"({
+    "messages": [{"role": "user", "content": "Set the living room lights to 40 percent."}],
+    "tools": [{"type": "function", "function": {"name": "set_light", "parameters": {"type": "object",
+      "properties": {"room": {"type": "string", "enum": ["living_room", "kitchen"]},
+                     "level": {"type": "integer", "minimum": 0, "maximum": 100}},
+      "required": ["room", "level"]}}},
+              {"type": "function", "function": {"name": "lock_door", "parameters": {"type": "object",
+      "properties": {"door": {"type": "string", "enum": ["front", "back"]}}, "required": ["door"]}}}]})");
+  const std::string base = "generate --model " + kDefaultModel +
+                           " --quiet --json --max-new-tokens 64 --threads 2 --conversation " + conv;
+  for (const std::string choice : {"required", "lock_door"}) {
+    const CliResult r = run(base + " --tool-choice " + choice);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    ASSERT_TRUE(j.contains("tool_calls")) << r.out;
+    const auto& fn = j["tool_calls"][0]["function"];
+    const auto args = nlohmann::json::parse(fn["arguments"].get<std::string>());
+    if (choice == "lock_door") EXPECT_EQ(fn["name"], "lock_door");
+    if (fn["name"] == "set_light") {
+      EXPECT_TRUE(args["room"] == "living_room" || args["room"] == "kitchen") << r.out;
+      EXPECT_GE(args["level"].get<int>(), 0);
+      EXPECT_LE(args["level"].get<int>(), 100);
+    } else {
+      EXPECT_TRUE(args["door"] == "front" || args["door"] == "back") << r.out;
+    }
+  }
+  const CliResult none = run(base + " --tool-choice none");
+  ASSERT_EQ(none.exit_code, 0) << none.out;
+  EXPECT_FALSE(nlohmann::json::parse(none.out).contains("tool_calls")) << none.out;
+  expect_one_line_error(run(base + " --tool-choice open_window"), "open_window");
+  expect_one_line_error(run(base + " --decoding fancy"), "--decoding");
+}
+
 TEST(Cli, InspectProbesTheChatTemplateForTools) {
   ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
   const CliResult r = run("inspect " + kDefaultModel);

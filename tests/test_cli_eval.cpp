@@ -90,6 +90,32 @@ TEST(CliEval, ToolCallingAndPerplexity) {
   EXPECT_LT(ppl["perplexity"].get<double>(), 100.0);  // an instruct model on chat replies
 }
 
+// --decoding both: each model twice, free and schema-constrained; the constrained replies hold no
+// call that fails to parse or names an unknown function.
+TEST(CliEval, ToolCallingFreeAndConstrainedCompared) {
+  const std::string d = temp_dir("tc_constrained");
+  ASSERT_EQ(run("gen tool-calling --n 4 --seed 5 --out " + d + "/calls.jsonl").exit_code, 0);
+  const CliResult r = run("eval --task tool-calling --decoding both --data " + d +
+                          "/calls.jsonl --max-examples 3 --max-new-tokens 48 --threads 2 --out " +
+                          d + "/report");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json j = read_json(d + "/report/report.json");
+  ASSERT_EQ(j["models"].size(), 2u);
+  const json& free_run = j["models"][0];
+  const json& constrained = j["models"][1];
+  EXPECT_EQ(free_run["decoding"], "free");
+  EXPECT_EQ(constrained["decoding"], "constrained");
+  EXPECT_NE(constrained["name"].get<std::string>().find("(constrained)"), std::string::npos);
+  EXPECT_TRUE(constrained["constraint_seconds"].is_number());
+  EXPECT_EQ(constrained["tool_calling"]["turns"], 3);
+  for (const char* bad : {"--task tool-calling --decoding greedy", "--task perplexity --decoding both"}) {
+    const CliResult e = run(std::string("eval ") + bad + " --data " + d + "/calls.jsonl --model " +
+                            kDefaultModel + " --out " + d + "/x");
+    EXPECT_NE(e.exit_code, 0) << bad;
+    EXPECT_NE(e.out.find("--decoding"), std::string::npos) << e.out;
+  }
+}
+
 // The confidence gate end to end: a threshold chosen on one generated set at a stated precision,
 // then applied to another by --gate-from (and one given by hand with --gate-threshold).
 TEST(CliEval, ConfidenceGateChosenOnOneSetAndAppliedToAnother) {

@@ -60,6 +60,10 @@ int cmd_eval(int argc, char** argv) {
       {"tool-format", "NAME", "tool-call syntax to parse: auto, hermes, llama3, mistral, "
                               "name_parameters (auto: hermes for templates that ignore tools, "
                               "else detected per reply)", "auto"},
+      {"decoding", "NAME",
+       "tool calling: free, constrained (schema-constrained: the reply is text or calls that "
+       "validate against the offered tools), or both (each model twice, compared)",
+       "free"},
       {"max-examples", "N", "evaluate at most N examples (turns for tool calling); 0 = all", "0"},
       {"max-new-tokens", "N", "generation: most tokens per answer; 0 = automatic", "0"},
       {"max-seq-len", "N", "perplexity: longest sequence; longer ones are dropped", "2048"},
@@ -102,6 +106,11 @@ int cmd_eval(int argc, char** argv) {
   if (q.mode != "scoring" && q.mode != "generation" && q.mode != "both")
     fail("--mode: expected scoring, generation or both, got '", q.mode, "'");
   q.tool_format = tool_call_format_from_name(args.str("tool-format"));
+  q.decoding = args.str("decoding");
+  if (q.decoding != "free" && q.decoding != "constrained" && q.decoding != "both")
+    fail("--decoding: expected free, constrained or both, got '", q.decoding, "'");
+  if (args.given("decoding") && q.task != "tool-calling")
+    fail("--decoding applies to --task tool-calling only");
   q.max_examples = args.integer("max-examples");
   if (q.max_examples < 0) fail("--max-examples must not be negative");
   q.batch_tokens = args.integer("batch-tokens");

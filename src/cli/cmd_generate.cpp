@@ -4,6 +4,7 @@
 
 #include "chat/chat_format.h"
 #include "chat/tool_call.h"
+#include "chat/tool_call_grammar.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/model_files.h"
@@ -27,6 +28,12 @@ const std::vector<OptionSpec>& generate_options() {
       {"line", "N", "which line of a JSONL --conversation file (1-based; 0 = one JSON object)", "0"},
       {"json", "", "print the reply as an OpenAI assistant message with parsed tool_calls", ""},
       {"tool-format", "NAME", "tool-call syntax for --json: auto, hermes, llama3, mistral, name_parameters", "auto"},
+      {"decoding", "NAME",
+       "with a --conversation that offers tools: constrained (the reply is text or calls that "
+       "validate against the tools' schemas) or free", "constrained"},
+      {"tool-choice", "CHOICE",
+       "with constrained decoding: auto, none, required, or a function name (must call it)",
+       "auto"},
       {"max-new-tokens", "N", "most tokens to generate", "128"},
       {"temperature", "T", "sampling temperature; 0 = greedy", "0"},
       {"top-k", "K", "sample among the K most likely tokens; 0 = off", "0"},
@@ -108,6 +115,29 @@ int cmd_generate(int argc, char** argv) {
     const ChatFormat format = ChatFormat::from_tokenizer(*m.tokenizer, path);
     const auto tools = conversation.contains("tools") ? conversation["tools"] : nlohmann::ordered_json();
     prompt = format.render(conversation["messages"], tools, /*add_generation_prompt=*/true);
+    const std::string decoding = args.str("decoding");
+    if (decoding != "constrained" && decoding != "free")
+      fail("--decoding: expected constrained or free, got '", decoding, "'");
+    if (decoding == "constrained" && tools.is_array() && !tools.empty()) {
+      const ToolCallFormat wire = reply_format(format, tool_format);
+      if (wire != ToolCallFormat::kHermes && wire != ToolCallFormat::kLlama3Json)
+        fail("constrained decoding writes Hermes (<tool_call>) or Llama 3 JSON calls; give "
+             "--tool-format hermes or llama3 for this model, or --decoding free");
+      const std::string choice = args.str("tool-choice");
+      ToolChoiceSpec spec;
+      if (choice == "none") spec.mode = ToolChoiceMode::kNone;
+      else if (choice == "required") spec.mode = ToolChoiceMode::kRequired;
+      else if (choice != "auto") spec = {ToolChoiceMode::kNamed, choice};
+      try {
+        gen.tool_grammar = std::make_shared<ToolCallGrammar>(
+            tools, spec,
+            wire == ToolCallFormat::kLlama3Json ? ToolCallSyntax::llama3_json() : ToolCallSyntax::hermes());
+      } catch (const Error& e) {
+        fail(args.str("conversation"), ": ", e.what());
+      }
+    }
+  } else if (args.given("decoding") || args.given("tool-choice")) {
+    fail("--decoding and --tool-choice need a --conversation that offers tools");
   }
 
   std::vector<int32_t> ids = m.tokenizer->encode(prompt);

@@ -133,6 +133,8 @@ ordered_json run_evaluation(const EvalRequest& q) {
     fail("eval task: expected tool-selection, tool-calling or perplexity, got '", q.task, "'");
   if (q.mode != "scoring" && q.mode != "generation" && q.mode != "both")
     fail("eval mode: expected scoring, generation or both, got '", q.mode, "'");
+  if (q.decoding != "free" && q.decoding != "constrained" && q.decoding != "both")
+    fail("eval decoding: expected free, constrained or both, got '", q.decoding, "'");
   if (q.max_examples < 0) fail("max examples must not be negative");
   if (q.batch_tokens < 16) fail("batch tokens must be at least 16, got ", q.batch_tokens);
   if (q.models.empty()) fail("no model to evaluate");
@@ -232,21 +234,29 @@ ordered_json run_evaluation(const EvalRequest& q) {
       to.max_cases = q.max_examples;
       const ToolCallingTask task = build_tool_calling_task(rows, tok, *chat, to);
       report["dataset"]["examples"] = task.cases.size();
-      ToolCallingRunOptions ro2;
-      ro2.max_new_tokens = q.max_new_tokens > 0 ? q.max_new_tokens : 256;
-      ro2.eos_ids = stop_ids(m);
-      ro2.format = reply_format(*chat, q.tool_format);
-      ProgressBar bar(static_cast<int64_t>(task.cases.size()), progress);
-      ro2.on_progress = [&](int64_t done, int64_t) {
-        bar.update_count(done, "eval " + spec.name, "turns");
-      };
-      const auto t0 = std::chrono::steady_clock::now();
-      const ToolCallReport r = run_tool_calling(*m.model, tok, task, ro2);
-      bar.finish();
-      ordered_json e = entry;
-      e["seconds"] = seconds_since(t0);
-      e["tool_calling"] = to_json(r);
-      entries.push_back(e);
+      for (const char* dec : {"free", "constrained"}) {
+        if (q.decoding != "both" && q.decoding != dec) continue;
+        ToolCallingRunOptions ro2;
+        ro2.max_new_tokens = q.max_new_tokens > 0 ? q.max_new_tokens : 256;
+        ro2.eos_ids = stop_ids(m);
+        ro2.format = reply_format(*chat, q.tool_format);
+        ro2.constrained = std::string(dec) == "constrained";
+        double constraint_seconds = 0.0;
+        ro2.constraint_seconds = &constraint_seconds;
+        const std::string label = "eval " + spec.name + (q.decoding == "both" ? str(" (", dec, ")") : "");
+        ProgressBar bar(static_cast<int64_t>(task.cases.size()), progress);
+        ro2.on_progress = [&](int64_t done, int64_t) { bar.update_count(done, label, "turns"); };
+        const auto t0 = std::chrono::steady_clock::now();
+        const ToolCallReport r = run_tool_calling(*m.model, tok, task, ro2);
+        bar.finish();
+        ordered_json e = entry;
+        if (q.decoding == "both") e["name"] = spec.name + " (" + dec + ")";
+        e["seconds"] = seconds_since(t0);
+        e["decoding"] = dec;
+        if (ro2.constrained) e["constraint_seconds"] = constraint_seconds;
+        e["tool_calling"] = to_json(r);
+        entries.push_back(e);
+      }
     } else {
       SftLoadOptions lo;
       lo.max_seq_len = q.max_seq_len;

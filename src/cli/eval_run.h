@@ -27,6 +27,7 @@ struct EvalRequest {
   nlohmann::ordered_json tools;           // tools for rows without their own (null = none)
   bool skip_invalid = false;
   ToolCallFormat tool_format = ToolCallFormat::kAuto;
+  std::string decoding = "free";          // tool calling: free | constrained | both
   int64_t max_examples = 0;               // 0 = all
   int64_t max_new_tokens = 0;             // 0 = automatic
   int64_t max_seq_len = 2048;             // perplexity

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "chat/chat_format.h"
+#include "chat/tool_call_grammar.h"
 #include "core/error.h"
 #include "data/dataset_rows.h"
 #include "data/sft_dataset.h"
@@ -77,9 +78,21 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
   GenerationConfig gen;
   gen.max_new_tokens = opt.max_new_tokens;
   gen.eos_ids = opt.eos_ids;
+  ToolCallSyntax syntax;
+  if (opt.constrained) {
+    if (opt.format == ToolCallFormat::kLlama3Json) {
+      syntax = ToolCallSyntax::llama3_json();
+    } else if (opt.format != ToolCallFormat::kHermes) {
+      fail("constrained decoding writes Hermes (<tool_call>) or Llama 3 JSON calls; this model's "
+           "tool-call format is '", tool_call_format_name(opt.format),
+           "': give --tool-format hermes or llama3");
+    }
+    gen.token_table = std::make_shared<TokenTable>(tok, opt.eos_ids);
+  }
   KvCache cache = model.make_cache(std::min<int64_t>(ctx, longest + opt.max_new_tokens + 1));
   prefill_prefix(model, task.shared_prefix, cache);
   const int64_t n = static_cast<int64_t>(task.cases.size());
+  double constraint_seconds = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     const ToolCallingCase& c = task.cases[static_cast<size_t>(i)];
     cache.truncate(P);
@@ -96,13 +109,22 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
       turn.predicted.error = "the prompt fills the model's context";
       turn.raw_output = "(not generated: the prompt fills the context)";
     } else {
+      if (opt.constrained) {
+        try {
+          g.tool_grammar = std::make_shared<ToolCallGrammar>(c.tools, ToolChoiceSpec{}, syntax);
+        } catch (const Error& e) {
+          fail(c.where, ": ", e.what());
+        }
+      }
       const GenerationResult r = generate_after(model, tok, cache, rest, g);
+      constraint_seconds += r.constraint.seconds;
       turn.predicted = parse_tool_calls(r.text, opt.format);
       turn.raw_output = r.text;
     }
     metrics.add(turn);
     if (opt.on_progress) opt.on_progress(i + 1, n);
   }
+  if (opt.constraint_seconds) *opt.constraint_seconds = constraint_seconds;
   return metrics.report();
 }
 

@@ -45,6 +45,10 @@ struct ToolCallingRunOptions {
   int64_t max_new_tokens = 256;
   std::vector<int32_t> eos_ids;
   ToolCallFormat format = ToolCallFormat::kAuto;
+  // Schema-constrained decoding (chat/tool_call_grammar.h) with each case's tools and
+  // tool_choice auto: the reply is text or calls that validate. Needs format hermes or llama3.
+  bool constrained = false;
+  double* constraint_seconds = nullptr;  // when set: the constraint's time over the run
   int max_errors = 20;
   std::function<void(int64_t, int64_t)> on_progress;  // (done, total)
 };
