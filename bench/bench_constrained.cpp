@@ -26,10 +26,12 @@ using nlohmann::ordered_json;
 
 namespace {
 
-// Calls that do not parse, name no offered function, or fail their schema.
-int invalid_calls(const std::string& text, const ordered_json& tools) {
+// Calls that do not parse, name no offered function, or fail their schema. A reply cut by
+// max_new_tokens inside a call counts in `cut`, not as invalid.
+int invalid_calls(const std::string& text, const ordered_json& tools, int* cut) {
   const ParsedReply reply = parse_tool_calls(text, ToolCallFormat::kHermes);
-  int bad = reply.valid ? 0 : 1;
+  if (reply.truncated) ++*cut;
+  int bad = reply.valid || reply.truncated ? 0 : 1;
   for (const ToolCall& call : reply.calls) {
     const ordered_json* schema = nullptr;
     for (const auto& t : tools)
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
     std::string line;
     int64_t tok_free = 0, tok_con = 0, rejected = 0, full_masks = 0;
     double sec_free = 0, sec_con = 0, sec_constraint = 0;
-    int bad_free = 0, bad_con = 0, done = 0;
+    int bad_free = 0, bad_con = 0, cut_free = 0, cut_con = 0, calls_free = 0, calls_con = 0, done = 0;
     while (done < rows && std::getline(in, line)) {
       if (line.empty()) continue;
       const ordered_json row = ordered_json::parse(line);
@@ -95,21 +97,23 @@ int main(int argc, char** argv) {
       sec_constraint += con_run.constraint.seconds;
       rejected += con_run.constraint.rejected;
       full_masks += con_run.constraint.full_masks;
-      bad_free += invalid_calls(free_run.text, row["tools"]);
-      bad_con += invalid_calls(con_run.text, row["tools"]);
+      bad_free += invalid_calls(free_run.text, row["tools"], &cut_free);
+      bad_con += invalid_calls(con_run.text, row["tools"], &cut_con);
+      calls_free += static_cast<int>(parse_tool_calls(free_run.text, ToolCallFormat::kHermes).calls.size());
+      calls_con += static_cast<int>(parse_tool_calls(con_run.text, ToolCallFormat::kHermes).calls.size());
       ++done;
       std::fprintf(stderr, "row %d: %zu / %zu tokens, constraint %.1f ms\n", done,
                    free_run.tokens.size(), con_run.tokens.size(), con_run.constraint.seconds * 1e3);
     }
     const double rate_free = tok_free / sec_free, rate_con = tok_con / sec_con;
-    std::printf("| rows | tool_choice | decoding | tokens | tokens/s | constraint ms/token | refused picks | full masks | invalid calls |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|\n");
-    std::printf("| %d | %s | free | %lld | %.1f | - | - | - | %d |\n", done, choice.c_str(),
-                static_cast<long long>(tok_free), rate_free, bad_free);
-    std::printf("| %d | %s | constrained | %lld | %.1f | %.3f | %lld | %lld | %d |\n", done,
+    std::printf("| rows | tool_choice | decoding | tokens | tokens/s | constraint ms/token | refused picks | full masks | whole calls | invalid calls | cut in a call |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+    std::printf("| %d | %s | free | %lld | %.1f | - | - | - | %d | %d | %d |\n", done, choice.c_str(),
+                static_cast<long long>(tok_free), rate_free, calls_free, bad_free, cut_free);
+    std::printf("| %d | %s | constrained | %lld | %.1f | %.3f | %lld | %lld | %d | %d | %d |\n", done,
                 choice.c_str(), static_cast<long long>(tok_con), rate_con,
                 sec_constraint / tok_con * 1e3, static_cast<long long>(rejected),
-                static_cast<long long>(full_masks), bad_con);
+                static_cast<long long>(full_masks), calls_con, bad_con, cut_con);
     std::printf("\nslowdown of decoding: %.1f%% (tokens/s); constraint share of constrained decode time: %.1f%%\n",
                 (rate_free / rate_con - 1.0) * 100.0, sec_constraint / sec_con * 100.0);
   } catch (const std::exception& e) {
