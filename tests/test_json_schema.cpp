@@ -331,5 +331,16 @@ TEST(FunctionOfTool, NamesTheFieldAtFault) {
             std::string::npos);
 }
 
+// Patterns match code points, as ECMA-262 and constrained decoding read them, not UTF-8 bytes.
+TEST(ValidateJson, PatternsSeeCharactersNotBytes) {
+  EXPECT_TRUE(ok(R"("日本")", R"({"type": "string", "pattern": "^.{2}$"})"));
+  EXPECT_TRUE(ok(R"("é")", R"({"type": "string", "pattern": "^[é]$"})"));
+  EXPECT_FALSE(ok(R"("A")", R"({"type": "string", "pattern": "^\\u0141$"})"));
+  EXPECT_TRUE(ok(R"("Ł")", R"({"type": "string", "pattern": "^\\u0141$"})"));
+  // A construct RegexPrefix does not take (a backreference) still works through std::regex.
+  EXPECT_TRUE(ok(R"("abab")", R"({"type": "string", "pattern": "^(ab)\\1$"})"));
+  EXPECT_FALSE(ok(R"("abba")", R"({"type": "string", "pattern": "^(ab)\\1$"})"));
+}
+
 }  // namespace
 }  // namespace tsft

@@ -5,11 +5,13 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <regex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "chat/regex_prefix.h"
 #include "core/error.h"
 
 namespace tsft {
@@ -221,6 +223,45 @@ const std::regex& compiled(const std::string& pattern) {
   return cache.emplace(pattern, std::regex(pattern, std::regex::ECMAScript)).first->second;
 }
 
+// A string's code points (a byte that is not valid UTF-8 stands for itself as U+FFFD).
+std::u32string code_points(const std::string& s) {
+  std::u32string out;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char b = static_cast<unsigned char>(s[i]);
+    int len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    char32_t cp = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
+    bool ok = len > 0 && i + len <= s.size();
+    for (int k = 1; ok && k < len; ++k) {
+      const unsigned char c = static_cast<unsigned char>(s[i + k]);
+      ok = (c & 0xC0) == 0x80;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    out.push_back(ok ? cp : U'\uFFFD');
+    i += ok ? len : 1;
+  }
+  return out;
+}
+
+// ECMA-262 "pattern" semantics on code points (what a JSON Schema means, and what constrained
+// decoding enforces), through RegexPrefix; a pattern it cannot compile falls back to std::regex
+// on the UTF-8 bytes, which agrees for ASCII. Throws std::regex_error for a broken pattern.
+bool pattern_search(const std::string& pattern, const std::string& s) {
+  thread_local std::map<std::string, std::shared_ptr<const RegexPrefix>> cache;
+  auto it = cache.find(pattern);
+  if (it == cache.end()) {
+    if (cache.size() >= 256) cache.clear();
+    std::shared_ptr<const RegexPrefix> re;
+    try {
+      re = RegexPrefix::compile(pattern);
+    } catch (const Error&) {
+      // unsupported construct: std::regex below
+    }
+    it = cache.emplace(pattern, re).first;
+  }
+  if (it->second) return it->second->matches(code_points(s));
+  return std::regex_search(s, compiled(pattern));
+}
+
 class Validator {
  public:
   std::vector<SchemaProblem> problems;
@@ -311,7 +352,7 @@ class Validator {
     if (auto it = schema.find("pattern"); it != schema.end() && it->is_string()) {
       try {
         // JSON Schema patterns are ECMA-262 and unanchored: a match anywhere counts.
-        if (!std::regex_search(s, compiled(it->get<std::string>())))
+        if (!pattern_search(it->get<std::string>(), s))
           add(path, str(ordered_json(s).dump(), " does not match the pattern ", it->dump()));
       } catch (const std::regex_error&) {
         // A broken pattern is check_schema's problem to report; here it cannot judge the value.
