@@ -1,0 +1,294 @@
+// Generalist tool-calling rows: row kinds in exact shares, offered tools drawn from the schema
+// space (distractors from the same or a nearby domain), and the assistant's calls or answer.
+#include "data/gen_generalist.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <set>
+
+#include "core/error.h"
+#include "data/gen_schema_space.h"
+#include "data/gen_values.h"
+
+namespace tsft {
+
+using nlohmann::ordered_json;
+
+const char* general_kind_name(GeneralKind kind) {
+  switch (kind) {
+    case GeneralKind::kSingle:
+      return "single";
+    case GeneralKind::kDistractors:
+      return "distractors";
+    case GeneralKind::kNoCall:
+      return "no_call";
+    case GeneralKind::kParallel:
+      return "parallel";
+  }
+  return "?";
+}
+
+namespace {
+
+std::vector<int64_t> kind_counts(const double* shares, int64_t n) {
+  double sum = 0;
+  for (int k = 0; k < kGeneralKinds; ++k) {
+    if (!(shares[k] >= 0 && shares[k] <= 1))
+      fail("the share of ", general_kind_name(static_cast<GeneralKind>(k)),
+           " rows must be in [0, 1], got ", shares[k]);
+    sum += shares[k];
+  }
+  if (std::fabs(sum - 1.0) > 1e-6)
+    fail("the shares of single, distractors, no-call and parallel rows must sum to 1, got ", sum);
+  std::vector<int64_t> counts(kGeneralKinds);
+  std::vector<std::pair<double, int>> rest;
+  int64_t given = 0;
+  for (int k = 0; k < kGeneralKinds; ++k) {
+    const double exact = shares[k] * static_cast<double>(n);
+    counts[k] = static_cast<int64_t>(std::floor(exact + 1e-9));
+    given += counts[k];
+    rest.push_back({exact - static_cast<double>(counts[k]), k});
+  }
+  std::stable_sort(rest.begin(), rest.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = 0; given < n; ++i, ++given) ++counts[rest[i % rest.size()].second];
+  return counts;
+}
+
+std::string call_id(Rng& rng) {
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id = "call_";
+  for (int i = 0; i < 9; ++i) id += kChars[pick(rng, 36)];
+  return id;
+}
+
+int domain_index(const std::string& ns) {
+  const auto& d = domain_defs();
+  for (size_t i = 0; i < d.size(); ++i)
+    if (ns == d[i].ns) return static_cast<int>(i);
+  TSFT_CHECK(false, "unknown domain ", ns);
+  return 0;
+}
+
+// Two functions that do the same thing to the same kind of thing would make the right call
+// ambiguous: offered functions differ in verb or entity, and in name.
+bool clashes(const FunctionSpec& f, const std::vector<FunctionSpec>& set) {
+  for (const auto& g : set)
+    if (g.name == f.name || (g.verb == f.verb && g.entity == f.entity)) return true;
+  return false;
+}
+
+// A function from `domain` (or its near neighbour) unlike all in `set`.
+FunctionSpec distractor(int domain, const std::vector<FunctionSpec>& set, Rng& rng) {
+  for (int tries = 0;; ++tries) {
+    const int d = chance(rng, 0.6) ? domain : domain_index(domain_defs()[domain].near);
+    FunctionSpec f = synth_function(rng, tries < 20 ? d : -1);
+    if (!clashes(f, set)) return f;
+  }
+}
+
+bool related(const DomainDef& a, const DomainDef& b) {
+  if (&a == &b || a.near == std::string(b.ns) || b.near == std::string(a.ns)) return true;
+  for (const auto& e : split_bar(a.entities))
+    for (const auto& f : split_bar(b.entities))
+      if (e == f) return true;
+  return false;
+}
+
+ordered_json call_of(const FunctionSpec& f, const ordered_json& args, Rng& rng) {
+  return {{"id", call_id(rng)},
+          {"type", "function"},
+          {"function", {{"name", f.name}, {"arguments", args}}}};
+}
+
+ordered_json tools_of(std::vector<const FunctionSpec*> fns, Rng& rng) {
+  for (size_t i = fns.size(); i > 1; --i) std::swap(fns[i - 1], fns[pick(rng, i)]);
+  ordered_json out = ordered_json::array();
+  for (const auto* f : fns) out.push_back(f->tool);
+  return out;
+}
+
+void lower_first(std::vector<TextPiece>& pieces) {
+  if (pieces.empty() || pieces[0].value) return;
+  std::string& t = pieces[0].text;
+  if (t.size() > 1 && !std::isupper(static_cast<unsigned char>(t[1])) && t.rfind("I ", 0) != 0 &&
+      t.rfind("I'", 0) != 0)
+    t[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(t[0])));
+}
+
+std::string what_it_does(const FunctionSpec& f) {
+  return str(f.verb->gloss, " ", plural(f.entity));
+}
+
+std::string unsupported_answer(const std::vector<FunctionSpec>& offered, Rng& rng) {
+  std::vector<std::string> can;
+  for (const auto& f : offered) can.push_back(what_it_does(f));
+  std::string list;
+  for (size_t i = 0; i < can.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == can.size() ? " or " : ", ") + can[i];
+  static const char* kForms[] = {
+      "Sorry, I can't do that with the tools I have here. I can only {l}.",
+      "That's not something I can help with here: the available tools only {l}.",
+      "I'm afraid none of my tools can do that. I can {l}, if that helps.",
+  };
+  std::string a = kForms[pick(rng, std::size(kForms))];
+  a.replace(a.find("{l}"), 3, list);
+  return a;
+}
+
+std::string missing_answer(const FunctionSpec& f, const ParamSpec& p, Rng& rng) {
+  if (p.def == nullptr)
+    return str(chance(rng, 0.5) ? "Which " : "Sure, which ", f.entity,
+               " do you mean? Please give me its ID.");
+  const std::string w = key_words(p.key);
+  static const char* kForms[] = {
+      "Sure, I can {g} that {e}. What {w} should I use?",
+      "Happy to {g} the {e}, but I need the {w} first. What should it be?",
+      "I can do that. Could you tell me the {w}?",
+      "Before I {g} it, what's the {w}?",
+  };
+  std::string a = kForms[pick(rng, std::size(kForms))];
+  for (auto [k, v] :
+       {std::pair<std::string, std::string>{"{g}", f.verb->gloss}, {"{e}", f.entity}, {"{w}", w}})
+    for (size_t at; (at = a.find(k)) != std::string::npos;) a.replace(at, k.size(), v);
+  return a;
+}
+
+}  // namespace
+
+void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
+                         const RowSink& sink) {
+  if (opt.n < 1) fail("--n must be at least 1, got ", opt.n);
+  if (opt.max_offered < 2) fail("--max-tools must be at least 2, got ", opt.max_offered);
+  const std::vector<int64_t> counts = kind_counts(opt.shares, opt.n);
+  Rng rng(opt.seed);
+  std::vector<GeneralKind> kinds;
+  for (int k = 0; k < kGeneralKinds; ++k)
+    kinds.insert(kinds.end(), static_cast<size_t>(counts[k]), static_cast<GeneralKind>(k));
+  for (size_t i = kinds.size(); i > 1; --i) std::swap(kinds[i - 1], kinds[pick(rng, i)]);
+
+  GeneralistStats local;
+  GeneralistStats& st = stats ? *stats : local;
+  st = GeneralistStats{};
+  std::set<std::string> seen;
+  const size_t max_extra = static_cast<size_t>(opt.max_offered) - 1;
+  int64_t no_call_index = 0;
+  for (const GeneralKind kind : kinds) {
+    const DateContext ctx = draw_date_context(rng);
+    std::vector<FunctionSpec> offered;
+    ordered_json assistant;
+    std::string text;
+    bool dated = false;
+    for (int attempt = 0;; ++attempt) {
+      offered.clear();
+      assistant = {{"role", "assistant"}};
+      dated = false;
+      std::vector<TextPiece> pieces;
+      offered.push_back(synth_function(rng));
+      const int dom = domain_index(offered[0].domain->ns);
+      if (kind == GeneralKind::kNoCall) {
+        const int sub = static_cast<int>(no_call_index % 3);
+        if (sub == 0) {
+          const NamedCode& c = chit_chat()[pick(rng, chit_chat().size())];
+          pieces = {{c.name, false}};
+          assistant["content"] = c.code;
+          for (size_t k = pick(rng, max_extra); k > 0; --k)
+            offered.push_back(distractor(dom, offered, rng));
+        } else if (sub == 1) {
+          // The request is for a function that is not offered; the offered ones are elsewhere.
+          const FunctionSpec wanted = offered[0];
+          offered.clear();
+          while (offered.empty()) {
+            FunctionSpec f = synth_function(rng);
+            if (!related(*f.domain, *wanted.domain)) offered.push_back(std::move(f));
+          }
+          for (size_t k = pick(rng, max_extra); k > 0; --k)
+            offered.push_back(distractor(domain_index(offered[0].domain->ns), offered, rng));
+          const FunctionRequest r = make_function_request(wanted, ctx, rng);
+          pieces = r.pieces;
+          dated = r.dated;
+          assistant["content"] = unsupported_answer(offered, rng);
+        } else {
+          const FunctionSpec& f = offered[0];
+          std::vector<const ParamSpec*> req;
+          for (const auto& p : f.params)
+            if (p.required) req.push_back(&p);
+          if (req.empty()) continue;  // nothing can be missing: draw another function
+          const ParamSpec& gone = *req[pick(rng, req.size())];
+          const FunctionRequest r = make_function_request(f, ctx, rng, gone.key);
+          pieces = r.pieces;
+          dated = r.dated;
+          assistant["content"] = missing_answer(f, gone, rng);
+          for (size_t k = pick(rng, 3); k > 0 && offered.size() <= max_extra; --k)
+            offered.push_back(distractor(dom, offered, rng));
+        }
+      } else {
+        size_t n_calls = 1;
+        if (kind == GeneralKind::kParallel) {
+          n_calls = chance(rng, 0.8) ? 2 : 3;
+          while (offered.size() < n_calls && chance(rng, 0.6))
+            offered.push_back(distractor(dom, offered, rng));
+        }
+        const size_t called = offered.size();
+        ordered_json calls = ordered_json::array();
+        for (size_t c = 0; c < n_calls; ++c) {
+          const FunctionSpec& f = offered[c < called ? c : pick(rng, called)];
+          FunctionRequest r = make_function_request(f, ctx, rng);
+          dated = dated || r.dated;
+          if (c > 0) {
+            static const char* kJoin[] = {" Also, ",       " And ",     " Then ",
+                                          " After that, ", " Oh, and ", " Plus, "};
+            lower_first(r.pieces);
+            pieces.push_back({pick_from(rng, kJoin, std::size(kJoin)), false});
+          }
+          pieces.insert(pieces.end(), r.pieces.begin(), r.pieces.end());
+          calls.push_back(call_of(f, r.arguments, rng));
+        }
+        assistant["tool_calls"] = calls;
+        size_t extra = 0;
+        if (kind == GeneralKind::kDistractors) extra = 1 + pick(rng, max_extra);
+        if (kind == GeneralKind::kParallel) extra = pick(rng, opt.max_offered - called + 1);
+        for (size_t k = 0; k < extra && offered.size() < static_cast<size_t>(opt.max_offered); ++k)
+          offered.push_back(distractor(dom, offered, rng));
+      }
+      GenRequest framed{pieces, {}};
+      add_framing(framed, rng);
+      text = noisy_text(framed.pieces, opt.noise, rng, false);
+      if (seen.insert(text).second) break;
+      if (attempt >= 10) {
+        ++st.duplicates;
+        break;
+      }
+    }
+    ordered_json msgs = ordered_json::array();
+    if (dated || chance(rng, opt.system_share))
+      msgs.push_back({{"role", "system"}, {"content", ctx.system_message()}});
+    msgs.push_back({{"role", "user"}, {"content", text}});
+    msgs.push_back(assistant);
+    std::vector<const FunctionSpec*> ptrs;
+    for (const auto& f : offered) ptrs.push_back(&f);
+    ++st.per_kind[general_kind_name(kind)];
+    if (kind == GeneralKind::kNoCall) {
+      static const char* kSub[] = {"chat", "unsupported", "missing_value"};
+      ++st.per_no_call[kSub[no_call_index % 3]];
+      ++no_call_index;
+    }
+    if (assistant.contains("tool_calls"))
+      for (const auto& c : assistant["tool_calls"]) {
+        ++st.functions[c["function"]["name"].get<std::string>()];
+        ++st.calls;
+      }
+    st.dated_rows += dated ? 1 : 0;
+    sink({{"messages", msgs}, {"tools", tools_of(ptrs, rng)}});
+  }
+}
+
+std::vector<ordered_json> generate_generalist(const GeneralistOptions& opt,
+                                              GeneralistStats* stats) {
+  std::vector<ordered_json> rows;
+  generate_generalist(opt, stats, [&](ordered_json row) { rows.push_back(std::move(row)); });
+  return rows;
+}
+
+}  // namespace tsft

@@ -1,0 +1,321 @@
+// The generalist tool-calling generator (toolsft gen tool-calling-general): determinism by
+// seed, every offered schema and every call valid, variety of names and schema features, exact
+// kind shares, paraphrased values, and the hold-out of the hand-written evaluation set.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "chat/json_schema.h"
+#include "core/error.h"
+#include "data/dataset_rows.h"
+#include "data/gen_generalist.h"
+#include "data/gen_schema_space.h"
+
+namespace tsft {
+namespace {
+
+using nlohmann::ordered_json;
+const std::string kData = TSFT_TEST_DATA_DIR;
+
+std::vector<ordered_json> rows_for(int64_t n, uint64_t seed) {
+  GeneralistOptions opt;
+  opt.n = n;
+  opt.seed = seed;
+  return generate_generalist(opt, nullptr);
+}
+
+std::string bytes(const std::vector<ordered_json>& rows) {
+  std::string out;
+  for (const auto& r : rows) out += r.dump() + "\n";
+  return out;
+}
+
+const ordered_json& user_of(const ordered_json& row) {
+  const auto& m = row["messages"];
+  return m[m.size() - 2]["content"];
+}
+
+const ordered_json& answer_of(const ordered_json& row) {
+  return row["messages"].back();
+}
+
+const ordered_json* schema_for(const ordered_json& row, const std::string& name) {
+  for (const auto& t : row["tools"])
+    if (t["function"]["name"] == name) return &t["function"]["parameters"];
+  return nullptr;
+}
+
+// Feature names present in one schema (recursively).
+void features(const ordered_json& s, std::set<std::string>& out) {
+  if (!s.is_object()) return;
+  if (s.contains("type") && s["type"].is_string())
+    out.insert("type:" + s["type"].get<std::string>());
+  for (const char* k : {"enum", "pattern", "minimum", "maximum", "default", "minItems", "maxItems",
+                        "uniqueItems", "additionalProperties"})
+    if (s.contains(k)) out.insert(k);
+  if (s.contains("format")) out.insert("format:" + s["format"].get<std::string>());
+  if (s.value("type", "") == "array" && s.contains("items"))
+    out.insert("array_of:" + s["items"].value("type", "?"));
+  if (s.contains("properties"))
+    for (const auto& [k, v] : s["properties"].items()) {
+      if (v.value("type", "") == "object") out.insert("nested_object");
+      features(v, out);
+    }
+  if (s.contains("items")) features(s["items"], out);
+}
+
+TEST(GenGeneralist, SameSeedSameBytesOtherSeedOtherBytes) {
+  const std::string a = bytes(rows_for(400, 5));
+  EXPECT_EQ(a, bytes(rows_for(400, 5)));
+  EXPECT_NE(a, bytes(rows_for(400, 6)));
+}
+
+TEST(GenGeneralist, EverySchemaChecksAndEveryCallValidates) {
+  int64_t calls = 0;
+  for (uint64_t seed : {1, 2, 3}) {
+    for (const auto& row : rows_for(2000, seed)) {
+      std::set<std::string> names;
+      for (const auto& t : row["tools"]) {
+        const ordered_json fn = function_of_tool(t, "row");  // throws on a bad layout
+        const std::string name = fn["name"];
+        EXPECT_TRUE(names.insert(name).second) << "offered twice: " << name;
+        const auto problems = check_schema(fn["parameters"], name);
+        EXPECT_TRUE(problems.empty())
+            << name << ": " << problems[0].path << " " << problems[0].message;
+      }
+      const ordered_json& a = answer_of(row);
+      if (!a.contains("tool_calls")) {
+        EXPECT_FALSE(a["content"].get<std::string>().empty());
+        continue;
+      }
+      for (const auto& c : a["tool_calls"]) {
+        const std::string name = c["function"]["name"];
+        const ordered_json* s = schema_for(row, name);
+        ASSERT_NE(s, nullptr) << "call to an unoffered function " << name;
+        const auto problems = validate_json(c["function"]["arguments"], *s, "arguments");
+        EXPECT_TRUE(problems.empty())
+            << name << ": " << problems[0].path << " " << problems[0].message;
+        ++calls;
+      }
+    }
+  }
+  EXPECT_GT(calls, 4000);
+}
+
+TEST(GenGeneralist, VarietyOfNamesStylesAndFeatures) {
+  const auto rows = rows_for(5000, 11);
+  std::set<std::string> names, called;
+  std::set<std::string> feats;
+  int snake = 0, camel = 0, dotted = 0;
+  for (const auto& row : rows) {
+    for (const auto& t : row["tools"]) {
+      const std::string n = t["function"]["name"];
+      if (!names.insert(n).second) continue;
+      if (n.find('.') != std::string::npos)
+        ++dotted;
+      else if (n.find('_') != std::string::npos)
+        ++snake;
+      else if (std::regex_search(n, std::regex("[a-z][A-Z]")))
+        ++camel;
+      features(t["function"]["parameters"], feats);
+    }
+    if (answer_of(row).contains("tool_calls"))
+      for (const auto& c : answer_of(row)["tool_calls"]) called.insert(c["function"]["name"]);
+  }
+  EXPECT_GE(called.size(), 1000u);
+  EXPECT_GE(names.size(), 3000u);
+  EXPECT_GE(snake, 300);
+  EXPECT_GE(camel, 300);
+  EXPECT_GE(dotted, 300);
+  for (const char* f :
+       {"type:string", "type:integer", "type:number", "type:boolean", "enum", "pattern", "minimum",
+        "maximum", "default", "minItems", "maxItems", "uniqueItems", "additionalProperties",
+        "format:date", "format:date-time", "array_of:string", "array_of:object", "nested_object"})
+    EXPECT_TRUE(feats.count(f)) << "no schema has " << f;
+}
+
+TEST(GenGeneralist, ExactKindSharesAndNoCallMix) {
+  GeneralistOptions opt;
+  opt.n = 1000;
+  opt.seed = 3;
+  GeneralistStats st;
+  const auto rows = generate_generalist(opt, &st);
+  const std::map<std::string, int64_t> want = {
+      {"single", 200}, {"distractors", 400}, {"no_call", 200}, {"parallel", 200}};
+  EXPECT_EQ(st.per_kind, want);
+  std::map<std::string, int64_t> seen;
+  for (const auto& row : rows) {
+    const ordered_json& a = answer_of(row);
+    const size_t offered = row["tools"].size();
+    EXPECT_GE(offered, 1u);
+    EXPECT_LE(offered, 5u);
+    if (!a.contains("tool_calls")) {
+      ++seen["no_call"];
+    } else if (a["tool_calls"].size() >= 2) {
+      ++seen["parallel"];
+      EXPECT_LE(a["tool_calls"].size(), 3u);
+    } else {
+      ++seen[offered == 1 ? "single" : "distractors"];
+    }
+  }
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(st.per_no_call.at("chat") + st.per_no_call.at("unsupported") +
+                st.per_no_call.at("missing_value"),
+            200);
+  EXPECT_GE(st.per_no_call.at("missing_value"), 66);
+  opt.shares[0] = 0.5;  // no longer sums to 1
+  EXPECT_THROW(generate_generalist(opt, nullptr), Error);
+}
+
+TEST(GenGeneralist, RelativeDatesComeWithTodayAndResolve) {
+  // "Today is 2026-03-14 (Saturday)..." then "next Friday" -> 2026-03-20 etc.: recompute from
+  // the system message for every call whose request says "next <Weekday>" for a date argument.
+  const std::regex today(
+      R"(^Today is (\d{4})-(\d{2})-(\d{2}) \((\w+)\)\. The user's time zone is UTC[+-]\d{2}:\d{2}\.$)");
+  const char* days[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                        "Friday", "Saturday", "Sunday"};
+  int checked = 0, dated = 0;
+  for (const auto& row : rows_for(3000, 21)) {
+    const auto& m = row["messages"];
+    const bool sys = m[0]["role"] == "system";
+    std::smatch t;
+    std::string sys_text = sys ? m[0]["content"].get<std::string>() : "";
+    if (sys) {
+      ASSERT_TRUE(std::regex_match(sys_text, t, today)) << sys_text;
+    }
+    const std::string text = user_of(row);
+    if (!answer_of(row).contains("tool_calls")) continue;
+    std::vector<std::string> dates;  // every date and date-time argument, as YYYY-MM-DD
+    for (const auto& c : answer_of(row)["tool_calls"])
+      for (const auto& [k, v] : c["function"]["arguments"].items())
+        if (v.is_string() &&
+            std::regex_match(v.get<std::string>(), std::regex(R"(\d{4}-\d{2}-\d{2}(T.*)?)")))
+          dates.push_back(v.get<std::string>().substr(0, 10));
+    if (!dates.empty()) {
+      ++dated;
+      EXPECT_TRUE(sys) << "a date without 'Today is': " << text;
+    }
+    // One "next <Weekday>" and one date argument: check the arithmetic.
+    std::smatch nd;
+    if (!sys || dates.size() != 1 ||
+        !std::regex_search(text, nd, std::regex("next ([A-Z][a-z]+day)")))
+      continue;
+    const int64_t d0 = days_from_civil(std::stoi(t[1]), std::stoi(t[2]), std::stoi(t[3]));
+    int wd0 = 0, wd1 = 0;
+    for (int i = 0; i < 7; ++i) {
+      if (t[4] == days[i]) wd0 = i;
+      if (nd[1] == days[i]) wd1 = i;
+    }
+    int delta = wd1 - wd0;
+    if (delta <= 0) delta += 7;
+    EXPECT_EQ(dates[0], iso_date(d0 + delta)) << sys_text << " | " << text;
+    ++checked;
+  }
+  EXPECT_GE(dated, 100);
+  EXPECT_GE(checked, 20);
+}
+
+TEST(GenGeneralist, ParaphrasesNormalisedValues) {
+  // Requests say the value one way and the call holds its normal form.
+  const std::vector<std::pair<std::regex, std::string>> forms = {
+      {std::regex("a dozen"), "12"},
+      {std::regex("an hour and a half"), "90"},
+      {std::regex("half past"), ":30\""},
+      {std::regex("Swiss francs"), "\"CHF\""},
+      {std::regex("Lisbon|Madrid|Amsterdam|Frankfurt"), "\"LIS\"|\"MAD\"|\"AMS\"|\"FRA\""},
+      {std::regex("weekends"), "\"sat"},
+      {std::regex("teal|navy|gold|orange"), "\"#008080\"|\"#000080\"|\"#FFD700\"|\"#FFA500\""},
+      {std::regex("no rush|whenever you get to it|not urgent at all"), "\"low\""},
+      {std::regex("in Dutch|Dutch"), "\"nl\""},
+  };
+  std::vector<int> hits(forms.size(), 0);
+  for (const auto& row : rows_for(5000, 4)) {
+    if (!answer_of(row).contains("tool_calls")) continue;
+    const std::string text = user_of(row), calls = answer_of(row)["tool_calls"].dump();
+    for (size_t i = 0; i < forms.size(); ++i)
+      if (std::regex_search(text, forms[i].first) &&
+          std::regex_search(calls, std::regex(forms[i].second)))
+        ++hits[i];
+  }
+  for (size_t i = 0; i < forms.size(); ++i)
+    EXPECT_GE(hits[i], 3) << "form " << i << " " << forms[i].second;
+}
+
+TEST(GenGeneralist, QuotedFreeTextIsInTheRequest) {
+  for (const auto& row : rows_for(1500, 8)) {
+    if (!answer_of(row).contains("tool_calls")) continue;
+    const std::string text = user_of(row);
+    for (const auto& c : answer_of(row)["tool_calls"]) {
+      const ordered_json* s = schema_for(row, c["function"]["name"]);
+      for (const auto& [k, v] : c["function"]["arguments"].items()) {
+        if (!v.is_string()) continue;
+        const auto& ps = (*s)["properties"][k];
+        if (ps.contains("enum") || ps.contains("pattern") || ps.contains("format")) continue;
+        EXPECT_NE(text.find(v.get<std::string>()), std::string::npos)
+            << k << "=" << v << " not in: " << text;
+      }
+    }
+  }
+}
+
+TEST(GenGeneralist, NeverMakesHandwrittenNamesSchemasOrRequests) {
+  std::ifstream sf(kData + "/handwritten/tool_calling_schemas.json");
+  const ordered_json schemas = ordered_json::parse(sf);
+  std::set<std::string> held_names;
+  std::vector<ordered_json> held_params;
+  for (const auto& t : schemas) {
+    const std::string n = t["function"]["name"];
+    held_names.insert(n);
+    held_params.push_back(t["function"]["parameters"]);
+    EXPECT_TRUE(is_reserved_name(n)) << n << " is missing from reserved_function_names()";
+  }
+  ASSERT_EQ(held_names.size(), 68u);
+  std::set<std::string> held_requests;
+  std::ifstream rf(kData + "/handwritten/tool_calling.jsonl");
+  for (std::string line; std::getline(rf, line);) {
+    const ordered_json r = ordered_json::parse(line);
+    for (const auto& m : r["messages"])
+      if (m["role"] == "user") held_requests.insert(m["content"]);
+  }
+  ASSERT_GE(held_requests.size(), 200u);
+  int64_t rows = 0;
+  for (uint64_t seed : {0, 1, 42, 1234}) {
+    for (const auto& row : rows_for(5000, seed)) {
+      ++rows;
+      for (const auto& t : row["tools"]) {
+        const std::string n = t["function"]["name"];
+        ASSERT_FALSE(held_names.count(n)) << n;
+        ASSERT_FALSE(is_reserved_name(n)) << n;
+        for (const auto& p : held_params) ASSERT_NE(t["function"]["parameters"], p) << n;
+      }
+      ASSERT_FALSE(held_requests.count(user_of(row).get<std::string>())) << user_of(row);
+    }
+  }
+  EXPECT_EQ(rows, 20000);
+  // Close variants are reserved too: another case or separator, with or without a namespace.
+  EXPECT_TRUE(is_reserved_name("book_hotel"));
+  EXPECT_TRUE(is_reserved_name("travel.bookHotel"));
+  EXPECT_TRUE(is_reserved_name("create_lead"));
+  EXPECT_FALSE(is_reserved_name("crm.create_contact"));
+}
+
+TEST(GenGeneralist, RowsLoadAsTrainingData) {
+  const auto rows = rows_for(200, 9);
+  const std::string path = ::testing::TempDir() + "/tsft_general.jsonl";
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << bytes(rows);
+  }
+  DatasetReadStats st;
+  const auto loaded = read_dataset(path, DatasetReadOptions{}, &st);
+  EXPECT_EQ(loaded.size(), rows.size());
+  EXPECT_EQ(st.chat, 200);
+  EXPECT_EQ(st.own_tools, 200);
+}
+
+}  // namespace
+}  // namespace tsft
