@@ -12,6 +12,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/fs_util.h"
+#include "data/gen_generalist.h"
 #include "data/gen_tool_calling.h"
 #include "data/gen_tool_selection.h"
 
@@ -77,34 +78,41 @@ int cmd_gen(int argc, char** argv) {
       {"hard", "SHARE", "tool-selection: share of hard-negative rows", "0.1"},
       {"noise", "SCALE", "multiplies the chances of lowercase/punctuation/typo noise (0 = none)",
        "1"},
-      {"single", "SHARE", "tool-calling: one tool offered, one call", "0.2"},
-      {"distractors", "SHARE", "tool-calling: several tools offered, one call", "0.3"},
-      {"no-call", "SHARE", "tool-calling: no tool fits, a plain answer", "0.15"},
-      {"parallel", "SHARE", "tool-calling: two calls in one assistant message", "0.15"},
+      {"single", "SHARE", "tool-calling: one tool offered, one call (general: 0.2)", "0.2"},
+      {"distractors", "SHARE", "tool-calling: several tools offered, one call (general: 0.4)",
+       "0.3"},
+      {"no-call", "SHARE", "tool-calling: no tool fits, a plain answer (general: 0.2)", "0.15"},
+      {"parallel", "SHARE",
+       "tool-calling: two calls in one assistant message (general: 2 or 3 calls, 0.2)", "0.15"},
       {"multi-turn", "SHARE", "tool-calling: call, tool result, answer using it", "0.2"},
-      {"max-tools", "K", "tool-calling: at most K tools offered per row", "4"},
+      {"max-tools", "K", "tool-calling: at most K tools offered per row (general: 5)", "4"},
       {"help", "", "show this help", ""},
   };
   Args args(kSpecs, argc, argv, 1, /*max_positionals=*/1);
   const std::string what = args.positionals().empty() ? "" : args.positionals()[0];
   if (args.flag("help") || what.empty() || !args.given("out")) {
-    std::fputs(format_help("toolsft gen tool-selection|tool-calling --out FILE [options]",
+    std::fputs(format_help("toolsft gen tool-selection|tool-calling|tool-calling-general --out "
+                           "FILE [options]",
                            "Writes synthetic training rows as JSONL: tool-selection (request -> "
-                           "tool name) or tool-calling (OpenAI chats with tool calls). See "
-                           "docs/DATA.md.",
+                           "tool name), tool-calling (OpenAI chats with tool calls) or "
+                           "tool-calling-general (the same layout, over functions drawn from a "
+                           "procedural schema space). See docs/DATA.md.",
                            kSpecs)
                    .c_str(),
                stdout);
     return args.flag("help") ? 0 : 2;
   }
-  if (what != "tool-selection" && what != "tool-calling")
-    fail("unknown generator '", what, "' (tool-selection or tool-calling)");
+  if (what != "tool-selection" && what != "tool-calling" && what != "tool-calling-general")
+    fail("unknown generator '", what, "' (tool-selection, tool-calling or tool-calling-general)");
   // An option of the other generator would be silently ignored: say so instead.
   const bool selection = what == "tool-selection";
   for (const char* o : {"format", "sentinel", "hard"})
     if (!selection && args.given(o)) fail("--", o, " applies to tool-selection only");
   for (const char* o : {"single", "distractors", "no-call", "parallel", "multi-turn", "max-tools"})
     if (selection && args.given(o)) fail("--", o, " applies to tool-calling only");
+  const bool general = what == "tool-calling-general";
+  for (const char* o : {"multi-turn", "tools"})
+    if (general && args.given(o)) fail("--", o, " does not apply to tool-calling-general");
   const std::vector<GenTool> loaded =
       args.given("tools") ? load_gen_tools(args.str("tools")) : std::vector<GenTool>{};
   const std::vector<GenTool>& tools = args.given("tools") ? loaded : builtin_gen_tools();
@@ -138,6 +146,28 @@ int cmd_gen(int argc, char** argv) {
     opt.hard_share = args.number("hard");
     opt.noise = scaled(opt.noise);
     generate_tool_selection(tools, opt, &stats, sink);
+  } else if (general) {
+    GeneralistOptions opt;
+    opt.n = n;
+    opt.seed = static_cast<uint64_t>(seed);
+    const char* kNames[kGeneralKinds] = {"single", "distractors", "no-call", "parallel"};
+    for (int k = 0; k < kGeneralKinds; ++k)
+      if (args.given(kNames[k])) opt.shares[k] = args.number(kNames[k]);
+    if (args.given("max-tools")) opt.max_offered = static_cast<int>(args.integer("max-tools"));
+    opt.noise = scaled(opt.noise);
+    GeneralistStats gs;
+    generate_generalist(opt, &gs, sink);
+    out.commit();
+    std::printf("wrote %lld %s rows to %s (seed %lld)\n", static_cast<long long>(written),
+                what.c_str(), args.str("out").c_str(), static_cast<long long>(seed));
+    print_counts("rows per kind:", gs.per_kind, n);
+    print_counts("no-call rows:", gs.per_no_call, gs.per_kind["no_call"]);
+    std::printf("calls: %lld to %zu distinct functions; rows with a date: %lld\n",
+                static_cast<long long>(gs.calls), gs.functions.size(),
+                static_cast<long long>(gs.dated_rows));
+    std::printf("duplicate requests: %lld (%.2f%%)\n", static_cast<long long>(gs.duplicates),
+                100.0 * static_cast<double>(gs.duplicates) / static_cast<double>(n));
+    return 0;
   } else {
     ToolCallingOptions opt;
     opt.n = n;
