@@ -1,11 +1,16 @@
 // The server's pieces below HTTP: request checking (serve/openai_api) with every field's error,
-// and the continuous-batching Engine against generate() one request at a time.
+// and the continuous-batching Engine against generate() one request at a time (free and
+// schema-constrained).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
 
+#include "chat/chat_format.h"
+#include "chat/tool_call.h"
+#include "chat/tool_call_grammar.h"
 #include "io/model_loader.h"
+#include "model/constrained_sampling.h"
 #include "model/generate.h"
 #include "model/text_stream.h"
 #include "serve/engine.h"
@@ -16,6 +21,22 @@ namespace tsft::serve {
 namespace {
 
 const std::string kModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+using nlohmann::ordered_json;
+
+// Tools with few, short, enum / bounded-integer arguments, so the untuned model's constrained
+// calls finish well within max_tokens.
+const ordered_json kTools = ordered_json::parse(R"([
+  {"type": "function", "function": {"name": "set_alarm", "description": "Set an alarm clock",
+   "parameters": {"type": "object", "properties": {
+     "hour": {"type": "integer", "minimum": 0, "maximum": 23},
+     "day": {"type": "string", "enum": ["monday", "tuesday", "friday"]}},
+    "required": ["hour", "day"]}}},
+  {"type": "function", "function": {"name": "get_weather", "description": "Get the weather",
+   "parameters": {"type": "object", "properties": {
+     "city": {"type": "string", "enum": ["Paris", "London", "Tokyo"]},
+     "unit": {"type": "string", "enum": ["c", "f"]}},
+    "required": ["city"]}}}])");
+const ordered_json kAsk = ordered_json::parse(R"([{"role": "user", "content": "Wake me up at 7 on Friday."}])");
 
 // The ApiError a body gets, as "STATUS PARAM: MESSAGE".
 std::string chat_error(const std::string& body) {
@@ -248,6 +269,84 @@ TEST_F(EngineTest, FullQueueRefusesAndCancelFreesTheSlot) {
   }
   ASSERT_NE(next, nullptr);
   EXPECT_EQ(wait_done(*next).completion_tokens, 4);
+}
+
+// Constrained jobs (every tool_choice) batched with a free one give what generate() gives with
+// the same grammar alone, and the engine counts them.
+TEST_F(EngineTest, ConstrainedJobsMatchGenerateAlone) {
+  const Tokenizer& tok = *model_->tokenizer;
+  const ChatFormat chat = ChatFormat::from_tokenizer(tok, kModel);
+  const std::string with_tools = chat.render(kAsk, kTools, true);
+  const std::string without = chat.render(kAsk, ordered_json(), true);
+  auto table = std::make_shared<const TokenTable>(tok, model_->gen_defaults.eos_ids);
+  auto grammar = [&](ToolChoiceSpec choice) {
+    return std::make_shared<const ToolCallGrammar>(kTools, std::move(choice));
+  };
+  struct Case {
+    std::string prompt;
+    std::shared_ptr<const ToolCallGrammar> grammar;  // null: free
+  };
+  const std::vector<Case> cases = {
+      {with_tools, grammar({ToolChoiceMode::kRequired, ""})},
+      {with_tools, grammar({ToolChoiceMode::kNamed, "get_weather"})},
+      {with_tools, nullptr},
+      {without, grammar({ToolChoiceMode::kNone, ""})},
+      {with_tools, grammar({ToolChoiceMode::kAuto, ""})}};
+  auto make = [&](const Case& c) {
+    Job j = job(c.prompt, 40);
+    j.tool_grammar = c.grammar;
+    if (c.grammar) j.token_table = table;
+    return j;
+  };
+  EngineOptions opt;
+  opt.max_batch = 3;
+  opt.threads = 2;
+  std::vector<JobEvents> got;
+  EngineStats s;
+  {
+    Engine engine(*model_->model, tok, opt);
+    std::vector<std::shared_ptr<JobHandle>> handles;
+    for (const Case& c : cases) handles.push_back(engine.submit(make(c)));
+    for (auto& h : handles) {
+      ASSERT_NE(h, nullptr);
+      got.push_back(wait_done(*h));
+    }
+    for (int tries = 0; tries < 200; ++tries) {
+      s = engine.stats();
+      if (s.running == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  int64_t constrained_tokens = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Job j = make(cases[i]);
+    GenerationConfig gen;
+    gen.max_new_tokens = j.max_tokens;
+    gen.eos_ids = j.eos_ids;
+    gen.tool_grammar = j.tool_grammar;
+    gen.token_table = j.token_table;
+    const GenerationResult ref = generate(*model_->model, tok, j.prompt, gen);
+    EXPECT_EQ(got[i].text, ref.text) << i;
+    EXPECT_EQ(got[i].finish_reason, ref.finish_reason) << i;
+    EXPECT_EQ(got[i].completion_tokens, static_cast<int64_t>(ref.tokens.size())) << i;
+    if (j.tool_grammar) constrained_tokens += ref.constraint.tokens;
+  }
+  // Each reply is one its grammar accepts: required and named open a call at once (named: only
+  // to that function), none never writes the marker.
+  for (size_t i = 0; i < cases.size(); ++i) {
+    if (cases[i].grammar) {
+      EXPECT_TRUE(ToolCallMatcher(cases[i].grammar).feed(got[i].text)) << got[i].text;
+    }
+  }
+  for (size_t i : {0, 1}) {
+    const std::string& text = got[i].text;
+    EXPECT_EQ(text.substr(text.find_first_not_of(" \n"), 11), "<tool_call>") << text;
+  }
+  for (const ToolCall& c : parse_tool_calls(got[1].text, ToolCallFormat::kHermes).calls)
+    EXPECT_EQ(c.name, "get_weather");
+  EXPECT_EQ(got[3].text.find("<tool_call>"), std::string::npos) << got[3].text;
+  EXPECT_EQ(s.constrained_requests, 4);
+  EXPECT_EQ(s.constraint.tokens, constrained_tokens);
 }
 
 TEST_F(EngineTest, RefusesWhatCanNeverRun) {

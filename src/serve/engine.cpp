@@ -78,6 +78,7 @@ Engine::~Engine() {
 std::shared_ptr<JobHandle> Engine::submit(Job job) {
   if (job.prompt.empty()) fail("the prompt is empty");
   if (job.max_tokens < 1) fail("max_tokens must be at least 1");
+  TSFT_CHECK(!job.tool_grammar == !job.token_table, "a tool grammar needs a token table");
   const int64_t need = static_cast<int64_t>(job.prompt.size()) + job.max_tokens;
   if (need > opt_.kv_budget_tokens)
     fail("the prompt (", job.prompt.size(), " tokens) plus max_tokens (", job.max_tokens,
@@ -104,6 +105,17 @@ EngineStats Engine::stats() const {
 
 namespace {
 
+// next_token of a sequence that samples nothing this step (its prompt goes on), and of one whose
+// grammar allows no token.
+constexpr int32_t kNotYet = -1, kNoToken = -2;
+
+void add_to(ConstraintStats& sum, const ConstraintStats& c) {
+  sum.tokens += c.tokens;
+  sum.rejected += c.rejected;
+  sum.full_masks += c.full_masks;
+  sum.seconds += c.seconds;
+}
+
 // One live sequence: its request, cache, sampler and text so far.
 struct Live {
   Live(Job j, std::shared_ptr<JobHandle> h, const ModelConfig& cfg, const Tokenizer& tok)
@@ -111,13 +123,17 @@ struct Live {
         handle(std::move(h)),
         cache(cfg, static_cast<int64_t>(job.prompt.size()) + job.max_tokens),
         sampler(job.sampling),
-        stream(tok, job.stop, job.eos_ids, job.stop_at_eos) {}
+        stream(tok, job.stop, job.eos_ids, job.stop_at_eos) {
+    if (job.tool_grammar)
+      constraint = std::make_unique<ToolCallConstraint>(job.token_table, job.tool_grammar);
+  }
   int64_t reserved() const { return cache.capacity(); }
 
   Job job;
   std::shared_ptr<JobHandle> handle;
   KvCache cache;
   Sampler sampler;
+  std::unique_ptr<ToolCallConstraint> constraint;  // with Job::tool_grammar
   TextStream stream;
   int64_t fed = 0;       // prompt tokens already run
   int32_t last = -1;     // the token sampled last (the next step's input)
@@ -155,6 +171,7 @@ void Engine::loop() {
         try {
           live.push_back(std::make_unique<Live>(std::move(p.job), p.handle, model_.config(), tok_));
           reserved += need;
+          if (live.back()->constraint) ++stats_.constrained_requests;
         } catch (const std::exception& e) {  // e.g. out of memory for the cache
           p.handle->finish("error", e.what(), 0);
         }
@@ -211,15 +228,27 @@ void Engine::loop() {
         model_.forward_batch(seqs, logits.data());
         // Sampling first, over the threads (each sequence has its own sampler, so the draws are
         // those of a serial loop): 16 softmaxes over the vocabulary were a serial tenth of a step.
-        // A sequence samples once this step's rows reach the end of its prompt; -1 = not yet.
-        next_token.assign(order.size(), -1);
+        // A sequence samples once this step's rows reach the end of its prompt (kNotYet before).
+        // A constrained sequence picks among the tokens its grammar allows (kNoToken: none is,
+        // a grammar bug, and the reply ends as cut short, as generate() ends it).
+        next_token.assign(order.size(), kNotYet);
         std::exception_ptr failure;  // an exception must not leave an OpenMP region
 #pragma omp parallel for schedule(dynamic, 1) if (order.size() > 1)
         for (size_t s = 0; s < order.size(); ++s) {
           Live& l = *live[order[s]];
           if (l.fed + seqs[s].n < static_cast<int64_t>(l.job.prompt.size())) continue;
           try {
-            next_token[s] = l.sampler.sample(logits.data() + s * V, V);
+            float* row = logits.data() + s * V;
+            if (l.constraint) {
+              // Ids past the tokenizer's vocabulary (a model's padded embedding rows) are no
+              // tokens: the pick is made among the tokenizer's.
+              const int64_t n = std::min<int64_t>(V, l.job.token_table->size());
+              const int32_t id = l.constraint->pick(l.sampler, row, n);
+              if (id >= 0) l.constraint->accept(id);
+              next_token[s] = id >= 0 ? id : kNoToken;
+            } else {
+              next_token[s] = l.sampler.sample(row, V);
+            }
           } catch (...) {
 #pragma omp critical(engine_sampling_failure)
             if (!failure) failure = std::current_exception();
@@ -229,7 +258,13 @@ void Engine::loop() {
         for (size_t s = 0; s < order.size(); ++s) {
           Live& l = *live[order[s]];
           if (l.fed < static_cast<int64_t>(l.job.prompt.size())) l.fed += seqs[s].n;
-          if (next_token[s] < 0) continue;  // more prompt to run before the first token
+          if (next_token[s] == kNotYet) continue;  // more prompt to run before the first token
+          if (next_token[s] == kNoToken) {
+            l.handle->post_text(l.stream.close("length"), l.generated);
+            l.handle->finish(l.stream.finish_reason(), "", l.generated);
+            l.done = true;
+            continue;
+          }
           const int32_t next = next_token[s];
           ++l.generated;
           ++sampled;
@@ -254,13 +289,18 @@ void Engine::loop() {
         }
       }
     }
-    for (auto& l : live)
-      if (l->done) reserved -= l->reserved();
+    ConstraintStats ended;  // of the constrained sequences that ended this step
+    for (auto& l : live) {
+      if (!l->done) continue;
+      reserved -= l->reserved();
+      if (l->constraint) add_to(ended, l->constraint->stats());
+    }
     live.erase(std::remove_if(live.begin(), live.end(), [](const auto& l) { return l->done; }),
                live.end());
     std::lock_guard<std::mutex> lk(mu_);
     stats_.steps += seqs.empty() ? 0 : 1;
     stats_.generated_tokens += sampled;
+    add_to(stats_.constraint, ended);
     stats_.running = static_cast<int64_t>(live.size());
     stats_.kv_reserved = reserved;
   }

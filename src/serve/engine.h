@@ -12,6 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "chat/tool_call_grammar.h"
+#include "model/constrained_sampling.h"
 #include "model/lora.h"
 #include "model/sampler.h"
 #include "model/transformer.h"
@@ -41,6 +43,11 @@ struct Job {
   std::vector<int32_t> eos_ids;
   bool stop_at_eos = true;
   const LoraWeights* adapter = nullptr;  // owned by the server, outlives the engine
+  // Set (both): schema-constrained decoding. Each token is picked by a ToolCallConstraint over
+  // the grammar, so the reply is plain text or calls that validate against the request's tools.
+  // The grammar is the request's; the table is the server's, shared by every request.
+  std::shared_ptr<const ToolCallGrammar> tool_grammar;
+  std::shared_ptr<const TokenTable> token_table;
 };
 
 // What arrived for a job since the last look.
@@ -83,6 +90,9 @@ struct EngineStats {
   int64_t kv_reserved = 0;       // cache positions reserved by live sequences
   int64_t steps = 0;             // forward passes so far
   int64_t generated_tokens = 0;  // tokens sampled so far
+  // Constrained decoding (Job::tool_grammar), summed over the sequences that ended.
+  int64_t constrained_requests = 0;  // admitted with a grammar
+  ConstraintStats constraint;        // tokens, refused picks, whole-vocabulary masks, seconds
 };
 
 class Engine {
