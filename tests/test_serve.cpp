@@ -1,12 +1,13 @@
 // The server's pieces below HTTP: request checking (serve/openai_api) with every field's error,
-// and the continuous-batching Engine against generate() one request at a time (free and
-// schema-constrained).
+// the continuous-batching Engine against generate() one request at a time (free and
+// schema-constrained), and OpenAiServer's routes driven in-process (constrained decoding on/off).
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <thread>
 
 #include "chat/chat_format.h"
+#include "chat/json_schema.h"
 #include "chat/tool_call.h"
 #include "chat/tool_call_grammar.h"
 #include "io/model_loader.h"
@@ -15,6 +16,7 @@
 #include "model/text_stream.h"
 #include "serve/engine.h"
 #include "serve/openai_api.h"
+#include "serve/openai_server.h"
 #include "test_util.h"
 
 namespace tsft::serve {
@@ -37,6 +39,23 @@ const ordered_json kTools = ordered_json::parse(R"([
      "unit": {"type": "string", "enum": ["c", "f"]}},
     "required": ["city"]}}}])");
 const ordered_json kAsk = ordered_json::parse(R"([{"role": "user", "content": "Wake me up at 7 on Friday."}])");
+
+// Every call names an offered function (`only`, when given) and its arguments validate.
+void expect_calls_validate(const ordered_json& tool_calls, const std::string& only = "") {
+  for (const auto& c : tool_calls) {
+    const std::string name = c["function"]["name"];
+    if (!only.empty()) {
+      EXPECT_EQ(name, only);
+    }
+    const ordered_json* schema = nullptr;
+    for (const auto& t : kTools)
+      if (t["function"]["name"] == name) schema = &t["function"]["parameters"];
+    ASSERT_NE(schema, nullptr) << name;
+    const ordered_json args = ordered_json::parse(c["function"]["arguments"].get<std::string>());
+    for (const auto& p : validate_json(args, *schema, "arguments"))
+      ADD_FAILURE() << name << ": " << p.path << ": " << p.message;
+  }
+}
 
 // The ApiError a body gets, as "STATUS PARAM: MESSAGE".
 std::string chat_error(const std::string& body) {
@@ -358,6 +377,188 @@ TEST_F(EngineTest, RefusesWhatCanNeverRun) {
   empty.prompt.clear();
   EXPECT_THROW(engine.submit(empty), Error);
   EXPECT_THROW(Engine(*model_->model, *model_->tokenizer, EngineOptions{0, 1, 10, 1, 1}), Error);
+}
+
+// --- OpenAiServer in-process --------------------------------------------------------------
+
+// A Responder that keeps what the handler sent: the status and the body or the stream's chunks.
+class CapturedReply : public http::Responder {
+ public:
+  bool respond(int s, std::string_view, std::string_view b,
+               const std::vector<std::pair<std::string, std::string>>&) override {
+    status = s;
+    body = b;
+    return true;
+  }
+  bool start_stream(int s, std::string_view,
+                    const std::vector<std::pair<std::string, std::string>>&) override {
+    status = s;
+    return true;
+  }
+  bool send_chunk(std::string_view data) override {
+    body += data;
+    return true;
+  }
+  bool end_stream() override { return true; }
+  bool client_gone() override { return false; }
+
+  int status = 0;
+  std::string body;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void TearDownTestSuite() {
+    delete on_;
+    delete off_;
+    on_ = off_ = nullptr;
+  }
+  // Servers over SmolLM2 with constrained decoding on (the default) and off, made on first use.
+  static OpenAiServer& server(bool constrained) {
+    OpenAiServer*& s = constrained ? on_ : off_;
+    if (!s) {
+      ServerConfig cfg;
+      cfg.model_name = "m";
+      cfg.context = 1024;
+      cfg.max_tokens_limit = 512;
+      cfg.engine.threads = 2;
+      cfg.constrained_decoding = constrained;
+      s = new OpenAiServer(load_model(kModel), {}, cfg);
+    }
+    return *s;
+  }
+  static CapturedReply call(OpenAiServer& srv, const std::string& method, const std::string& path,
+                            const std::string& body = "") {
+    http::Request req;
+    req.method = method;
+    req.path = req.target = path;
+    req.version = "HTTP/1.1";
+    req.body = body;
+    CapturedReply res;
+    srv.handle(req, res);
+    return res;
+  }
+  // A chat request over kAsk and kTools, greedy, with `extra` fields; the reply's JSON.
+  static ordered_json chat(OpenAiServer& srv, ordered_json extra, int want_status = 200) {
+    ordered_json body = {{"model", "m"}, {"messages", kAsk}, {"tools", kTools},
+                         {"temperature", 0}, {"max_tokens", 200}};
+    for (auto& [k, v] : extra.items()) body[k] = v;
+    const CapturedReply r = call(srv, "POST", "/v1/chat/completions", body.dump());
+    EXPECT_EQ(r.status, want_status) << r.body;
+    return r.status == 200 && !body.value("stream", false) ? ordered_json::parse(r.body)
+                                                            : ordered_json(r.body);
+  }
+  static double metric(OpenAiServer& srv, const std::string& name) {
+    const std::string text = call(srv, "GET", "/metrics").body;
+    const size_t at = text.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(text.substr(at + name.size() + 2));
+  }
+  static OpenAiServer* on_;
+  static OpenAiServer* off_;
+};
+OpenAiServer* ServerTest::on_ = nullptr;
+OpenAiServer* ServerTest::off_ = nullptr;
+
+TEST_F(ServerTest, RequiredToolChoiceGivesCallsThatValidate) {
+  OpenAiServer& srv = server(true);
+  const double before = metric(srv, "toolsft_constrained_requests_total");
+  const ordered_json r = chat(srv, {{"tool_choice", "required"}});
+  const ordered_json& choice = r["choices"][0];
+  // The untuned model writes what the grammar lets it: calls, each one complete validating.
+  // Were the reply cut by max_tokens, its complete calls still validate.
+  ASSERT_TRUE(choice["message"].contains("tool_calls")) << r.dump();
+  EXPECT_TRUE(choice["message"]["content"].is_null());
+  EXPECT_EQ(choice["finish_reason"], r["usage"]["completion_tokens"] == 200 ? "length" : "tool_calls");
+  expect_calls_validate(choice["message"]["tool_calls"]);
+  EXPECT_EQ(metric(srv, "toolsft_constrained_requests_total"), before + 1);
+  // The token counters sum sequences the engine has dropped, just after the reply: wait for it.
+  for (int tries = 0; tries < 200 && metric(srv, "toolsft_running_requests") != 0; ++tries)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_GE(metric(srv, "toolsft_constrained_tokens_total"),
+            r["usage"]["completion_tokens"].get<double>());
+}
+
+TEST_F(ServerTest, NamedToolChoiceCallsThatFunction) {
+  const ordered_json r = chat(server(true), {{"tool_choice", {{"type", "function"},
+                                                             {"function", {{"name", "get_weather"}}}}}});
+  const ordered_json& msg = r["choices"][0]["message"];
+  ASSERT_TRUE(msg.contains("tool_calls")) << r.dump();
+  expect_calls_validate(msg["tool_calls"], "get_weather");
+}
+
+TEST_F(ServerTest, StreamedRequiredCallsComeWholeWithNoContent) {
+  const std::string sse = chat(server(true), {{"tool_choice", "required"}, {"stream", true}});
+  ordered_json calls = ordered_json::array();
+  std::string content, finish;
+  for (size_t at = 0; (at = sse.find("data: ", at)) != std::string::npos;) {
+    const size_t end = sse.find("\n\n", at);
+    const std::string data = sse.substr(at + 6, end - at - 6);
+    at = end;
+    if (data == "[DONE]") break;
+    const ordered_json c = ordered_json::parse(data);
+    const ordered_json& ch = c["choices"][0];
+    if (ch["delta"].contains("tool_calls"))
+      for (const auto& tc : ch["delta"]["tool_calls"]) calls.push_back(tc);
+    if (ch["delta"].contains("content")) content += ch["delta"]["content"].get<std::string>();
+    if (!ch["finish_reason"].is_null()) finish = ch["finish_reason"];
+  }
+  EXPECT_EQ(content, "");
+  ASSERT_FALSE(calls.empty()) << sse;
+  expect_calls_validate(calls);
+  EXPECT_TRUE(finish == "tool_calls" || finish == "length") << finish;
+}
+
+TEST_F(ServerTest, NoneNeverCalls) {
+  const ordered_json r = chat(server(true), {{"tool_choice", "none"}, {"max_tokens", 40}});
+  const ordered_json& msg = r["choices"][0]["message"];
+  EXPECT_FALSE(msg.contains("tool_calls"));
+  EXPECT_EQ(msg["content"].get<std::string>().find("<tool_call>"), std::string::npos);
+  EXPECT_NE(r["choices"][0]["finish_reason"], "tool_calls");
+}
+
+// A schema the grammar cannot use is the request's 400, naming the tool and field, before any
+// decoding; with constrained decoding off the schema is not compiled, as before.
+TEST_F(ServerTest, UnusableSchemaIsA400NamingTheField) {
+  ordered_json tools = kTools;
+  tools[1]["function"]["parameters"]["properties"]["unit"] = {{"type", "integr"}};
+  const std::string body = ordered_json{{"model", "m"}, {"messages", kAsk}, {"tools", tools},
+                                        {"max_tokens", 1}}.dump();
+  CapturedReply r = call(server(true), "POST", "/v1/chat/completions", body);
+  EXPECT_EQ(r.status, 400);
+  const ordered_json err = ordered_json::parse(r.body)["error"];
+  EXPECT_EQ(err["param"], "tools[1].function.parameters.properties.unit.type");
+  EXPECT_NE(err["message"].get<std::string>().find("integr"), std::string::npos) << r.body;
+  EXPECT_EQ(err["type"], "invalid_request_error");
+
+  ordered_json twice = kTools;
+  twice.push_back(kTools[0]);
+  r = call(server(true), "POST", "/v1/chat/completions",
+           ordered_json{{"model", "m"}, {"messages", kAsk}, {"tools", twice}}.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("offered twice"), std::string::npos) << r.body;
+
+  EXPECT_EQ(call(server(false), "POST", "/v1/chat/completions", body).status, 200);
+}
+
+// Off: required / named prefill the reply with the call opener (and the name), as before, and
+// nothing is counted as constrained.
+TEST_F(ServerTest, OffPrefillsTheNamedCall) {
+  OpenAiServer& srv = server(false);
+  const ordered_json few_shot = ordered_json::parse(R"([
+    {"role": "user", "content": "What's the weather in London?"},
+    {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+      "function": {"name": "get_weather", "arguments": "{\"city\": \"London\"}"}}]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "{\"temp_c\": 14}"},
+    {"role": "assistant", "content": "It is 14 degrees in London."},
+    {"role": "user", "content": "What's the weather in Paris?"}])");
+  const ordered_json r = chat(srv, {{"messages", few_shot}, {"max_tokens", 40},
+                                    {"tool_choice", {{"type", "function"},
+                                                     {"function", {{"name", "get_weather"}}}}}});
+  const ordered_json& msg = r["choices"][0]["message"];
+  ASSERT_TRUE(msg.contains("tool_calls")) << r.dump();
+  EXPECT_EQ(msg["tool_calls"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(r["choices"][0]["finish_reason"], "tool_calls");
+  EXPECT_EQ(metric(srv, "toolsft_constrained_requests_total"), 0);
 }
 
 }  // namespace

@@ -32,6 +32,11 @@ int cmd_serve(int argc, char** argv) {
       {"max-tokens-limit", "N", "the largest max_tokens a request may ask for", "4096"},
       {"max-body-bytes", "N", "largest request body accepted", "4194304"},
       {"max-connections", "N", "open connections beyond which new ones get 503", "256"},
+      {"constrained-decoding", "on|off",
+       "schema-constrained tool calls: a chat request's reply is text or calls that validate "
+       "against its tools, tool_choice required/named enforced by the grammar; off: calls are "
+       "parsed from free text",
+       "on"},
       {"threads", "N", "compute threads; 0 = all cores", "0"},
       {"help", "", "show this help", ""},
   };
@@ -47,6 +52,9 @@ int cmd_serve(int argc, char** argv) {
                stdout);
     return 0;
   }
+  const std::string constrained = args.str("constrained-decoding");
+  if (constrained != "on" && constrained != "off")
+    fail("--constrained-decoding: expected on or off, got '", constrained, "'");
   set_num_threads(static_cast<int>(args.integer("threads")));
   const std::string path = resolve_model_path(args.str("model"));
   if (!std::filesystem::exists(path))
@@ -79,6 +87,7 @@ int cmd_serve(int argc, char** argv) {
   if (cfg.context < 0) fail("--ctx must be >= 0");
   cfg.engine.kv_budget_tokens = args.integer("kv-budget");
   if (cfg.engine.kv_budget_tokens < 0) fail("--kv-budget must be >= 0");
+  cfg.constrained_decoding = constrained == "on";
 
   http::ServerOptions hopt;
   hopt.host = args.str("host");
@@ -94,12 +103,13 @@ int cmd_serve(int argc, char** argv) {
   });
   server.start();
   std::printf("toolsft serve: %s%s on http://%s:%d (ctx %lld, %lld concurrent, KV budget %lld "
-              "positions%s)\n",
+              "positions, constrained decoding %s%s)\n",
               app.config().model_name.c_str(),
               n_adapters ? (" + " + std::to_string(n_adapters) + " adapter(s)").c_str() : "",
               hopt.host.c_str(), server.port(), static_cast<long long>(app.config().context),
               static_cast<long long>(cfg.engine.max_batch),
               static_cast<long long>(app.config().engine.kv_budget_tokens),
+              app.constrained_decoding_summary().c_str(),
               cfg.api_key.empty() ? "" : ", API key required");
   std::fflush(stdout);
   server.run_until_signal();

@@ -1,6 +1,7 @@
 #include "serve/metrics.h"
 
 #include <sstream>
+#include <tuple>
 
 namespace tsft::serve {
 namespace {
@@ -70,7 +71,7 @@ void ServerMetrics::inter_token_latency(double s) {
   itl_.observe(s);
 }
 
-std::string ServerMetrics::render(const GaugeValues& g) const {
+std::string ServerMetrics::render(const GaugeValues& g, const ConstraintCounters& c) const {
   std::lock_guard<std::mutex> lk(mu_);
   std::string o;
   o += "# HELP toolsft_requests_total HTTP requests answered, by endpoint and status.\n";
@@ -84,6 +85,25 @@ std::string ServerMetrics::render(const GaugeValues& g) const {
   o += "# HELP toolsft_generation_tokens_total Tokens generated.\n";
   o += "# TYPE toolsft_generation_tokens_total counter\n";
   o += "toolsft_generation_tokens_total " + std::to_string(completion_tokens_) + "\n";
+  const std::tuple<const char*, const char*, std::string> constraint[] = {
+      {"toolsft_constrained_requests_total",
+       "Chat requests decoded under a tool-call grammar (schema-constrained decoding).",
+       std::to_string(c.requests)},
+      {"toolsft_constrained_tokens_total", "Tokens picked under a tool-call grammar.",
+       std::to_string(c.tokens)},
+      {"toolsft_constraint_rejected_tokens_total",
+       "Sampler picks a tool-call grammar refused (masked, then sampled again).",
+       std::to_string(c.rejected)},
+      {"toolsft_constraint_full_masks_total",
+       "Decoding steps where a tool-call grammar tested the whole vocabulary.",
+       std::to_string(c.full_masks)},
+      {"toolsft_constraint_seconds_total", "Time spent picking and accepting under a grammar.",
+       num(c.seconds)}};
+  for (const auto& [name, help, v] : constraint) {
+    o += std::string("# HELP ") + name + " " + help + "\n";
+    o += std::string("# TYPE ") + name + " counter\n";
+    o += std::string(name) + " " + v + "\n";
+  }
   const std::pair<const char*, int64_t> gauges[] = {
       {"toolsft_queue_depth", g.queued},
       {"toolsft_running_requests", g.running},

@@ -30,6 +30,14 @@ struct GaugeValues {
   int64_t queued = 0, running = 0, kv_reserved = 0, kv_budget = 0, connections = 0;
 };
 
+// Constrained decoding's counters, as the engine keeps them: requests decoded under a tool-call
+// grammar, and over those that ended, tokens picked, sampler picks the grammar refused, steps
+// that tested the whole vocabulary, and the time spent in the grammar.
+struct ConstraintCounters {
+  int64_t requests = 0, tokens = 0, rejected = 0, full_masks = 0;
+  double seconds = 0.0;
+};
+
 class ServerMetrics {
  public:
   ServerMetrics();
@@ -38,7 +46,7 @@ class ServerMetrics {
   void latency(double request_s);
   void time_to_first_token(double s);
   void inter_token_latency(double s);
-  std::string render(const GaugeValues& g) const;
+  std::string render(const GaugeValues& g, const ConstraintCounters& c = {}) const;
 
  private:
   mutable std::mutex mu_;

@@ -66,8 +66,8 @@ size_t content_visible(const std::string& text, ToolCallFormat f) {
   return visible;
 }
 
-// The reply prefilled for tool_choice "required" or a named function, in the reply syntax, so the
-// model can only go on with a call (schema-constrained decoding is issue 9's).
+// The reply prefilled for tool_choice "required" or a named function when constrained decoding is
+// off, in the reply syntax, so the model can only go on with a call.
 std::string forced_call_prefix(ToolCallFormat f, const std::string& name) {
   std::string open;
   if (f == ToolCallFormat::kHermes || f == ToolCallFormat::kAuto) open = "<tool_call>\n";
@@ -118,6 +118,25 @@ OpenAiServer::OpenAiServer(LoadedModel model,
   } catch (const Error& e) {
     chat_error_ = e.what();
     log_warn("serve: /v1/chat/completions is unavailable: ", chat_error_);
+  }
+  if (!cfg_.constrained_decoding) {
+    constraint_summary_ = "off";
+  } else if (chat_) {
+    // The grammar writes calls the way the model was shown them; a template that writes them
+    // some other way gets no constraint rather than a syntax it never learned.
+    const ToolCallFormat written = chat_->written_call_format();
+    if (written == ToolCallFormat::kHermes || written == ToolCallFormat::kLlama3Json) {
+      call_syntax_ = written == ToolCallFormat::kLlama3Json ? ToolCallSyntax::llama3_json()
+                                                            : ToolCallSyntax::hermes();
+      token_table_ = std::make_shared<const TokenTable>(*model_.tokenizer, model_.gen_defaults.eos_ids);
+      constraint_summary_ = std::string("on, ") + tool_call_format_name(written) + " syntax";
+    } else {
+      constraint_summary_ = "unavailable (the chat template writes tool calls in neither the "
+                            "Hermes nor the Llama 3 JSON syntax)";
+      log_warn("serve: constrained decoding is ", constraint_summary_);
+    }
+  } else {
+    constraint_summary_ = "unavailable (no chat template)";
   }
   created_ = unix_now();
   engine_ = std::make_unique<Engine>(*model_.model, *model_.tokenizer, cfg_.engine);
@@ -181,7 +200,9 @@ void OpenAiServer::route(const http::Request& req, http::Responder& res, std::st
     const EngineStats s = engine_->stats();
     GaugeValues g{s.queued, s.running, s.kv_reserved, cfg_.engine.kv_budget_tokens,
                   connections_ ? connections_() : 0};
-    res.respond(200, "text/plain; version=0.0.4", metrics_.render(g));
+    ConstraintCounters c{s.constrained_requests, s.constraint.tokens, s.constraint.rejected,
+                         s.constraint.full_masks, s.constraint.seconds};
+    res.respond(200, "text/plain; version=0.0.4", metrics_.render(g, c));
     status = 200;
     return;
   }
@@ -244,12 +265,37 @@ void apply_sampling(const SamplingFields& s, const GenerationConfig& defaults, i
 
 }  // namespace
 
+std::shared_ptr<const ToolCallGrammar> OpenAiServer::tool_grammar(const ChatRequest& r) const {
+  if (!token_table_ || r.tools.is_null()) return nullptr;
+  ToolChoiceSpec choice;
+  switch (r.tool_choice) {
+    case ToolChoice::kAuto: choice.mode = ToolChoiceMode::kAuto; break;
+    case ToolChoice::kNone: choice.mode = ToolChoiceMode::kNone; break;
+    case ToolChoice::kRequired: choice.mode = ToolChoiceMode::kRequired; break;
+    case ToolChoice::kNamed: choice = {ToolChoiceMode::kNamed, r.tool_choice_name}; break;
+  }
+  try {
+    return std::make_shared<const ToolCallGrammar>(r.tools, choice, call_syntax_);
+  } catch (const Error& e) {
+    // The grammar names the schema path first ("tools[1].function.parameters.properties.n.type:
+    // unknown type \"integr\" ..."): that path is the param.
+    const std::string msg = e.what();
+    const size_t colon = msg.find(": ");
+    const bool path = colon != std::string::npos &&
+                      (msg.rfind("tools", 0) == 0 || msg.rfind("tool_choice", 0) == 0);
+    throw ApiError(400, msg, "invalid_request_error", path ? msg.substr(0, colon) : "tools");
+  }
+}
+
 int OpenAiServer::chat_completions(const http::Request& req, http::Responder& res) {
   ChatRequest r = parse_chat_request(req.body);
   const Target& t = target(r.model);
   if (!chat_) throw ApiError(400, "this model cannot chat: " + chat_error_);
   Generation g = begin(t, r.sampling);
   g.chat = true;
+  // Compiled here, on the HTTP thread: a schema it cannot use is this request's 400.
+  g.job.tool_grammar = tool_grammar(r);
+  if (g.job.tool_grammar) g.job.token_table = token_table_;
   const bool offer_tools = !r.tools.is_null() && r.tool_choice != ToolChoice::kNone;
   g.parse_calls = offer_tools;
   g.format = reply_format(*chat_, ToolCallFormat::kAuto);
@@ -262,9 +308,13 @@ int OpenAiServer::chat_completions(const http::Request& req, http::Responder& re
                    "invalid_request_error", "messages");
   }
   if (r.tool_choice == ToolChoice::kRequired || r.tool_choice == ToolChoice::kNamed) {
-    g.prefix = forced_call_prefix(g.format, r.tool_choice == ToolChoice::kNamed ? r.tool_choice_name : "");
     g.hold_all = true;
-    prompt += g.prefix;
+    // The grammar makes the reply a call (to that function) from its first byte; without it,
+    // the reply is prefilled with the opener so the model can only go on with a call.
+    if (!g.job.tool_grammar) {
+      g.prefix = forced_call_prefix(g.format, r.tool_choice == ToolChoice::kNamed ? r.tool_choice_name : "");
+      prompt += g.prefix;
+    }
   }
   set_prompt(g, prompt, r.sampling);
   return run(g, res);

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "chat/chat_format.h"
+#include "chat/tool_call_grammar.h"
 #include "io/model_loader.h"
+#include "model/constrained_sampling.h"
 #include "model/lora.h"
 #include "serve/engine.h"
 #include "serve/http_server.h"
@@ -26,6 +28,11 @@ struct ServerConfig {
   int64_t context = 0;             // longest prompt + completion per request; 0 = the model's
   int64_t max_tokens_limit = 4096; // the most a request may ask for
   EngineOptions engine;            // kv_budget_tokens <= 0: 16 x context, at most 65536
+  // Schema-constrained decoding of chat requests that offer tools: each reply is plain text or
+  // calls that validate against the request's tools, and tool_choice required / named is
+  // enforced by the grammar. Off: tools are only parsed from what the model wrote, and
+  // required / named prefill the reply with a call opener.
+  bool constrained_decoding = true;
 };
 
 class OpenAiServer {
@@ -39,6 +46,9 @@ class OpenAiServer {
   void handle(const http::Request& req, http::Responder& res);
   void set_connection_counter(std::function<int64_t()> f) { connections_ = std::move(f); }
   const ServerConfig& config() const { return cfg_; }
+  // What constrained decoding does here, for the startup line: "on, hermes syntax" (or llama3:
+  // the call syntax it writes), "off" (switched off), or why it is unavailable.
+  const std::string& constrained_decoding_summary() const { return constraint_summary_; }
 
  private:
   struct Target {
@@ -52,6 +62,9 @@ class OpenAiServer {
   int completions(const http::Request& req, http::Responder& res);
   int models(http::Responder& res);
   const Target& target(const std::string& model) const;
+  // The request's tool-call grammar when it offers tools and constrained decoding is on (null
+  // otherwise); ApiError 400 naming the schema path for a schema the grammar cannot use.
+  std::shared_ptr<const ToolCallGrammar> tool_grammar(const ChatRequest& r) const;
   // What both endpoints set alike: the target's name and adapter, the start time, stream flags.
   Generation begin(const Target& t, const SamplingFields& s) const;
   // The prompt's tokens (BOS added when the tokenizer adds one), then the sampling and length
@@ -66,6 +79,11 @@ class OpenAiServer {
   ServerConfig cfg_;
   std::optional<ChatFormat> chat_;
   std::string chat_error_;  // why chat is unavailable (no template), when it is
+  // Constrained decoding: the call syntax of the template and one token table for every
+  // request (null when off or unavailable).
+  ToolCallSyntax call_syntax_;
+  std::shared_ptr<const TokenTable> token_table_;
+  std::string constraint_summary_;
   ServerMetrics metrics_;
   std::unique_ptr<Engine> engine_;
   std::function<int64_t()> connections_;

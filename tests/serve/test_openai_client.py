@@ -3,8 +3,9 @@
 Run by ctest (tests/CMakeLists.txt) with the virtual environment scripts/setup.sh makes:
     .venv/bin/python tests/serve/test_openai_client.py --binary build/toolsft --model models/...gguf
 Starts real servers (SmolLM2-135M-Instruct, greedy decoding) and checks plain chat, streaming,
-tool calls parsed into tool_calls, every tool_choice form, adapter selection by `model`, the
-error answers, the 429 of a full queue and the slot a disconnecting client frees.
+tool calls parsed into tool_calls, every tool_choice form (with schema-constrained decoding on,
+the default, and off), adapter selection by `model`, the error answers, the 429 of a full queue
+and the slot a disconnecting client frees.
 """
 import argparse
 import concurrent.futures
@@ -50,6 +51,50 @@ FEW_SHOT = [
     {"role": "assistant", "content": "It is 14 degrees in London."},
     {"role": "user", "content": "What's the weather in Paris?"},
 ]
+
+
+# Few, short, enum / bounded-integer arguments: the untuned model's constrained calls finish well
+# within max_tokens.
+ALARM_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "set_alarm", "description": "Set an alarm clock",
+        "parameters": {"type": "object", "properties": {
+            "hour": {"type": "integer", "minimum": 0, "maximum": 23},
+            "day": {"type": "string", "enum": ["monday", "tuesday", "friday"]}},
+            "required": ["hour", "day"]},
+    },
+}
+CITY_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather", "description": "Get the weather",
+        "parameters": {"type": "object", "properties": {
+            "city": {"type": "string", "enum": ["Paris", "London", "Tokyo"]},
+            "unit": {"type": "string", "enum": ["c", "f"]}},
+            "required": ["city"]},
+    },
+}
+ALARM_ASK = [{"role": "user", "content": "Wake me up at 7 on Friday."}]
+
+
+def schema_problems(args, schema):
+    """What is wrong with `args` under the object schemas above (types, bounds, enum, required,
+    unknown keys); empty when it validates."""
+    if not isinstance(args, dict):
+        return [f"arguments are not an object: {args!r}"]
+    props = schema["properties"]
+    problems = [f"missing {k}" for k in schema.get("required", []) if k not in args]
+    for k, v in args.items():
+        p = props.get(k)
+        if p is None:
+            problems.append(f"unknown key {k}")
+        elif p["type"] == "integer" and (not isinstance(v, int) or isinstance(v, bool) or
+                                         not p.get("minimum", v) <= v <= p.get("maximum", v)):
+            problems.append(f"{k}: {v!r} is not an integer in range")
+        elif p["type"] == "string" and (not isinstance(v, str) or v not in p.get("enum", [v])):
+            problems.append(f"{k}: {v!r} is not one of {p.get('enum')}")
+    return problems
 
 
 def write_adapter(path, layers=30, hidden=576, rank=4, seed=3):
@@ -136,7 +181,65 @@ class Server:
         return self.proc.returncode
 
 
-class ServeTest(unittest.TestCase):
+class ToolChoiceTests:
+    """tool_choice over a server in self.server / self.client: the same behaviour with
+    constrained decoding on and off, where the model follows a worked example."""
+
+    def chat(self, model=BASE, **kw):
+        kw.setdefault("temperature", 0)
+        kw.setdefault("max_tokens", 24)
+        return self.client.chat.completions.create(model=model, **kw)
+
+    def test_named_tool_choice_gives_parsed_call(self):
+        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL, TIME_TOOL], max_tokens=40,
+                      tool_choice={"type": "function", "function": {"name": "get_weather"}})
+        choice = r.choices[0]
+        self.assertEqual(choice.finish_reason, "tool_calls")
+        self.assertIsNone(choice.message.content)
+        [call] = choice.message.tool_calls
+        self.assertEqual(call.type, "function")
+        self.assertEqual(call.function.name, "get_weather")
+        self.assertEqual(json.loads(call.function.arguments), {"city": "Paris"})
+        self.assertTrue(call.id.startswith("call_"))
+
+    def test_streamed_tool_call(self):
+        chunks = list(self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], max_tokens=40, stream=True,
+                                tool_choice={"type": "function", "function": {"name": "get_weather"}}))
+        calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
+        self.assertEqual(len(calls), 1)
+        self.assertEqual(calls[0].index, 0)
+        self.assertEqual(calls[0].function.name, "get_weather")
+        self.assertEqual(json.loads(calls[0].function.arguments), {"city": "Paris"})
+        # No call text leaks out as content.
+        self.assertEqual("".join(c.choices[0].delta.content or "" for c in chunks if c.choices), "")
+        self.assertEqual([c.choices[0].finish_reason for c in chunks if c.choices and
+                          c.choices[0].finish_reason], ["tool_calls"])
+
+    def test_required_tool_choice_always_calls(self):
+        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], tool_choice="required", max_tokens=40)
+        choice = r.choices[0]
+        # Constrained, the grammar makes the reply a call; off, the reply was prefilled with a
+        # call opener, so it is one too (its name and arguments the model's to get right).
+        self.assertEqual(choice.finish_reason, "tool_calls")
+        self.assertEqual(len(choice.message.tool_calls), 1)
+        self.assertIsInstance(json.loads(choice.message.tool_calls[0].function.arguments), dict)
+
+    def test_tool_choice_none_and_auto(self):
+        # none: the tools are not shown, so the reply is plain text.
+        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], tool_choice="none", max_tokens=30)
+        self.assertIsNone(r.choices[0].message.tool_calls)
+        self.assertNotIn("<tool_call>", r.choices[0].message.content or "")
+        # auto: whatever the model chose, the reply is consistent with finish_reason.
+        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], tool_choice="auto", max_tokens=40)
+        c = r.choices[0]
+        if c.message.tool_calls:
+            self.assertEqual(c.finish_reason, "tool_calls")
+        else:
+            self.assertIn(c.finish_reason, ("stop", "length"))
+            self.assertIsInstance(c.message.content, str)
+
+
+class ServeTest(ToolChoiceTests, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
@@ -151,11 +254,6 @@ class ServeTest(unittest.TestCase):
         code = cls.server.close()
         cls.tmp.cleanup()
         assert code == 0, f"the server exited with {code} on SIGTERM"
-
-    def chat(self, model=BASE, **kw):
-        kw.setdefault("temperature", 0)
-        kw.setdefault("max_tokens", 24)
-        return self.client.chat.completions.create(model=model, **kw)
 
     def test_health_and_models(self):
         self.assertEqual(self.server.get("/health"), (200, '{"status":"ok"}'))
@@ -208,53 +306,53 @@ class ServeTest(unittest.TestCase):
         self.assertEqual(chunks[-1].choices, [])
         self.assertEqual(chunks[-1].usage.completion_tokens, 30)
 
-    def test_named_tool_choice_gives_parsed_call(self):
-        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL, TIME_TOOL], max_tokens=40,
-                      tool_choice={"type": "function", "function": {"name": "get_weather"}})
-        choice = r.choices[0]
-        self.assertEqual(choice.finish_reason, "tool_calls")
-        self.assertIsNone(choice.message.content)
-        [call] = choice.message.tool_calls
-        self.assertEqual(call.type, "function")
-        self.assertEqual(call.function.name, "get_weather")
-        self.assertEqual(json.loads(call.function.arguments), {"city": "Paris"})
-        self.assertTrue(call.id.startswith("call_"))
-
-    def test_streamed_tool_call(self):
-        chunks = list(self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], max_tokens=40, stream=True,
-                                tool_choice={"type": "function", "function": {"name": "get_weather"}}))
-        calls = [tc for c in chunks if c.choices for tc in (c.choices[0].delta.tool_calls or [])]
-        self.assertEqual(len(calls), 1)
-        self.assertEqual(calls[0].index, 0)
-        self.assertEqual(calls[0].function.name, "get_weather")
-        self.assertEqual(json.loads(calls[0].function.arguments), {"city": "Paris"})
-        # No call text leaks out as content.
-        self.assertEqual("".join(c.choices[0].delta.content or "" for c in chunks if c.choices), "")
-        self.assertEqual([c.choices[0].finish_reason for c in chunks if c.choices and
-                          c.choices[0].finish_reason], ["tool_calls"])
-
-    def test_required_tool_choice_always_calls(self):
-        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], tool_choice="required", max_tokens=40)
-        choice = r.choices[0]
-        # The reply was prefilled with a call opener, so it is a call (its name is the model's
-        # choice: schema-constrained decoding is a separate switch).
-        self.assertEqual(choice.finish_reason, "tool_calls")
-        self.assertEqual(len(choice.message.tool_calls), 1)
-        self.assertIsInstance(json.loads(choice.message.tool_calls[0].function.arguments), dict)
-
-    def test_tool_choice_none_and_auto(self):
-        # none: the tools are not shown, so the reply is plain text.
-        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], tool_choice="none", max_tokens=30)
-        self.assertIsNone(r.choices[0].message.tool_calls)
-        self.assertNotIn("<tool_call>", r.choices[0].message.content or "")
-        # auto: whatever the model chose, the reply is consistent with finish_reason.
-        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], tool_choice="auto", max_tokens=40)
+    def check_constrained_calls(self, r, only=None):
+        """The untuned model writes what the grammar lets it: calls from the first token, each
+        complete one validating (named: all to that function). A reply cut by max_tokens ends
+        with "length", and its call had opened."""
         c = r.choices[0]
-        if c.message.tool_calls:
-            self.assertEqual(c.finish_reason, "tool_calls")
-        else:
-            self.assertIn(c.finish_reason, ("stop", "length"))
-            self.assertIsInstance(c.message.content, str)
+        cut = r.usage.completion_tokens == 200  # the max_tokens of the tests below
+        if not c.message.tool_calls:
+            self.assertEqual(c.finish_reason, "length")
+            self.assertTrue(c.message.content.lstrip().startswith("<tool_call>"), c.message.content)
+            return
+        self.assertEqual(c.finish_reason, "length" if cut else "tool_calls")
+        self.assertIsNone(c.message.content)
+        tools = {"set_alarm": ALARM_TOOL, "get_weather": CITY_TOOL}
+        for call in c.message.tool_calls:
+            if only:
+                self.assertEqual(call.function.name, only)
+            schema = tools[call.function.name]["function"]["parameters"]
+            self.assertEqual(schema_problems(json.loads(call.function.arguments), schema), [],
+                             call.function.arguments)
+
+    def test_constrained_required_calls_validate(self):
+        before = self.server.metric("toolsft_constrained_requests_total")
+        r = self.chat(messages=ALARM_ASK, tools=[ALARM_TOOL, CITY_TOOL], tool_choice="required",
+                      max_tokens=200)
+        self.check_constrained_calls(r)
+        self.assertEqual(self.server.metric("toolsft_constrained_requests_total"), before + 1)
+
+    def test_constrained_named_calls_that_function(self):
+        r = self.chat(messages=ALARM_ASK, tools=[ALARM_TOOL, CITY_TOOL], max_tokens=200,
+                      tool_choice={"type": "function", "function": {"name": "get_weather"}})
+        self.check_constrained_calls(r, only="get_weather")
+
+    def test_constrained_none_never_calls(self):
+        r = self.chat(messages=ALARM_ASK, tools=[ALARM_TOOL, CITY_TOOL], tool_choice="none",
+                      max_tokens=40)
+        self.assertIsNone(r.choices[0].message.tool_calls)
+        self.assertNotIn("<tool_call>", r.choices[0].message.content)
+        self.assertNotEqual(r.choices[0].finish_reason, "tool_calls")
+
+    def test_unusable_schema_is_400_naming_the_field(self):
+        bad = json.loads(json.dumps(CITY_TOOL))
+        bad["function"]["parameters"]["properties"]["unit"] = {"type": "integr"}
+        e = self.expect_error(openai.BadRequestError, 400,
+                              "tools[1].function.parameters.properties.unit.type",
+                              messages=ALARM_ASK, tools=[ALARM_TOOL, bad])
+        self.assertIn("integr", e.message)
+        self.assertEqual(e.param, "tools[1].function.parameters.properties.unit.type")
 
     def test_tool_results_in_history(self):
         messages = FEW_SHOT + [
@@ -337,6 +435,35 @@ class ServeTest(unittest.TestCase):
         self.assertRegex(text, r"toolsft_generation_tokens_total [1-9]")
         self.assertRegex(text, r'toolsft_time_to_first_token_seconds_bucket\{le="\+Inf"\} [1-9]')
         self.assertIn("toolsft_queue_depth 0", text)
+
+
+class ConstraintOffTest(ToolChoiceTests, unittest.TestCase):
+    """--constrained-decoding off: tool_choice as before the grammar (the ToolChoiceTests), no
+    schema compiled, nothing counted as constrained."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("--constrained-decoding", "off", "--ctx", "1024",
+                            "--max-tokens-limit", "512")
+        cls.client = cls.server.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.server.close() == 0
+
+    def test_schemas_are_not_compiled(self):
+        bad = json.loads(json.dumps(CITY_TOOL))
+        bad["function"]["parameters"]["properties"]["unit"] = {"type": "integr"}
+        r = self.chat(messages=ALARM_ASK, tools=[ALARM_TOOL, bad], max_tokens=1)
+        self.assertEqual(r.usage.completion_tokens, 1)
+        self.assertEqual(self.server.metric("toolsft_constrained_requests_total"), 0)
+
+    def test_bad_switch_value(self):
+        p = subprocess.run([ARGS.binary, "serve", "--model", ARGS.model,
+                            "--constrained-decoding", "maybe"], capture_output=True, text=True,
+                           timeout=60)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("--constrained-decoding: expected on or off", p.stderr + p.stdout)
 
 
 class LimitsTest(unittest.TestCase):
