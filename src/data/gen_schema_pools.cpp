@@ -71,7 +71,7 @@ const std::vector<ParamDef>& param_defs() {
        "{v} seats|{v} tickets|for {v} seats", "seats"},
       {"copies", "copies|num copies", "Number of copies", K::kCount,
        "{v} copies|make it {v} copies", "copies"},
-      {"duration", "duration minutes|length minutes|minutes", "Length in minutes", K::kDuration,
+      {"duration", "duration minutes|length minutes|minutes", "How long it lasts", K::kDuration,
        "for {v}|lasting {v}|that runs {v}", ""},
       {"amount", "amount|total|value", "Amount of money", K::kAmount,
        "for {v}|of {v}|worth {v}|totalling {v}", ""},

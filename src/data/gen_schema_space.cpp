@@ -823,10 +823,12 @@ FunctionRequest make_function_request(const FunctionSpec& fn, const DateContext&
     } else {
       std::string phrase =
           p.def ? pick_bar(rng, p.def->phrases) : pick_bar(rng, "{v}|with ID {v}|number {v}");
-      if (p.def && chance(rng, 0.15) && p.kind != ValueKind::kEnum)
+      if (p.def && chance(rng, 0.15) && p.kind != ValueKind::kEnum &&
+          p.kind != ValueKind::kDuration)
         phrase = pick_bar(rng, "with {k} {v}|{k}: {v}|and the {k} {v}");
       // "on tomorrow" -> "tomorrow": relative dates carry no preposition.
-      if ((p.kind == ValueKind::kDate || p.kind == ValueKind::kPastDate) && v.dated &&
+      if ((p.kind == ValueKind::kDate || p.kind == ValueKind::kPastDate) &&
+          std::islower(static_cast<unsigned char>(v.text[0])) &&
           (phrase == "on {v}" || phrase == "for {v}"))
         phrase = "{v}";
       const size_t k = phrase.find("{k}");
