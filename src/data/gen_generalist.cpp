@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "data/gen_schema_space.h"
+#include "data/gen_tool_calling.h"
 #include "data/gen_values.h"
 
 namespace tsft {
@@ -32,28 +33,10 @@ const char* general_kind_name(GeneralKind kind) {
 namespace {
 
 std::vector<int64_t> kind_counts(const double* shares, int64_t n) {
-  double sum = 0;
-  for (int k = 0; k < kGeneralKinds; ++k) {
-    if (!(shares[k] >= 0 && shares[k] <= 1))
-      fail("the share of ", general_kind_name(static_cast<GeneralKind>(k)),
-           " rows must be in [0, 1], got ", shares[k]);
-    sum += shares[k];
-  }
-  if (std::fabs(sum - 1.0) > 1e-6)
-    fail("the shares of single, distractors, no-call and parallel rows must sum to 1, got ", sum);
-  std::vector<int64_t> counts(kGeneralKinds);
-  std::vector<std::pair<double, int>> rest;
-  int64_t given = 0;
-  for (int k = 0; k < kGeneralKinds; ++k) {
-    const double exact = shares[k] * static_cast<double>(n);
-    counts[k] = static_cast<int64_t>(std::floor(exact + 1e-9));
-    given += counts[k];
-    rest.push_back({exact - static_cast<double>(counts[k]), k});
-  }
-  std::stable_sort(rest.begin(), rest.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
-  for (size_t i = 0; given < n; ++i, ++given) ++counts[rest[i % rest.size()].second];
-  return counts;
+  return counts_from_shares(
+      shares, kGeneralKinds, n,
+      [](int k) { return general_kind_name(static_cast<GeneralKind>(k)); },
+      "single, distractors, no-call and parallel");
 }
 
 std::string call_id(Rng& rng) {

@@ -32,23 +32,21 @@ const char* call_kind_name(CallKind kind) {
   return "?";
 }
 
-std::vector<int64_t> call_kind_counts(const double* shares, int64_t n) {
+std::vector<int64_t> counts_from_shares(const double* shares, int kinds, int64_t n,
+                                        const char* (*kind_name)(int),
+                                        const char* all_kinds) {
   double sum = 0;
-  for (int k = 0; k < kCallKinds; ++k) {
+  for (int k = 0; k < kinds; ++k) {
     if (!(shares[k] >= 0 && shares[k] <= 1))
-      fail("the share of ", call_kind_name(static_cast<CallKind>(k)),
-           " rows must be in [0, 1], got ", shares[k]);
+      fail("the share of ", kind_name(k), " rows must be in [0, 1], got ", shares[k]);
     sum += shares[k];
   }
   if (std::fabs(sum - 1.0) > 1e-6)
-    fail(
-        "the shares of single, distractors, no-call, parallel and multi-turn rows must sum to 1, "
-        "got ",
-        sum);
-  std::vector<int64_t> counts(kCallKinds);
+    fail("the shares of ", all_kinds, " rows must sum to 1, got ", sum);
+  std::vector<int64_t> counts(static_cast<size_t>(kinds));
   std::vector<std::pair<double, int>> rest;  // (fractional part, kind)
   int64_t given = 0;
-  for (int k = 0; k < kCallKinds; ++k) {
+  for (int k = 0; k < kinds; ++k) {
     const double exact = shares[k] * static_cast<double>(n);
     counts[k] = static_cast<int64_t>(std::floor(exact + 1e-9));
     given += counts[k];
@@ -59,6 +57,12 @@ std::vector<int64_t> call_kind_counts(const double* shares, int64_t n) {
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   for (size_t i = 0; given < n; ++i, ++given) ++counts[rest[i % rest.size()].second];
   return counts;
+}
+
+std::vector<int64_t> call_kind_counts(const double* shares, int64_t n) {
+  return counts_from_shares(
+      shares, kCallKinds, n, [](int k) { return call_kind_name(static_cast<CallKind>(k)); },
+      "single, distractors, no-call, parallel and multi-turn");
 }
 
 namespace {

@@ -29,6 +29,13 @@ struct ToolCallingOptions {
 // The exact row count of each kind for n rows (see ToolCallingOptions::shares).
 std::vector<int64_t> call_kind_counts(const double* shares, int64_t n);
 
+// The same rule for any generator's kinds: `kinds` shares, each in [0, 1], summing to 1 (else
+// tsft::Error naming kind_name(k), or all_kinds for the sum); each kind gets floor(share * n)
+// rows and the remainder goes to the largest fractional parts, earlier kinds winning ties.
+std::vector<int64_t> counts_from_shares(const double* shares, int kinds, int64_t n,
+                                        const char* (*kind_name)(int),
+                                        const char* all_kinds);
+
 // Rows {"messages": [...], "tools": [offered tools]}: user request; assistant "tool_calls" with
 // {"id", "type": "function", "function": {"name", "arguments": object}}; for multi-turn a "tool"
 // turn with the call's "tool_call_id" and a JSON result, then the assistant's answer that uses
