@@ -13,6 +13,7 @@
 
 #include "chat/regex_prefix.h"
 #include "core/error.h"
+#include "tokenizer/unicode.h"
 
 namespace tsft {
 namespace {
@@ -227,17 +228,9 @@ const std::regex& compiled(const std::string& pattern) {
 std::u32string code_points(const std::string& s) {
   std::u32string out;
   for (size_t i = 0; i < s.size();) {
-    const unsigned char b = static_cast<unsigned char>(s[i]);
-    int len = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    char32_t cp = len == 1 ? b : len == 2 ? (b & 0x1F) : len == 3 ? (b & 0x0F) : (b & 0x07);
-    bool ok = len > 0 && i + len <= s.size();
-    for (int k = 1; ok && k < len; ++k) {
-      const unsigned char c = static_cast<unsigned char>(s[i + k]);
-      ok = (c & 0xC0) == 0x80;
-      cp = (cp << 6) | (c & 0x3F);
-    }
-    out.push_back(ok ? cp : U'\uFFFD');
-    i += ok ? len : 1;
+    uint32_t cp;
+    i += static_cast<size_t>(unicode::decode_utf8(s, i, &cp));
+    out.push_back(cp == unicode::kInvalid ? U'\uFFFD' : static_cast<char32_t>(cp));
   }
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include "chat/tool_call_grammar_internal.h"
 #include "core/error.h"
+#include "tokenizer/unicode.h"
 
 namespace tsft {
 
@@ -37,24 +38,6 @@ const Node& key_node() {
     return n;
   }();
   return node;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 // How much of `marker` the text ends with after appending b to a text that ended with its first
@@ -516,7 +499,7 @@ class Stepper {
     if (n->max_length >= 0 && f.count >= n->max_length) return false;
     if (n->pattern && !n->pattern->advance(f.regex, cp)) return false;
     if (f.key || n->format != StringFormat::kNone || !n->pattern_at_close.empty()) {
-      append_utf8(f.text, cp);
+      unicode::append_utf8(f.text, cp);
       if (n->format == StringFormat::kDate && !date_prefix_viable(f.text)) return false;
       if (n->format == StringFormat::kDateTime && !date_time_prefix_viable(f.text)) return false;
     }
