@@ -44,7 +44,9 @@ int32_t ToolCallConstraint::pick(Sampler& sampler, float* logits, int64_t V) {
 }
 
 int32_t ToolCallConstraint::pick_token(Sampler& sampler, float* logits, int64_t V) {
-  TSFT_CHECK(V <= table_->size(), "logits of ", V, " tokens for a table of ", table_->size());
+  // Only the tokenizer's ids are tokens: a model's embedding may have padding rows past them
+  // (Qwen2.5: 151,936 rows for 151,665 tokens), which are never picked.
+  V = std::min<int64_t>(V, table_->size());
   constexpr float kMasked = -std::numeric_limits<float>::infinity();
   ++stats_.tokens;
   for (int attempt = 0; attempt < kFastTries; ++attempt) {

@@ -53,8 +53,10 @@ class ToolCallConstraint {
   // masked (-inf) and the sampler runs again, so greedy decoding gets the most likely allowed
   // token, and sampling draws from the sampler's distribution over the tokens not refused so far
   // (top-k / top-p are taken over those). After kFastTries refusals every token is tested and
-  // the refused ones masked at once. `logits` (V) are overwritten. Returns -1 only if no token
-  // is allowed (the matcher's byte-level guarantee makes that a bug; callers end the reply).
+  // the refused ones masked at once. `logits` (V) are overwritten. Only ids below the token
+  // table's size are candidates (padding rows of a model's embedding are never picked). Returns
+  // -1 only if no token is allowed (the matcher's byte-level guarantee makes that a bug; callers
+  // end the reply).
   int32_t pick(Sampler& sampler, float* logits, int64_t V);
 
   // Advances past `id` (which must be allowed).

@@ -40,10 +40,8 @@ GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCach
   res.prompt_seconds = seconds_since(t0);
 
   std::unique_ptr<ToolCallConstraint> constraint;
-  int64_t constraint_vocab = 0;
   if (gen.tool_grammar) {
     auto table = gen.token_table ? gen.token_table : std::make_shared<TokenTable>(tok, gen.eos_ids);
-    constraint_vocab = table->size();
     constraint = std::make_unique<ToolCallConstraint>(std::move(table), gen.tool_grammar);
   }
 
@@ -51,8 +49,7 @@ GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCach
   for (int64_t i = 0; i < gen.max_new_tokens; ++i) {
     int32_t next;
     if (constraint) {
-      // Only the tokenizer's ids: a model's embedding may have padding rows past them.
-      next = constraint->pick(sampler, logits.data(), std::min<int64_t>(V, constraint_vocab));
+      next = constraint->pick(sampler, logits.data(), V);
       if (next < 0) break;  // no token fits (a grammar bug): end the reply as cut short
       constraint->accept(next);
     } else {

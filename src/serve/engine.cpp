@@ -240,10 +240,7 @@ void Engine::loop() {
           try {
             float* row = logits.data() + s * V;
             if (l.constraint) {
-              // Ids past the tokenizer's vocabulary (a model's padded embedding rows) are no
-              // tokens: the pick is made among the tokenizer's.
-              const int64_t n = std::min<int64_t>(V, l.job.token_table->size());
-              const int32_t id = l.constraint->pick(l.sampler, row, n);
+              const int32_t id = l.constraint->pick(l.sampler, row, V);
               if (id >= 0) l.constraint->accept(id);
               next_token[s] = id >= 0 ? id : kNoToken;
             } else {
