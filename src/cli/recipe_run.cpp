@@ -18,6 +18,7 @@
 #include "core/progress.h"
 #include "core/rng.h"
 #include "data/dataset_rows.h"
+#include "data/gen_generalist.h"
 #include "data/gen_tool_calling.h"
 #include "data/gen_tool_selection.h"
 #include "data/gen_tools.h"
@@ -113,6 +114,13 @@ std::vector<ordered_json> generated_rows(const TrainConfig& cfg, const std::vect
                                   : ToolSelectionOptions::Format::kPromptCompletion;
     o.sentinel = g.sentinel;
     return generate_tool_selection(tools, o, &stats);
+  }
+  if (g.task == "tool-calling-general") {
+    GeneralistOptions o;
+    o.n = g.num_examples;
+    o.seed = static_cast<uint64_t>(g.seed);
+    GeneralistStats gs;
+    return generate_generalist(o, &gs);
   }
   ToolCallingOptions o;
   o.n = g.num_examples;

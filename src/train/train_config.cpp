@@ -192,8 +192,9 @@ const std::vector<KeyDef>& key_table() {
 
       {TSFT_KEY(generate, task), .kind = Kind::kEnum,
        .help = "synthetic data made before training into output_dir/data: none, or the "
-               "tool-selection / tool-calling generator (docs/DATA.md)",
-       .choices = {"none", "tool-selection", "tool-calling"}},
+               "tool-selection / tool-calling generator, or tool-calling-general (functions "
+               "drawn from a space of schemas, offered per row; docs/DATA.md)",
+       .choices = {"none", "tool-selection", "tool-calling", "tool-calling-general"}},
       {TSFT_KEY(generate, num_examples), .kind = Kind::kInt,
        .help = "rows generated (train and held-out together)", .bound = kAtLeastOne},
       {TSFT_KEY(generate, seed), .kind = Kind::kInt,
@@ -596,7 +597,12 @@ struct Loader {
     if (g.task != "none" && (cfg.data.eval_fraction > 0 || cfg.data.eval_count > 0))
       fail("data.eval_fraction / data.eval_count split data.train, but generate.task holds out "
            "generate.eval_fraction of the generated rows; use that");
-    if (g.task == "tool-calling" && !g.sentinel.empty())
+    if (g.task == "tool-calling-general" && !g.tools.empty())
+      fail("generate.tools (", at("generate.tools"),
+           ") does not apply to tool-calling-general: it draws its own functions per row");
+    if (g.task == "tool-calling-general" && g.format != "prompt-completion")
+      fail("generate.format (", at("generate.format"), ") is for tool-selection rows");
+    if ((g.task == "tool-calling" || g.task == "tool-calling-general") && !g.sentinel.empty())
       fail("generate.sentinel is for tool-selection rows (", at("generate.sentinel"), ")");
     if (!g.system_prompt.empty() && g.task != "tool-calling")
       fail("generate.system_prompt (", at("generate.system_prompt"),
