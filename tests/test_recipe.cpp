@@ -176,6 +176,44 @@ TEST(Recipe, UserRowsJoinTheGeneratedOnes) {
   EXPECT_GE(with_system, 9);
 }
 
+// The generalist recipe makes rows that each offer their own functions, none of them a
+// hand-written evaluation function.
+TEST(Recipe, GeneralistRecipeDrawsItsOwnFunctionsPerRow) {
+  const std::string d = temp_dir("general");
+  const CliResult r = run("train --config " + kRepo + "/configs/tool_calling_general.yaml " +
+                          "--generate-only --num-examples 60 --output-dir " + d);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("generated 60 tool-calling-general rows"), std::string::npos) << r.out;
+  const auto train = read_jsonl(d + "/data/train.jsonl");
+  const auto held = read_jsonl(d + "/data/eval.jsonl");
+  EXPECT_EQ(train.size() + held.size(), 60u);
+  EXPECT_EQ(held.size(), 6u);
+  std::set<std::string> handwritten;
+  for (const auto& row : read_jsonl(std::string(TSFT_TEST_DATA_DIR) + "/handwritten/tool_calling.jsonl"))
+    for (const auto& t : row["tools"]) handwritten.insert(t["function"]["name"].get<std::string>());
+  ASSERT_GT(handwritten.size(), 60u);
+  std::set<std::string> offered;
+  for (const auto* rows : {&train, &held})
+    for (const auto& row : *rows) {
+      ASSERT_TRUE(row.contains("tools")) << row.dump();
+      for (const auto& t : row["tools"]) {
+        const std::string name = t["function"]["name"];
+        EXPECT_EQ(handwritten.count(name), 0u) << name;
+        offered.insert(name);
+      }
+    }
+  EXPECT_GT(offered.size(), 40u);  // not one fixed tool set
+  // Options that belong to the other generators are refused, naming the key.
+  const CliResult t = run("train --config " + kRepo + "/configs/tool_calling_general.yaml " +
+                          "--generate-only --generate.tools x.json --output-dir " + d);
+  EXPECT_NE(t.exit_code, 0);
+  EXPECT_NE(t.out.find("generate.tools"), std::string::npos) << t.out;
+  const CliResult s = run("train --config " + kRepo + "/configs/tool_calling_general.yaml " +
+                          "--generate-only --generate.sentinel '<tool>' --output-dir " + d);
+  EXPECT_NE(s.exit_code, 0);
+  EXPECT_NE(s.out.find("generate.sentinel"), std::string::npos) << s.out;
+}
+
 // The tools a real dataset offers, written as a tools file the generator accepts.
 TEST(Recipe, DataToolsWritesTheDatasetsTools) {
   const std::string d = temp_dir("data_tools");
