@@ -1,7 +1,8 @@
 // Tiled causal attention over packed sequences: forward (online softmax, saves lse) and backward
-// (dQ kernel + dK/dV kernel, scores recomputed per tile), float32 throughout, no tensor cores.
+// (dQ kernel + dK/dV kernel, scores recomputed per tile), float32 throughout, no tensor cores; and
+// the same forward over a KV cache.
 //
-// Layout shared by the three kernels: a block has kWarps warps. In the forward and dQ kernels each
+// Layout shared by the kernels: a block has kWarps warps. In the forward and dQ kernels each
 // warp owns one query row and the block walks tiles of kTile keys, staged in shared memory; lane l
 // scores key l of the tile, and the row's D values are spread over the lanes (d = lane + 32 e).
 // The dK/dV kernel is the mirror image: each warp owns one key row and the block walks tiles of
@@ -56,6 +57,31 @@ __device__ inline float dot_shared(const float* a, const float* b, int D) {
   return s;
 }
 
+// One tile of keys for one warp's query row q_row (in shared memory): lane l scores key l of the
+// tile (visible when `valid`), and the row's running max m, sum l and output acc (d = lane + 32 e)
+// take the tile in, FlashAttention's online softmax. The tile must hold a visible key for the row.
+__device__ inline void attend_tile(const float* q_row, const float* k_s, const float* v_s,
+                                   bool valid, int ld, int D, float scale, float* m, float* l,
+                                   float (&acc)[kPerLane]) {
+  const int lane = threadIdx.x & 31;
+  const float s = valid ? dot_shared(q_row, k_s + lane * ld, D) * scale : -INFINITY;
+  const float m_new = fmaxf(*m, warp_max(s));  // finite: the tile holds a visible key
+  const float p = valid ? expf(s - m_new) : 0.0f;
+  const float corr = expf(*m - m_new);         // 0 on the first visible tile (m = -inf)
+  *l = *l * corr + warp_sum(p);
+#pragma unroll
+  for (int e = 0; e < kPerLane; ++e) acc[e] *= corr;
+  for (int jj = 0; jj < kTile; ++jj) {
+    const float pj = __shfl_sync(0xffffffffu, p, jj);
+#pragma unroll
+    for (int e = 0; e < kPerLane; ++e) {
+      const int d = lane + 32 * e;
+      if (d < D) acc[e] += pj * v_s[jj * ld + d];
+    }
+  }
+  *m = m_new;
+}
+
 __global__ void attention_forward_kernel(float* out, float* lse, const float* q, const float* k,
                                          const float* v, const int32_t* seq_start, int64_t N,
                                          int64_t S, int64_t Hq, int64_t Hkv, int D, float scale) {
@@ -86,23 +112,7 @@ __global__ void attention_forward_kernel(float* out, float* lse, const float* q,
     __syncthreads();
     if (!active || j0 > i || j0 + kTile <= lo) continue;  // warp-uniform
     const int64_t j = j0 + lane;
-    const bool valid = j >= lo && j <= i;
-    const float s = valid ? dot_shared(q_s + w * ld, k_s + lane * ld, D) * scale : -INFINITY;
-    const float m_new = fmaxf(m, warp_max(s));  // finite: the tile holds a visible key
-    const float p = valid ? expf(s - m_new) : 0.0f;
-    const float corr = expf(m - m_new);         // 0 on the first visible tile (m = -inf)
-    l = l * corr + warp_sum(p);
-#pragma unroll
-    for (int e = 0; e < kPerLane; ++e) acc[e] *= corr;
-    for (int jj = 0; jj < kTile; ++jj) {
-      const float pj = __shfl_sync(0xffffffffu, p, jj);
-#pragma unroll
-      for (int e = 0; e < kPerLane; ++e) {
-        const int d = lane + 32 * e;
-        if (d < D) acc[e] += pj * v_s[jj * ld + d];
-      }
-    }
-    m = m_new;
+    attend_tile(q_s + w * ld, k_s, v_s, j >= lo && j <= i, ld, D, scale, &m, &l, acc);
   }
   if (!active) return;
   const float inv = 1.0f / l;
@@ -112,6 +122,52 @@ __global__ void attention_forward_kernel(float* out, float* lse, const float* q,
     if (d < D) out[(i * Hq + h) * D + d] = acc[e] * inv;
   }
   if (lane == 0) lse[i * Hq + h] = m + logf(l);
+}
+
+// Attention over a KV cache: one warp per query row t (keys 0..q_pos[t]), tiles of cache keys.
+__global__ void attention_cache_kernel(float* out, const float* q, const float* k, const float* v,
+                                       const int32_t* q_pos, int64_t T, int64_t S, int64_t Hq,
+                                       int64_t Hkv, int D, float scale) {
+  extern __shared__ float smem[];
+  __shared__ int64_t last_s[kWarps];
+  const int ld = shared_ld(D);
+  float* q_s = smem;               // (kWarps, ld)
+  float* k_s = q_s + kWarps * ld;  // (kTile, ld)
+  float* v_s = k_s + kTile * ld;   // (kTile, ld)
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+  const int64_t row0 = static_cast<int64_t>(blockIdx.x) * kWarps;
+  const int64_t h = blockIdx.y, hk = h / (Hq / Hkv);
+  const int64_t t = row0 + w;
+  const bool active = t < T;
+  // Last visible key of the row, clamped into the cache (q_pos < S is the caller's promise).
+  int64_t last = -1;
+  if (active) {
+    last = q_pos[t];
+    last = last < S ? last : S - 1;
+  }
+  if (lane == 0) last_s[w] = last;
+  load_rows(q_s, q, row0, kWarps, T, Hq, h, D, ld);
+  __syncthreads();
+  int64_t block_end = 0;  // keys [0, block_end) cover every row of the block
+  for (int r = 0; r < kWarps; ++r) block_end = last_s[r] + 1 > block_end ? last_s[r] + 1 : block_end;
+  float m = -INFINITY, l = 0.0f, acc[kPerLane];
+#pragma unroll
+  for (int e = 0; e < kPerLane; ++e) acc[e] = 0.0f;
+  for (int64_t j0 = 0; j0 < block_end; j0 += kTile) {
+    __syncthreads();
+    load_rows(k_s, k, j0, kTile, S, Hkv, hk, D, ld);
+    load_rows(v_s, v, j0, kTile, S, Hkv, hk, D, ld);
+    __syncthreads();
+    if (!active || j0 > last) continue;  // warp-uniform
+    attend_tile(q_s + w * ld, k_s, v_s, j0 + lane <= last, ld, D, scale, &m, &l, acc);
+  }
+  if (!active || last < 0) return;
+  const float inv = 1.0f / l;
+#pragma unroll
+  for (int e = 0; e < kPerLane; ++e) {
+    const int d = lane + 32 * e;
+    if (d < D) out[(t * Hq + h) * D + d] = acc[e] * inv;
+  }
 }
 
 // dQ rows: one warp per query row, tiles of keys.
@@ -270,7 +326,7 @@ __global__ void attention_dkv_kernel(float* dk, float* dv, const float* dout, co
 void check_shapes(int64_t N, int64_t S, int64_t Hq, int64_t Hkv, int64_t D, const char* op) {
   TSFT_CHECK(N >= 0 && S >= 0 && Hkv > 0 && Hq % Hkv == 0 && D > 0, op, " N=", N, " S=", S,
              " Hq=", Hq, " Hkv=", Hkv, " D=", D);
-  TSFT_CHECK(N == 0 || S > 0, op, ": N=", N, " rows need at least one sequence");
+  TSFT_CHECK(N == 0 || S > 0, op, ": N=", N, " rows need at least one sequence (or cache key)");
   TSFT_CHECK(Hq < 65536 && Hkv < 65536, op, " Hq=", Hq);
   if (D > kAttentionMaxHeadDim)
     fail("cuda: ", op, ": head_dim ", D, " is larger than the ", kAttentionMaxHeadDim,
@@ -294,6 +350,20 @@ void attention_train_forward(float* out, float* lse, const float* q, const float
   const size_t smem = shared_bytes(kWarps + 2 * kTile, static_cast<int>(D));
   attention_forward_kernel<<<grid, kWarps * 32, smem, ctx.stream()>>>(
       out, lse, q, k, v, seq_start, N, S, Hq, Hkv, static_cast<int>(D), scale);
+  check_launch(op);
+}
+
+void attention_forward(float* out, const float* q, const float* k, const float* v,
+                       const int32_t* q_pos, int64_t T, int64_t S, int64_t Hq, int64_t Hkv,
+                       int64_t D, const Context& ctx) {
+  const char* op = "attention_forward";
+  check_shapes(T, S, Hq, Hkv, D, op);
+  if (T == 0) return;
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
+  const dim3 grid(static_cast<unsigned int>(ceil_div(T, kWarps)), static_cast<unsigned int>(Hq));
+  const size_t smem = shared_bytes(kWarps + 2 * kTile, static_cast<int>(D));
+  attention_cache_kernel<<<grid, kWarps * 32, smem, ctx.stream()>>>(
+      out, q, k, v, q_pos, T, S, Hq, Hkv, static_cast<int>(D), scale);
   check_launch(op);
 }
 

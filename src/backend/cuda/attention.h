@@ -1,7 +1,8 @@
 // Causal attention for training over packed variable-length sequences on the GPU, as
 // backend/cpu/attention_train.h defines it: a tiled, FlashAttention-style forward with an online
 // softmax that saves each row's log-sum-exp, and a backward that recomputes scores per tile. The
-// (N, N) score matrix is never stored: memory is O(N * heads * D).
+// (N, N) score matrix is never stored: memory is O(N * heads * D). Also the same forward over a
+// KV cache, for prefill and decoding.
 #pragma once
 
 #include <cstdint>
@@ -33,5 +34,15 @@ void attention_train_backward(float* dq, float* dk, float* dv, const float* dout
                               const float* k, const float* v, const float* out, const float* lse,
                               const int32_t* seq_start, int64_t N, int64_t S, int64_t Hq,
                               int64_t Hkv, int64_t D, const Context& ctx);
+
+// Attention over a KV cache (prefill and decoding), as backend/cpu/attention.h's
+// attention_forward: out (T, Hq*D) overwritten; q (T, Hq, D); k, v (S, Hkv, D) hold the keys and
+// values of positions 0..S-1; q_pos (T, device memory): query t sees keys 0..q_pos[t], and
+// q_pos[t] < S (larger values are clamped to S - 1). Same tiles and online softmax as the
+// training forward; one block of 8 query rows per head, so a single decoding row uses one warp
+// of its block (a split-key "flash-decoding" version is future work).
+void attention_forward(float* out, const float* q, const float* k, const float* v,
+                       const int32_t* q_pos, int64_t T, int64_t S, int64_t Hq, int64_t Hkv,
+                       int64_t D, const Context& ctx);
 
 }  // namespace tsft::cuda
