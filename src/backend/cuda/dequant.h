@@ -1,5 +1,5 @@
 // Dequantization of llama.cpp's block formats to float32 on the GPU, bit-exact with
-// backend/cpu/dequant.h (and so with gguf-py): Q4_0, Q4_1, Q8_0, and the plain F16/BF16/F32.
+// backend/cpu/dequant.h (and so with gguf-py): Q4_0, Q4_1, Q8_0, Q4_K, Q5_K, Q6_K, F16/BF16/F32.
 #pragma once
 
 #include <cstdint>
@@ -9,13 +9,13 @@
 
 namespace tsft::cuda {
 
-// True for the types dequantize takes on the GPU (the K-quants are not ported yet).
+// True for the types dequantize takes on the GPU (every weight type backend/cpu/dequant.h takes).
 bool dequantize_supported(DType t);
 
-// out (n) float32 from n elements of type t at src (device memory, blocks laid out as in GGUF:
-// Q4_0 {f16 d, 16 nibble bytes}, Q4_1 {f16 d, f16 m, 16 nibble bytes}, Q8_0 {f16 d, 32 int8}; low
-// nibbles are elements 0..15 of a block, high nibbles 16..31). n must be a multiple of the block
-// size. An unsupported type throws "cuda: dequantize: ...".
+// out (n) float32 from n elements of type t at src (device memory), blocks laid out as in GGUF and
+// as backend/cpu/dequant.cpp documents each: Q4_0 {f16 d, 16 nibble bytes}, Q4_1 {f16 d, f16 m,
+// 16 nibble bytes}, Q8_0 {f16 d, 32 int8}, and the 256-element K-quant super-blocks. n must be a
+// multiple of the block size. Any other type throws "cuda: dequantize: ...".
 void dequantize(float* out, const void* src, DType t, int64_t n, const Context& ctx);
 
 }  // namespace tsft::cuda
