@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/attention.h"
 #include "backend/cpu/attention_train.h"
 #include "backend/cpu/cross_entropy.h"
 #include "backend/cpu/dequant.h"
@@ -147,16 +148,16 @@ TEST_F(CudaOps, FailuresNameTheOp) {
     return std::string("(no error)");
   }();
   EXPECT_EQ(attn.rfind("cuda: attention_train_forward: head_dim 256", 0), 0u) << attn;
-  // Unsupported quantized types are named.
+  // Types that are not weights are named.
   const std::string deq = [&] {
     try {
-      cuda::dequantize(x.data(), x.data(), DType::kQ4_K, 256, ctx());
+      cuda::dequantize(x.data(), x.data(), DType::kI32, 4, ctx());
     } catch (const Error& e) {
       return std::string(e.what());
     }
     return std::string("(no error)");
   }();
-  EXPECT_EQ(deq, "cuda: dequantize: type Q4_K is not supported on the GPU yet");
+  EXPECT_EQ(deq, "cuda: dequantize: cannot dequantize type I32 on the GPU");
 }
 
 TEST_F(CudaOps, Bf16ConversionRoundsToNearestEven) {
@@ -471,6 +472,38 @@ TEST_F(CudaOps, AttentionPackedEqualsSeparate) {
   }
 }
 
+// Attention over a KV cache against attention_forward_ref: decoding (T = 1), prefill of a few rows
+// after a cached prefix, and rows that see different prefixes; within 5e-5.
+TEST_F(CudaOps, AttentionOverKvCache) {
+  struct Case {
+    int64_t T, S, Hq, Hkv, D;
+  };
+  const Case cases[] = {{1, 1, 2, 2, 8}, {1, 300, 9, 3, 64}, {5, 37, 4, 1, 128}, {19, 19, 6, 2, 7},
+                        {40, 100, 3, 3, 96}};
+  uint32_t seed = 75;
+  for (const auto& c : cases) {
+    const std::string what = "T=" + std::to_string(c.T) + " S=" + std::to_string(c.S) +
+                             " D=" + std::to_string(c.D);
+    const auto q = randn(c.T * c.Hq * c.D, seed++, 1.5f), k = randn(c.S * c.Hkv * c.D, seed++, 1.5f),
+               v = randn(c.S * c.Hkv * c.D, seed++);
+    // The last T cache positions are the queries' own; every third row sees a shorter prefix.
+    std::vector<int32_t> pos(c.T);
+    for (int64_t t = 0; t < c.T; ++t) {
+      pos[t] = static_cast<int32_t>(c.S - c.T + t);
+      if (t % 3 == 2) pos[t] = static_cast<int32_t>(pos[t] / 2);
+    }
+    std::vector<float> out_ref(c.T * c.Hq * c.D);
+    attention_forward_ref(out_ref.data(), q.data(), k.data(), v.data(), pos.data(), c.T, c.S, c.Hq,
+                          c.Hkv, c.D);
+    auto q_ = up(q), k_ = up(k), v_ = up(v);
+    auto pos_ = up(pos);
+    Buf<float> out_(c.T * c.Hq * c.D);
+    cuda::attention_forward(out_.data(), q_.data(), k_.data(), v_.data(), pos_.data(), c.T, c.S,
+                            c.Hq, c.Hkv, c.D, ctx());
+    EXPECT_LT(rel_diff(down(out_), out_ref), 5e-5) << what;
+  }
+}
+
 // ---------------------------------------------------------------- LM head + cross-entropy
 
 // Loss within 1e-5 relative, n_correct equal, dhidden (overwritten) and dweight (accumulated)
@@ -602,13 +635,14 @@ TEST_F(CudaOps, AdamWMatchesCpuOptimizer) {
 
 // ---------------------------------------------------------------- dequantization
 
-// Random blocks (finite f16 scales, random quants) of every supported type: bitwise equal to
-// dequantize_row_ref, for 1, 7 and 1000 blocks.
+// Random blocks (finite f16 scales, random quants and packed 6-bit scales) of every supported
+// type: bitwise equal to dequantize_row_ref, for 1, 7 and 1000 blocks.
 TEST_F(CudaOps, DequantizeBitwise) {
   std::mt19937 gen(95);
   std::uniform_int_distribution<int> byte(0, 255);
   std::normal_distribution<float> scale(0.0f, 0.05f);
-  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kF16, DType::kBF16, DType::kF32}) {
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0, DType::kQ4_K, DType::kQ5_K,
+                  DType::kQ6_K, DType::kF16, DType::kBF16, DType::kF32}) {
     const DTypeInfo& info = dtype_info(t);
     for (int64_t blocks : {1, 7, 1000}) {
       const int64_t n = blocks * info.block_elems * (info.quantized ? 1 : 32);
@@ -622,13 +656,15 @@ TEST_F(CudaOps, DequantizeBitwise) {
         }
       } else {
         for (auto& b : raw) b = static_cast<uint8_t>(byte(gen));
-        // Scales (and Q4_1's min) as finite halves.
+        // The f16 scales as finite halves: d (and Q4_1's m, the K-quants' dmin) at the start of
+        // each block, Q6_K's d at its end.
         const int64_t bb = info.block_bytes;
-        const int n_halves = t == DType::kQ4_1 ? 2 : 1;
+        const bool two = t == DType::kQ4_1 || t == DType::kQ4_K || t == DType::kQ5_K;
+        const int64_t at = t == DType::kQ6_K ? 208 : 0;
         for (int64_t b = 0; b < blocks; ++b)
-          for (int k = 0; k < n_halves; ++k) {
+          for (int k = 0; k < (two ? 2 : 1); ++k) {
             const uint16_t h = f32_to_f16(scale(gen));
-            std::memcpy(raw.data() + b * bb + 2 * k, &h, 2);
+            std::memcpy(raw.data() + b * bb + at + 2 * k, &h, 2);
           }
       }
       std::vector<float> ref(n);
