@@ -24,34 +24,10 @@
 namespace tsft {
 namespace {
 
+using testing::bitwise_equal;
+using testing::rand_ids;
 using testing::randn;
-
-std::vector<int32_t> rand_ids(size_t n, int32_t V, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int32_t> d(0, V - 1);
-  std::vector<int32_t> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
-
-// Largest difference relative to the largest magnitude of the reference (floored at 0.1, so
-// that a gradient that is zero in exact arithmetic, e.g. dq of a one-token sequence, compares
-// against rounding noise absolutely).
-double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double diff = 0.0, mag = 0.1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    diff = std::max(diff, std::fabs(static_cast<double>(a[i]) - b[i]));
-    mag = std::max(mag, std::fabs(static_cast<double>(b[i])));
-  }
-  return diff / mag;
-}
-
-bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](float x, float y) {
-           return std::memcmp(&x, &y, sizeof(float)) == 0;
-         });
-}
+using testing::rel_diff;
 
 // L = sum(out * w) in double: the scalar loss whose gradient wrt out is w.
 double dot(const std::vector<float>& out, const std::vector<float>& w) {

@@ -43,6 +43,7 @@
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/half.h"
+#include "test_util.h"
 #include "train/adamw.h"
 
 namespace tsft {
@@ -56,38 +57,10 @@ using Buf = cuda::DeviceBuffer<T>;
 
 // ---------------------------------------------------------------- helpers
 
-std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 gen(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
-
-std::vector<int32_t> rand_ids(size_t n, int32_t V, uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<int32_t> d(0, V - 1);
-  std::vector<int32_t> v(n);
-  for (auto& x : v) x = d(gen);
-  return v;
-}
-
-// Largest difference relative to the largest magnitude of the reference, floored at 0.1 (so a
-// gradient that is zero in exact arithmetic compares against rounding noise absolutely).
-double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double diff = 0.0, mag = 0.1;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    const double d = std::fabs(static_cast<double>(a[i]) - b[i]);
-    diff = std::isnan(d) ? INFINITY : std::max(diff, d);
-    mag = std::max(mag, std::fabs(static_cast<double>(b[i])));
-  }
-  return diff / mag;
-}
-
-bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
+using testing::bitwise_equal;
+using testing::rand_ids;
+using testing::randn;
+using testing::rel_diff;
 
 std::vector<uint16_t> to_bf16(const std::vector<float>& x) {
   std::vector<uint16_t> out(x.size());

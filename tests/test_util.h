@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -64,6 +65,34 @@ inline std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
   std::vector<float> v(n);
   for (auto& x : v) x = d(gen);
   return v;
+}
+
+// n token ids drawn uniformly from [0, V) by a seeded generator.
+inline std::vector<int32_t> rand_ids(size_t n, int32_t V, uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int32_t> d(0, V - 1);
+  std::vector<int32_t> v(n);
+  for (auto& x : v) x = d(gen);
+  return v;
+}
+
+// Largest difference relative to the largest magnitude of the reference b (floored at 0.1, so
+// that a gradient that is zero in exact arithmetic, e.g. dq of a one-token sequence, compares
+// against rounding noise absolutely). A NaN anywhere is an infinite difference.
+inline double rel_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double diff = 0.0, mag = 0.1;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    const double d = std::fabs(static_cast<double>(a[i]) - b[i]);
+    diff = std::isnan(d) ? INFINITY : std::max(diff, d);
+    mag = std::max(mag, std::fabs(static_cast<double>(b[i])));
+  }
+  return diff / mag;
+}
+
+// Same size and the same bits (so -0 differs from 0, and equal NaNs match).
+inline bool bitwise_equal(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
 inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
