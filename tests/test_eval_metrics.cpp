@@ -524,6 +524,8 @@ TEST(ToolCallMetrics, SumsOverTurns) {
   EXPECT_DOUBLE_EQ(*r.arguments_exact_match, 1.0 / 3);  // T2's search_web of 3 matched calls
   EXPECT_DOUBLE_EQ(*r.argument_accuracy, 3.0 / 5);      // (2 + 1 + 0) / (2 + 1 + 2)
   EXPECT_DOUBLE_EQ(*r.ast_accuracy, 1.0 / 4);           // T1 of the 4 call turns
+  EXPECT_EQ(r.single_call_turns, 3);                    // T1, T3, T6 (T2 expects two)
+  EXPECT_DOUBLE_EQ(*r.ast_accuracy_single, 1.0 / 3);    // T1 of those three
   EXPECT_DOUBLE_EQ(*r.hallucinated_call_rate, 1.0 / 2);
   EXPECT_DOUBLE_EQ(*r.missed_call_rate, 1.0 / 4);
   EXPECT_DOUBLE_EQ(*r.output_parse_error_rate, 1.0 / 6);
@@ -540,8 +542,8 @@ TEST(ToolCallMetrics, SumsOverTurns) {
   for (const char* key :
        {"turns", "call_turns", "no_call_turns", "expected_calls", "predicted_calls",
         "name_precision", "name_recall", "name_f1", "arguments_parse_rate", "arguments_exact_match",
-        "argument_accuracy", "ast_accuracy", "hallucinated_call_rate", "missed_call_rate",
-        "output_parse_error_rate", "errors"}) {
+        "argument_accuracy", "ast_accuracy", "ast_accuracy_single", "single_call_turns",
+        "hallucinated_call_rate", "missed_call_rate", "output_parse_error_rate", "errors"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_DOUBLE_EQ(j["ast_accuracy"].get<double>(), 0.25);
@@ -555,8 +557,8 @@ TEST(ToolCallMetrics, EmptyAndOneSidedInputsGiveNullNotNan) {
   EXPECT_EQ(empty["turns"], 0);
   for (const char* key :
        {"name_precision", "name_recall", "name_f1", "arguments_parse_rate", "arguments_exact_match",
-        "argument_accuracy", "ast_accuracy", "hallucinated_call_rate", "missed_call_rate",
-        "output_parse_error_rate"}) {
+        "argument_accuracy", "ast_accuracy", "ast_accuracy_single", "hallucinated_call_rate",
+        "missed_call_rate", "output_parse_error_rate"}) {
     EXPECT_TRUE(empty[key].is_null()) << key;
   }
   // Only no-call turns answered with text: call-turn rates null, the rest defined.

@@ -108,8 +108,8 @@ ordered_json calling_report() {
        "tool_calling": {"turns": 20, "call_turns": 16, "no_call_turns": 4, "expected_calls": 18,
          "predicted_calls": 17, "name_precision": 0.94, "name_recall": 0.88, "name_f1": 0.9,
          "arguments_parse_rate": 1.0, "arguments_exact_match": 0.8, "argument_accuracy": 0.85,
-         "ast_accuracy": 0.75, "hallucinated_call_rate": 0.05, "missed_call_rate": 0.1,
-         "output_parse_error_rate": 0.0,
+         "ast_accuracy": 0.75, "ast_accuracy_single": 0.8, "hallucinated_call_rate": 0.05,
+         "missed_call_rate": 0.1, "output_parse_error_rate": 0.0,
          "errors": [{"prompt": "book a table | for 2", "expected": {"name": "book", "arguments": {"n": 2}},
                      "got": "", "reason": "missed call | no tool"}]}}
     ]
@@ -503,8 +503,9 @@ TEST(ReportMarkdown, ToolCalling) {
   const std::string md = render_markdown(calling_report());
   EXPECT_EQ(lines_of(md)[0], "# Tool calling · data/calls.jsonl · 2026-11-21 18:30 UTC");
   const Rows expected = {
-      {"Model", "Step", "Name F1", "Args exact", "AST acc.", "Hallucinated", "Missed", "Seconds"},
-      {"final", "50", "90.0%", "80.0%", "75.0%", "5.0%", "10.0%", "3.0"}};
+      {"Model", "Step", "Name F1", "Args exact", "AST acc.", "AST one-call", "Hallucinated",
+       "Missed", "Seconds"},
+      {"final", "50", "90.0%", "80.0%", "75.0%", "80.0%", "5.0%", "10.0%", "3.0"}};
   EXPECT_EQ(table_after(md, "## Models"), expected);
   // Errors as a list (calls are long JSON); a non-string "expected" (a call object) is shown as
   // compact JSON, and "|" needs no escape outside a table.

@@ -396,6 +396,7 @@ void calling_chart(Charts& charts, const ordered_json& report) {
       {"arguments_exact_match", "Arguments exact match"},
       {"argument_accuracy", "Argument accuracy"},
       {"ast_accuracy", "AST accuracy"},
+      {"ast_accuracy_single", "AST accuracy, one-call turns"},
       {"hallucinated_call_rate", "Hallucinated calls \xE2\x86\x93"},
       {"missed_call_rate", "Missed calls \xE2\x86\x93"},
       {"output_parse_error_rate", "Output parse errors \xE2\x86\x93"},

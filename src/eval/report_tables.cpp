@@ -34,6 +34,7 @@ const Column kCallingColumns[] = {
     {"Name F1", "tool_calling", "name_f1", Format::kPercent},
     {"Args exact", "tool_calling", "arguments_exact_match", Format::kPercent},
     {"AST acc.", "tool_calling", "ast_accuracy", Format::kPercent},
+    {"AST one-call", "tool_calling", "ast_accuracy_single", Format::kPercent},
     {"Hallucinated", "tool_calling", "hallucinated_call_rate", Format::kPercent},
     {"Missed", "tool_calling", "missed_call_rate", Format::kPercent},
 };

@@ -388,6 +388,10 @@ TurnResult ToolCallMetrics::add(const ToolCallTurn& turn) {
   correct_arguments_ += r.correct_arguments;
   if (r.call_turn) {
     ast_passes_ += r.ast_pass;
+    if (r.expected_calls == 1) {
+      ++s.single_call_turns;
+      single_ast_passes_ += r.ast_pass;
+    }
     missed_ += r.predicted_calls == 0;
   } else {
     hallucinated_ += r.predicted_calls > 0;
@@ -415,6 +419,7 @@ ToolCallReport ToolCallMetrics::report() const {
   r.arguments_exact_match = ratio(exact_arguments_, matched_calls_);
   r.argument_accuracy = ratio(correct_arguments_, expected_arguments_);
   r.ast_accuracy = ratio(ast_passes_, r.call_turns);
+  r.ast_accuracy_single = ratio(single_ast_passes_, r.single_call_turns);
   r.hallucinated_call_rate = ratio(hallucinated_, r.no_call_turns);
   r.missed_call_rate = ratio(missed_, r.call_turns);
   r.output_parse_error_rate = ratio(parse_errors_, r.turns);
@@ -426,6 +431,7 @@ nlohmann::ordered_json to_json(const ToolCallReport& r) {
   j["turns"] = r.turns;
   j["call_turns"] = r.call_turns;
   j["no_call_turns"] = r.no_call_turns;
+  j["single_call_turns"] = r.single_call_turns;
   j["expected_calls"] = r.expected_calls;
   j["predicted_calls"] = r.predicted_calls;
   j["name_precision"] = or_null(r.name_precision);
@@ -435,6 +441,7 @@ nlohmann::ordered_json to_json(const ToolCallReport& r) {
   j["arguments_exact_match"] = or_null(r.arguments_exact_match);
   j["argument_accuracy"] = or_null(r.argument_accuracy);
   j["ast_accuracy"] = or_null(r.ast_accuracy);
+  j["ast_accuracy_single"] = or_null(r.ast_accuracy_single);
   j["hallucinated_call_rate"] = or_null(r.hallucinated_call_rate);
   j["missed_call_rate"] = or_null(r.missed_call_rate);
   j["output_parse_error_rate"] = or_null(r.output_parse_error_rate);

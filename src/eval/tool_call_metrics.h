@@ -55,6 +55,7 @@ bool json_values_equal(const nlohmann::ordered_json& a, const nlohmann::ordered_
 
 struct ToolCallReport {
   int64_t turns = 0, call_turns = 0, no_call_turns = 0;
+  int64_t single_call_turns = 0;  // call turns expecting exactly one call
   int64_t expected_calls = 0, predicted_calls = 0;
   // Names as multisets per turn: precision = matched / predicted calls, recall = matched /
   // expected calls, F1 = 2 * matched / (predicted + expected).
@@ -65,6 +66,7 @@ struct ToolCallReport {
   // Call turns passing the AST check, over call turns only: a no-call turn has nothing to
   // check beyond "no call was made", which hallucinated_call_rate reports.
   std::optional<double> ast_accuracy;
+  std::optional<double> ast_accuracy_single;  // the same over one-call turns only
   std::optional<double> hallucinated_call_rate;   // no-call turns with any call, over no-call turns
   std::optional<double> missed_call_rate;         // call turns with no call, over call turns
   std::optional<double> output_parse_error_rate;  // turns with ParsedReply.valid == false
@@ -94,7 +96,7 @@ class ToolCallMetrics {
   ToolCallReport sums_;  // counts in the report's fields plus the numerators below
   int64_t name_matches_ = 0, arguments_parsed_ = 0, matched_calls_ = 0, exact_arguments_ = 0;
   int64_t expected_arguments_ = 0, correct_arguments_ = 0;
-  int64_t ast_passes_ = 0, hallucinated_ = 0, missed_ = 0, parse_errors_ = 0;
+  int64_t ast_passes_ = 0, single_ast_passes_ = 0, hallucinated_ = 0, missed_ = 0, parse_errors_ = 0;
 };
 
 // The report's "tool_calling" object (docs/EVAL_REPORT.md).
