@@ -145,7 +145,7 @@ TEST(GenGeneralist, ExactKindSharesAndNoCallMix) {
   GeneralistStats st;
   const auto rows = generate_generalist(opt, &st);
   const std::map<std::string, int64_t> want = {
-      {"single", 200}, {"distractors", 400}, {"no_call", 200}, {"parallel", 200}};
+      {"single", 200}, {"distractors", 300}, {"no_call", 300}, {"parallel", 200}};
   EXPECT_EQ(st.per_kind, want);
   std::map<std::string, int64_t> seen;
   for (const auto& row : rows) {
@@ -163,10 +163,9 @@ TEST(GenGeneralist, ExactKindSharesAndNoCallMix) {
     }
   }
   EXPECT_EQ(seen, want);
-  EXPECT_EQ(st.per_no_call.at("chat") + st.per_no_call.at("unsupported") +
-                st.per_no_call.at("missing_value"),
-            200);
-  EXPECT_GE(st.per_no_call.at("missing_value"), 66);
+  const std::map<std::string, int64_t> no_call_want = {
+      {"chat", 75}, {"unsupported", 75}, {"missing_value", 75}, {"near_miss", 75}};
+  EXPECT_EQ(st.per_no_call, no_call_want);
   opt.shares[0] = 0.5;  // no longer sums to 1
   EXPECT_THROW(generate_generalist(opt, nullptr), Error);
 }

@@ -171,7 +171,7 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
       offered.push_back(synth_function(rng));
       const int dom = domain_index(offered[0].domain->ns);
       if (kind == GeneralKind::kNoCall) {
-        const int sub = static_cast<int>(no_call_index % 3);
+        const int sub = static_cast<int>(no_call_index % 4);
         if (sub == 0) {
           const NamedCode& c = chit_chat()[pick(rng, chit_chat().size())];
           pieces = {{c.name, false}};
@@ -188,6 +188,28 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
           }
           for (size_t k = pick(rng, max_extra); k > 0; --k)
             offered.push_back(distractor(domain_index(offered[0].domain->ns), offered, rng));
+          const FunctionRequest r = make_function_request(wanted, ctx, rng);
+          pieces = r.pieces;
+          dated = r.dated;
+          assistant["content"] = unsupported_answer(offered, rng);
+        } else if (sub == 3) {
+          // A near miss: the offered functions are the wanted one's neighbours (same or nearby
+          // domain, never its verb and entity), so the words of the request fit them, the
+          // action does not. "Book a flight" with only a hotel booking offered.
+          const FunctionSpec wanted = offered[0];
+          offered.clear();
+          const std::vector<FunctionSpec> avoid = {wanted};
+          // The nearest miss first: the same domain and the same verb or the same entity.
+          for (int tries = 0; tries < 40 && offered.empty(); ++tries) {
+            FunctionSpec f = synth_function(rng, dom);
+            if (!clashes(f, avoid) && (f.verb == wanted.verb || f.entity == wanted.entity))
+              offered.push_back(std::move(f));
+          }
+          for (size_t k = offered.empty() + pick(rng, max_extra); k > 0; --k) {
+            std::vector<FunctionSpec> both = avoid;
+            both.insert(both.end(), offered.begin(), offered.end());
+            offered.push_back(distractor(dom, both, rng));
+          }
           const FunctionRequest r = make_function_request(wanted, ctx, rng);
           pieces = r.pieces;
           dated = r.dated;
@@ -253,8 +275,8 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
     for (const auto& f : offered) ptrs.push_back(&f);
     ++st.per_kind[general_kind_name(kind)];
     if (kind == GeneralKind::kNoCall) {
-      static const char* kSub[] = {"chat", "unsupported", "missing_value"};
-      ++st.per_no_call[kSub[no_call_index % 3]];
+      static const char* kSub[] = {"chat", "unsupported", "missing_value", "near_miss"};
+      ++st.per_no_call[kSub[no_call_index % 4]];
       ++no_call_index;
     }
     if (assistant.contains("tool_calls"))

@@ -21,9 +21,11 @@ struct GeneralistOptions {
   int64_t n = 1000;
   uint64_t seed = 0;
   // Shares of the row kinds, in GeneralKind order, summing to 1; counts are exact (largest
-  // remainders). No-call rows split evenly into chit-chat, a request no offered tool can do,
-  // and a request missing a required value (the assistant asks for it).
-  double shares[kGeneralKinds] = {0.2, 0.4, 0.2, 0.2};
+  // remainders). No-call rows split evenly into chit-chat, a request for a function of an
+  // unrelated domain, a request missing a required value (the assistant asks for it), and a
+  // near miss: a request whose words fit the offered functions (same domain) but whose action
+  // none of them does.
+  double shares[kGeneralKinds] = {0.2, 0.3, 0.3, 0.2};
   int max_offered = 5;  // tools offered per row, at most (2..5 in distractor rows)
   NoiseOptions noise = {0.05, 0.05, 0.05};
   double system_share = 0.25;  // rows with no date that still carry "Today is ..."
@@ -31,7 +33,7 @@ struct GeneralistOptions {
 
 struct GeneralistStats {
   std::map<std::string, int64_t> per_kind;     // single, distractors, no_call, parallel
-  std::map<std::string, int64_t> per_no_call;  // chat, unsupported, missing_value
+  std::map<std::string, int64_t> per_no_call;  // chat, unsupported, missing_value, near_miss
   std::map<std::string, int64_t> functions;    // calls per function name
   int64_t calls = 0;
   int64_t dated_rows = 0;  // rows whose request states a date
