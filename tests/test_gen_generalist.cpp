@@ -164,7 +164,8 @@ TEST(GenGeneralist, ExactKindSharesAndNoCallMix) {
   }
   EXPECT_EQ(seen, want);
   const std::map<std::string, int64_t> no_call_want = {
-      {"chat", 75}, {"unsupported", 75}, {"missing_value", 75}, {"near_miss", 75}};
+      {"chat", 60},      {"unsupported", 60},   {"missing_value", 60},
+      {"near_miss", 60}, {"topic_question", 60}};
   EXPECT_EQ(st.per_no_call, no_call_want);
   opt.shares[0] = 0.5;  // no longer sums to 1
   EXPECT_THROW(generate_generalist(opt, nullptr), Error);

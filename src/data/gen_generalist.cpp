@@ -120,6 +120,52 @@ std::string unsupported_answer(const std::vector<FunctionSpec>& offered, Rng& rn
   return a;
 }
 
+// A general question about what a function works on ("How do I choose a good travel
+// insurance policy?"): the offered tools fit its words, yet nothing is asked of them.
+struct TopicQuestion {
+  std::string request, answer;
+};
+TopicQuestion topic_question(const FunctionSpec& f, const std::vector<FunctionSpec>& offered,
+                             Rng& rng) {
+  static const char* kAsk[] = {
+      "What exactly is a {e}?",
+      "How do I choose a good {e}?",
+      "Any tips for keeping track of {es}?",
+      "Why would anyone need a {e}?",
+      "Can you explain how {es} work?",
+      "What should I know before I {g} a {e}?",
+      "Do you think {es} are worth the trouble?",
+      "Is it normal to have this many {es}?",
+      "How often do people usually {g} a {e}?",
+      "Honestly, what's the point of a {e}?",
+  };
+  static const char* kAnswer[] = {
+      "That's a general question, so there's nothing to run here. It depends on what you need "
+      "the {e} for. If you want me to act, I can {l}.",
+      "Good question, but it isn't something my tools answer: they {l}. Tell me if you'd like "
+      "one of those.",
+      "I can't look that up with these tools; they only {l}. Happy to do one of those if it "
+      "helps.",
+  };
+  std::vector<std::string> can;
+  for (const auto& g : offered) can.push_back(what_it_does(g));
+  std::string list;
+  for (size_t i = 0; i < can.size(); ++i)
+    list += (i == 0 ? "" : i + 1 == can.size() ? " or " : ", ") + can[i];
+  TopicQuestion q{kAsk[pick(rng, std::size(kAsk))], kAnswer[pick(rng, std::size(kAnswer))]};
+  for (std::string* t : {&q.request, &q.answer})
+    for (auto [k, v] : {std::pair<std::string, std::string>{"{es}", plural(f.entity)},
+                        {"{e}", f.entity},
+                        {"{g}", f.verb->gloss},
+                        {"{l}", list}})
+      for (size_t at; (at = t->find(k)) != std::string::npos;) t->replace(at, k.size(), v);
+  if (std::string("aeiou").find(f.entity[0]) != std::string::npos)  // "a invoice" -> "an invoice"
+    for (std::string* t : {&q.request, &q.answer})
+      for (size_t at; (at = t->find(" a " + f.entity)) != std::string::npos;)
+        t->replace(at, 3, " an ");
+  return q;
+}
+
 std::string missing_answer(const FunctionSpec& f, const ParamSpec& p, Rng& rng) {
   if (p.def == nullptr)
     return str(chance(rng, 0.5) ? "Which " : "Sure, which ", f.entity,
@@ -171,7 +217,7 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
       offered.push_back(synth_function(rng));
       const int dom = domain_index(offered[0].domain->ns);
       if (kind == GeneralKind::kNoCall) {
-        const int sub = static_cast<int>(no_call_index % 4);
+        const int sub = static_cast<int>(no_call_index % 5);
         if (sub == 0) {
           const NamedCode& c = chit_chat()[pick(rng, chit_chat().size())];
           pieces = {{c.name, false}};
@@ -192,6 +238,13 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
           pieces = r.pieces;
           dated = r.dated;
           assistant["content"] = unsupported_answer(offered, rng);
+        } else if (sub == 4) {
+          // The function that fits the topic is offered; the request asks about it, not for it.
+          for (size_t k = pick(rng, max_extra); k > 0; --k)
+            offered.push_back(distractor(dom, offered, rng));
+          const TopicQuestion q = topic_question(offered[0], offered, rng);
+          pieces = {{q.request, false}};
+          assistant["content"] = q.answer;
         } else if (sub == 3) {
           // A near miss: the offered functions are the wanted one's neighbours (same or nearby
           // domain, never its verb and entity), so the words of the request fit them, the
@@ -275,8 +328,9 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
     for (const auto& f : offered) ptrs.push_back(&f);
     ++st.per_kind[general_kind_name(kind)];
     if (kind == GeneralKind::kNoCall) {
-      static const char* kSub[] = {"chat", "unsupported", "missing_value", "near_miss"};
-      ++st.per_no_call[kSub[no_call_index % 4]];
+      static const char* kSub[] = {"chat", "unsupported", "missing_value", "near_miss",
+                                   "topic_question"};
+      ++st.per_no_call[kSub[no_call_index % 5]];
       ++no_call_index;
     }
     if (assistant.contains("tool_calls"))

@@ -24,7 +24,7 @@ struct GeneralistOptions {
   // remainders). No-call rows split evenly into chit-chat, a request for a function of an
   // unrelated domain, a request missing a required value (the assistant asks for it), and a
   // near miss: a request whose words fit the offered functions (same domain) but whose action
-  // none of them does.
+  // none of them does, and a general question about what an offered function works on.
   double shares[kGeneralKinds] = {0.2, 0.3, 0.3, 0.2};
   int max_offered = 5;  // tools offered per row, at most (2..5 in distractor rows)
   NoiseOptions noise = {0.05, 0.05, 0.05};
@@ -33,7 +33,8 @@ struct GeneralistOptions {
 
 struct GeneralistStats {
   std::map<std::string, int64_t> per_kind;     // single, distractors, no_call, parallel
-  std::map<std::string, int64_t> per_no_call;  // chat, unsupported, missing_value, near_miss
+  std::map<std::string, int64_t> per_no_call;  // chat, unsupported, missing_value, near_miss,
+                                               // topic_question
   std::map<std::string, int64_t> functions;    // calls per function name
   int64_t calls = 0;
   int64_t dated_rows = 0;  // rows whose request states a date
