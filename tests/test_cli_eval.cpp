@@ -69,8 +69,8 @@ TEST(CliEval, ToolCallingAndPerplexity) {
   const std::string d = temp_dir("tc");
   ASSERT_EQ(run("gen tool-calling --n 4 --seed 5 --out " + d + "/calls.jsonl").exit_code, 0);
   const CliResult r = run("eval --task tool-calling --data " + d +
-                          "/calls.jsonl --max-examples 3 --max-new-tokens 24 --threads 2 --out " +
-                          d + "/report");
+                          "/calls.jsonl --max-examples 3 --max-new-tokens 24 --threads 2 "
+                          "--max-errors 1 --out " + d + "/report");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   expect_report_files(d + "/report");
   const json j = read_json(d + "/report/report.json");
@@ -78,6 +78,15 @@ TEST(CliEval, ToolCallingAndPerplexity) {
   const json& tc = j["models"][0]["tool_calling"];
   EXPECT_EQ(tc["turns"], 3);
   EXPECT_EQ(tc["call_turns"].get<int>() + tc["no_call_turns"].get<int>(), 3);
+  // --max-errors 1: the errors sample holds one failing turn if any turn failed.
+  const auto rate = [&](const char* k) { return tc[k].is_null() ? 0.0 : tc[k].get<double>(); };
+  const double failing = tc["call_turns"].get<int>() * (1.0 - rate("ast_accuracy")) +
+                         tc["no_call_turns"].get<int>() * rate("hallucinated_call_rate");
+  EXPECT_EQ(tc["errors"].size(), failing > 0.5 ? 1u : 0u);
+  const CliResult bad = run("eval --task tool-calling --data " + d + "/calls.jsonl --max-errors -1 "
+                            "--model " + kDefaultModel + " --out " + d + "/bad");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("--max-errors"), std::string::npos) << bad.out;
 
   const CliResult p = run("eval --task perplexity --data " + kData +
                           "/third_party/glaive_toolcall_en_demo.json --max-examples 3 "

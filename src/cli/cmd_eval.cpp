@@ -65,6 +65,9 @@ int cmd_eval(int argc, char** argv) {
        "validate against the offered tools), or both (each model twice, compared)",
        "free"},
       {"max-examples", "N", "evaluate at most N examples (turns for tool calling); 0 = all", "0"},
+      {"max-errors", "N",
+       "wrong answers (failing turns) listed in the report with their prompt, expected and "
+       "actual output; the first N in data order", "20"},
       {"max-new-tokens", "N", "generation: most tokens per answer; 0 = automatic", "0"},
       {"max-seq-len", "N", "perplexity: longest sequence; longer ones are dropped", "2048"},
       {"batch-tokens", "N", "scoring and perplexity: tokens per batched forward", "1024"},
@@ -113,6 +116,9 @@ int cmd_eval(int argc, char** argv) {
     fail("--decoding applies to --task tool-calling only");
   q.max_examples = args.integer("max-examples");
   if (q.max_examples < 0) fail("--max-examples must not be negative");
+  q.max_errors = args.integer("max-errors");
+  if (q.max_errors < 0 || q.max_errors > 1000000)
+    fail("--max-errors must be in [0, 1000000], got ", q.max_errors);
   q.batch_tokens = args.integer("batch-tokens");
   if (q.batch_tokens < 16) fail("--batch-tokens must be at least 16, got ", q.batch_tokens);
   q.max_new_tokens = args.integer("max-new-tokens");

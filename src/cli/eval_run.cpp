@@ -136,6 +136,8 @@ ordered_json run_evaluation(const EvalRequest& q) {
   if (q.decoding != "free" && q.decoding != "constrained" && q.decoding != "both")
     fail("eval decoding: expected free, constrained or both, got '", q.decoding, "'");
   if (q.max_examples < 0) fail("max examples must not be negative");
+  if (q.max_errors < 0 || q.max_errors > 1000000)
+    fail("max errors must be in [0, 1000000], got ", q.max_errors);
   if (q.batch_tokens < 16) fail("batch tokens must be at least 16, got ", q.batch_tokens);
   if (q.models.empty()) fail("no model to evaluate");
   if (!(q.gate_precision > 0 && q.gate_precision <= 1))
@@ -211,6 +213,7 @@ ordered_json run_evaluation(const EvalRequest& q) {
               q.gate_threshold ? "--gate-threshold" : q.gate_thresholds_from;
         }
         ro2.batch_tokens = q.batch_tokens;
+        ro2.metrics.max_errors = static_cast<int>(q.max_errors);
         ro2.max_new_tokens = q.max_new_tokens;
         ro2.eos_ids = stop_ids(m);
         ProgressBar bar(static_cast<int64_t>(task.examples.size()), progress);
@@ -238,6 +241,7 @@ ordered_json run_evaluation(const EvalRequest& q) {
         if (q.decoding != "both" && q.decoding != dec) continue;
         ToolCallingRunOptions ro2;
         ro2.max_new_tokens = q.max_new_tokens > 0 ? q.max_new_tokens : 256;
+        ro2.max_errors = static_cast<int>(q.max_errors);
         ro2.eos_ids = stop_ids(m);
         ro2.format = reply_format(*chat, q.tool_format);
         ro2.constrained = std::string(dec) == "constrained";

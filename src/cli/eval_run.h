@@ -29,6 +29,7 @@ struct EvalRequest {
   ToolCallFormat tool_format = ToolCallFormat::kAuto;
   std::string decoding = "free";          // tool calling: free | constrained | both
   int64_t max_examples = 0;               // 0 = all
+  int64_t max_errors = 20;                // wrong answers kept in the report's errors sample
   int64_t max_new_tokens = 0;             // 0 = automatic
   int64_t max_seq_len = 2048;             // perplexity
   int64_t batch_tokens = 1024;            // scoring and perplexity
