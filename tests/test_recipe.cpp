@@ -22,6 +22,7 @@ using nlohmann::json;
 
 const std::string kBin = TSFT_BINARY;
 const std::string kRepo = std::string(TSFT_TEST_DATA_DIR) + "/../..";
+const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
 const std::string kHandwritten = std::string(TSFT_TEST_DATA_DIR) + "/handwritten/tool_selection.jsonl";
 
 CliResult run(const std::string& args) { return tsft::testing::run_binary(kBin, args); }
@@ -212,6 +213,32 @@ TEST(Recipe, GeneralistRecipeDrawsItsOwnFunctionsPerRow) {
                           "--generate-only --generate.sentinel '<tool>' --output-dir " + d);
   EXPECT_NE(s.exit_code, 0);
   EXPECT_NE(s.out.find("generate.sentinel"), std::string::npos) << s.out;
+}
+
+// The generalist's second stage draws fresh rows (its own seed): none of its requests is one the
+// first stage trained on. It starts from the first stage's merged model, given here as --model
+// since a fresh clone has no run.
+TEST(Recipe, GeneralistSecondStageDrawsFreshRows) {
+  const std::string d1 = temp_dir("general_stage1"), d2 = temp_dir("general_stage2");
+  const CliResult a = run("train --config " + kRepo + "/configs/tool_calling_general.yaml " +
+                          "--generate-only --num-examples 200 --output-dir " + d1);
+  ASSERT_EQ(a.exit_code, 0) << a.out;
+  const CliResult b = run("train --config " + kRepo + "/configs/tool_calling_general_stage2.yaml " +
+                          "--model " + kDefaultModel + " --generate-only --num-examples 200 " +
+                          "--output-dir " + d2);
+  ASSERT_EQ(b.exit_code, 0) << b.out;
+  const auto user_texts = [](const std::string& dir) {
+    std::set<std::string> out;
+    for (const auto& row : read_jsonl(dir + "/data/train.jsonl"))
+      for (const auto& m : row["messages"])
+        if (m["role"] == "user") out.insert(m["content"].get<std::string>());
+    return out;
+  };
+  const std::set<std::string> first = user_texts(d1), second = user_texts(d2);
+  ASSERT_GT(second.size(), 150u);
+  int shared = 0;
+  for (const auto& t : second) shared += static_cast<int>(first.count(t));
+  EXPECT_LE(shared, 2) << "the second stage repeats the first stage's requests";
 }
 
 // The tools a real dataset offers, written as a tools file the generator accepts.
