@@ -124,7 +124,9 @@ TEST(Cli, GenerateConstrainedToolCalls) {
     ASSERT_TRUE(j.contains("tool_calls")) << r.out;
     const auto& fn = j["tool_calls"][0]["function"];
     const auto args = nlohmann::json::parse(fn["arguments"].get<std::string>());
-    if (choice == "lock_door") EXPECT_EQ(fn["name"], "lock_door");
+    if (choice == "lock_door") {
+      EXPECT_EQ(fn["name"], "lock_door");
+    }
     if (fn["name"] == "set_light") {
       EXPECT_TRUE(args["room"] == "living_room" || args["room"] == "kitchen") << r.out;
       EXPECT_GE(args["level"].get<int>(), 0);
