@@ -104,12 +104,18 @@ std::string what_it_does(const FunctionSpec& f) {
   return str(f.verb->gloss, " ", plural(f.entity));
 }
 
-std::string unsupported_answer(const std::vector<FunctionSpec>& offered, Rng& rng) {
+// "book hotels, look up flights or cancel bookings": what the offered functions do.
+std::string what_they_do(const std::vector<FunctionSpec>& offered) {
   std::vector<std::string> can;
   for (const auto& f : offered) can.push_back(what_it_does(f));
   std::string list;
   for (size_t i = 0; i < can.size(); ++i)
     list += (i == 0 ? "" : i + 1 == can.size() ? " or " : ", ") + can[i];
+  return list;
+}
+
+std::string unsupported_answer(const std::vector<FunctionSpec>& offered, Rng& rng) {
+  const std::string list = what_they_do(offered);
   static const char* kForms[] = {
       "Sorry, I can't do that with the tools I have here. I can only {l}.",
       "That's not something I can help with here: the available tools only {l}.",
@@ -147,11 +153,7 @@ TopicQuestion topic_question(const FunctionSpec& f, const std::vector<FunctionSp
       "I can't look that up with these tools; they only {l}. Happy to do one of those if it "
       "helps.",
   };
-  std::vector<std::string> can;
-  for (const auto& g : offered) can.push_back(what_it_does(g));
-  std::string list;
-  for (size_t i = 0; i < can.size(); ++i)
-    list += (i == 0 ? "" : i + 1 == can.size() ? " or " : ", ") + can[i];
+  const std::string list = what_they_do(offered);
   TopicQuestion q{kAsk[pick(rng, std::size(kAsk))], kAnswer[pick(rng, std::size(kAnswer))]};
   for (std::string* t : {&q.request, &q.answer})
     for (auto [k, v] : {std::pair<std::string, std::string>{"{es}", plural(f.entity)},
