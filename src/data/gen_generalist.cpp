@@ -168,6 +168,11 @@ TopicQuestion topic_question(const FunctionSpec& f, const std::vector<FunctionSp
   return q;
 }
 
+// The no-call rows' kinds, taken in turn (GeneralistStats::per_no_call counts them by name).
+enum NoCallKind { kChat, kUnsupported, kMissingValue, kNearMiss, kTopicQuestion };
+const char* const kNoCallNames[] = {"chat", "unsupported", "missing_value", "near_miss",
+                                    "topic_question"};
+
 std::string missing_answer(const FunctionSpec& f, const ParamSpec& p, Rng& rng) {
   if (p.def == nullptr)
     return str(chance(rng, 0.5) ? "Which " : "Sure, which ", f.entity,
@@ -219,14 +224,14 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
       offered.push_back(synth_function(rng));
       const int dom = domain_index(offered[0].domain->ns);
       if (kind == GeneralKind::kNoCall) {
-        const int sub = static_cast<int>(no_call_index % 5);
-        if (sub == 0) {
+        const auto sub = static_cast<NoCallKind>(no_call_index % std::size(kNoCallNames));
+        if (sub == kChat) {
           const NamedCode& c = chit_chat()[pick(rng, chit_chat().size())];
           pieces = {{c.name, false}};
           assistant["content"] = c.code;
           for (size_t k = pick(rng, max_extra); k > 0; --k)
             offered.push_back(distractor(dom, offered, rng));
-        } else if (sub == 1) {
+        } else if (sub == kUnsupported) {
           // The request is for a function that is not offered; the offered ones are elsewhere.
           const FunctionSpec wanted = offered[0];
           offered.clear();
@@ -240,31 +245,29 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
           pieces = r.pieces;
           dated = r.dated;
           assistant["content"] = unsupported_answer(offered, rng);
-        } else if (sub == 4) {
+        } else if (sub == kTopicQuestion) {
           // The function that fits the topic is offered; the request asks about it, not for it.
           for (size_t k = pick(rng, max_extra); k > 0; --k)
             offered.push_back(distractor(dom, offered, rng));
           const TopicQuestion q = topic_question(offered[0], offered, rng);
           pieces = {{q.request, false}};
           assistant["content"] = q.answer;
-        } else if (sub == 3) {
+        } else if (sub == kNearMiss) {
           // A near miss: the offered functions are the wanted one's neighbours (same or nearby
           // domain, never its verb and entity), so the words of the request fit them, the
           // action does not. "Book a flight" with only a hotel booking offered.
+          // The wanted function stays first in `offered` while the others are drawn, so none
+          // clashes with it, and is taken out after.
           const FunctionSpec wanted = offered[0];
-          offered.clear();
-          const std::vector<FunctionSpec> avoid = {wanted};
           // The nearest miss first: the same domain and the same verb or the same entity.
-          for (int tries = 0; tries < 40 && offered.empty(); ++tries) {
+          for (int tries = 0; tries < 40 && offered.size() == 1; ++tries) {
             FunctionSpec f = synth_function(rng, dom);
-            if (!clashes(f, avoid) && (f.verb == wanted.verb || f.entity == wanted.entity))
+            if (!clashes(f, offered) && (f.verb == wanted.verb || f.entity == wanted.entity))
               offered.push_back(std::move(f));
           }
-          for (size_t k = offered.empty() + pick(rng, max_extra); k > 0; --k) {
-            std::vector<FunctionSpec> both = avoid;
-            both.insert(both.end(), offered.begin(), offered.end());
-            offered.push_back(distractor(dom, both, rng));
-          }
+          for (size_t k = (offered.size() == 1) + pick(rng, max_extra); k > 0; --k)
+            offered.push_back(distractor(dom, offered, rng));
+          offered.erase(offered.begin());
           const FunctionRequest r = make_function_request(wanted, ctx, rng);
           pieces = r.pieces;
           dated = r.dated;
@@ -330,9 +333,7 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
     for (const auto& f : offered) ptrs.push_back(&f);
     ++st.per_kind[general_kind_name(kind)];
     if (kind == GeneralKind::kNoCall) {
-      static const char* kSub[] = {"chat", "unsupported", "missing_value", "near_miss",
-                                   "topic_question"};
-      ++st.per_no_call[kSub[no_call_index % 5]];
+      ++st.per_no_call[kNoCallNames[no_call_index % std::size(kNoCallNames)]];
       ++no_call_index;
     }
     if (assistant.contains("tool_calls"))
