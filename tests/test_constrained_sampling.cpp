@@ -47,7 +47,9 @@ void expect_valid(const std::string& text, const ordered_json& tools, ToolChoice
   const ParsedReply reply = parse_tool_calls(text, ToolCallFormat::kHermes);
   ASSERT_TRUE(reply.valid) << reply.error << "\n" << text;
   ASSERT_FALSE(reply.truncated) << text;
-  if (mode == ToolChoiceMode::kRequired) EXPECT_FALSE(reply.calls.empty()) << text;
+  if (mode == ToolChoiceMode::kRequired) {
+    EXPECT_FALSE(reply.calls.empty()) << text;
+  }
   for (const ToolCall& call : reply.calls) {
     const ordered_json* schema = nullptr;
     for (const auto& t : tools)

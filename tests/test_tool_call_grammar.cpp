@@ -344,15 +344,20 @@ void expect_valid_reply(const std::string& text, const ordered_json& tools, Tool
   const ParsedReply reply = parse_tool_calls(text, ToolCallFormat::kHermes);
   ASSERT_TRUE(reply.valid) << reply.error << "\n" << text;
   ASSERT_FALSE(reply.truncated) << text;
-  if (choice.mode == ToolChoiceMode::kRequired || choice.mode == ToolChoiceMode::kNamed)
+  if (choice.mode == ToolChoiceMode::kRequired || choice.mode == ToolChoiceMode::kNamed) {
     EXPECT_FALSE(reply.calls.empty()) << text;
-  if (choice.mode == ToolChoiceMode::kNone) EXPECT_TRUE(reply.calls.empty()) << text;
+  }
+  if (choice.mode == ToolChoiceMode::kNone) {
+    EXPECT_TRUE(reply.calls.empty()) << text;
+  }
   for (const ToolCall& call : reply.calls) {
     const ordered_json* schema = nullptr;
     for (const auto& t : tools)
       if (t["function"]["name"] == call.name) schema = &t["function"]["parameters"];
     ASSERT_NE(schema, nullptr) << "unknown function " << call.name << " in " << text;
-    if (choice.mode == ToolChoiceMode::kNamed) EXPECT_EQ(call.name, choice.name);
+    if (choice.mode == ToolChoiceMode::kNamed) {
+      EXPECT_EQ(call.name, choice.name);
+    }
     const auto problems =
         validate_json(ordered_json::parse(call.arguments_json), *schema, "arguments");
     for (const auto& p : problems) ADD_FAILURE() << p.path << ": " << p.message << "\n" << text;
