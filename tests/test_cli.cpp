@@ -15,7 +15,7 @@ namespace {
 
 const std::string kBin = TSFT_BINARY;
 const std::string kData = TSFT_TEST_DATA_DIR;
-const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+const std::string kDefaultModel = tsft::testing::default_model_path();
 
 using tsft::testing::CliResult;
 

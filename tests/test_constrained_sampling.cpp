@@ -15,13 +15,14 @@
 #include "io/model_loader.h"
 #include "model/constrained_sampling.h"
 #include "model/generate.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
 
 using nlohmann::ordered_json;
 
-const std::string kModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+const std::string kModel = tsft::testing::default_model_path();
 
 class ConstrainedSampling : public ::testing::Test {
  protected:

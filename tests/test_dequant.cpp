@@ -14,6 +14,7 @@
 #include "core/dtype.h"
 #include "core/half.h"
 #include "io/gguf.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
@@ -127,7 +128,7 @@ TEST(Dequant, F16AllValuesRoundTrip) {
 }
 
 TEST(Dequant, DefaultModelTensors) {
-  const std::string path = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string path = tsft::testing::default_model_path();
   if (!std::ifstream(path)) GTEST_SKIP() << "model file not present: " << path;
   GgufFile f(path);
   int checked = 0;
@@ -155,7 +156,7 @@ TEST(Dequant, DefaultModelTensors) {
 // End to end: our GGUF reader + dequantizer against gguf-py reading the real model file
 // (tests/data/quant/model_rows.bin, written by tools/make_quant_goldens.py).
 TEST(Dequant, DefaultModelRowsMatchGgufPy) {
-  const std::string path = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string path = tsft::testing::default_model_path();
   if (!std::ifstream(path)) GTEST_SKIP() << "model file not present: " << path;
   std::ifstream in(std::string(TSFT_TEST_DATA_DIR) + "/quant/model_rows.bin", std::ios::binary);
   ASSERT_TRUE(in) << "missing model_rows.bin (run tools/make_quant_goldens.py)";

@@ -36,7 +36,7 @@ namespace {
 
 namespace fs = std::filesystem;
 const std::string kData = TSFT_TEST_DATA_DIR;
-const std::string kGguf = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+const std::string kGguf = tsft::testing::default_model_path();
 
 // A fresh empty directory under the system temp dir, removed at the end of the test; with
 // TSFT_EXPORT_KEEP=DIR set it is DIR/name and kept (to check the files with transformers).

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "io/gguf.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
@@ -439,7 +440,7 @@ TEST_F(GgufTest, MissingFile) {
 }
 
 TEST(GgufModel, DefaultModelParses) {
-  const std::string path = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string path = tsft::testing::default_model_path();
   if (!std::ifstream(path)) GTEST_SKIP() << "model file not present: " << path;
   GgufFile f(path);
   EXPECT_EQ(f.version(), 3u);

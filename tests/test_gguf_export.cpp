@@ -33,7 +33,7 @@ using testing::max_abs_diff;
 using testing::run_binary;
 
 const std::string kData = TSFT_TEST_DATA_DIR;
-const std::string kSmol = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+const std::string kSmol = tsft::testing::default_model_path();
 
 std::string temp_path(const std::string& name) {
   return (fs::temp_directory_path() /

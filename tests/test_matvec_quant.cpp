@@ -14,6 +14,7 @@
 #include "core/dtype.h"
 #include "core/half.h"
 #include "io/gguf.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
@@ -169,7 +170,7 @@ TEST(MatmulQuant, OutputLayout) {
 }
 
 TEST(MatvecQuant, ModelRows) {
-  const std::string path = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string path = tsft::testing::default_model_path();
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "missing " << path;
   GgufFile file(path);
   std::mt19937 gen(3);

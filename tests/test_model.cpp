@@ -14,12 +14,13 @@
 #include "io/model_loader.h"
 #include "io/safetensors.h"
 #include "model/sampler.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
 
 const std::string kData = TSFT_TEST_DATA_DIR;
-const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+const std::string kDefaultModel = tsft::testing::default_model_path();
 
 std::vector<int32_t> read_ids(const SafetensorsFile& f, const std::string& name) {
   const SafetensorsTensor* t = f.find(name);

@@ -22,7 +22,7 @@ using nlohmann::json;
 
 const std::string kBin = TSFT_BINARY;
 const std::string kRepo = std::string(TSFT_TEST_DATA_DIR) + "/../..";
-const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+const std::string kDefaultModel = tsft::testing::default_model_path();
 const std::string kHandwritten = std::string(TSFT_TEST_DATA_DIR) + "/handwritten/tool_selection.jsonl";
 
 CliResult run(const std::string& args) { return tsft::testing::run_binary(kBin, args); }

@@ -22,7 +22,7 @@
 namespace tsft::serve {
 namespace {
 
-const std::string kModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+const std::string kModel = tsft::testing::default_model_path();
 using nlohmann::ordered_json;
 
 // Tools with few, short, enum / bounded-integer arguments, so the untuned model's constrained

@@ -14,12 +14,13 @@
 #include "core/error.h"
 #include "io/gguf.h"
 #include "tokenizer/tokenizer.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
 
 const std::string kData = TSFT_TEST_DATA_DIR;
-const std::string kGguf = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+const std::string kGguf = tsft::testing::default_model_path();
 
 struct GoldenLine {
   std::string text;

@@ -25,7 +25,7 @@ using testing::randn;
 using testing::max_abs_diff;
 
 const std::string kData = TSFT_TEST_DATA_DIR;
-const std::string kDefaultModel = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+const std::string kDefaultModel = tsft::testing::default_model_path();
 
 // A random forest: each token's parent is -1 or any earlier token.
 std::vector<int32_t> random_forest(int64_t T, uint32_t seed) {

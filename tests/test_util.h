@@ -1,6 +1,7 @@
 // Helpers shared by the tests: temporary files and directories, JSON files, the message of an
 // expected tsft::Error, running the toolsft binary with its exit code and output, random
-// vectors and their largest difference, and the SmolLM2 tokenizer fixtures.
+// vectors and their largest difference, the default model's path and the SmolLM2 tokenizer
+// fixtures.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -127,6 +128,12 @@ inline CliResult run_binary(const std::string& binary, const std::string& args) 
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   const int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), out};
+}
+
+// The project's default real model, SmolLM2-135M-Instruct Q4_1 (models/, fetched by
+// scripts/setup.sh). Tests that need it skip, saying so, when it is missing.
+inline std::string default_model_path() {
+  return std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
 }
 
 // The SmolLM2 tokenizer (tests/data/smollm2) and its chat format, loaded once.

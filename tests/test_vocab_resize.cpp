@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "io/model_loader.h"
+#include "test_util.h"
 
 namespace tsft {
 namespace {
@@ -59,7 +60,7 @@ TEST_P(VocabResize, GrowsWithMeanRowsAndKeepsOldLogits) {
 INSTANTIATE_TEST_SUITE_P(TiedAndUntied, VocabResize, ::testing::Values("llama", "llama_untied"));
 
 TEST(VocabResize, SentinelTokenOnTheDefaultModel) {
-  const std::string path = std::string(TSFT_MODELS_DIR) + "/SmolLM2-135M-Instruct.Q4_1.gguf";
+  const std::string path = tsft::testing::default_model_path();
   ASSERT_TRUE(std::filesystem::exists(path));
   LoadedModel lm = load_model(path);
   const Tokenizer tok = lm.tokenizer->with_special_tokens({"<my_tool_selection>", "<|im_end|>"});
