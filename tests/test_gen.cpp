@@ -3,10 +3,12 @@
 // files (with and without templates, and broken ones), and rows the SFT loader accepts.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -301,6 +303,46 @@ TEST(GenToolCalling, SameSeedSameBytesOtherSeedOtherBytes) {
   EXPECT_NE(a, bytes(generate_tool_calling(builtin_gen_tools(), opt, nullptr)));
 }
 
+// "412 / 11.3" -> {"412", "11.3"}.
+std::vector<std::string> numbers_in(const std::string& s) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < s.size();) {
+    size_t j = i;
+    while (j < s.size() && (std::isdigit(static_cast<unsigned char>(s[j])) || s[j] == '.')) ++j;
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j == i ? i + 1 : j;
+  }
+  return out;
+}
+
+// An arithmetic expression with at least one number (the calculator's word problems).
+bool is_word_problem_expression(const std::string& s) {
+  std::string rest = s;
+  for (size_t at; (at = rest.find("sqrt")) != std::string::npos;) rest.erase(at, 4);
+  return !numbers_in(s).empty() &&
+         rest.find_first_not_of("0123456789. +-*/^()") == std::string::npos;
+}
+
+// The numbers written in the built-in templates' formulas ("#c * 9 / 5 + 32": 9, 5, 32).
+const std::set<std::string>& formula_constants() {
+  static const std::set<std::string> out = [] {
+    std::set<std::string> c;
+    for (const auto& tool : builtin_gen_tools())
+      for (const auto* list : {&tool.examples, &tool.hard_examples})
+        for (const auto& t : *list)
+          for (const auto& part : t.parts) {
+            std::string f = part.derived;
+            for (size_t i = 0; i < f.size(); ++i)  // drop the #names, which may hold digits
+              if (f[i] == '#')
+                while (i + 1 < f.size() && std::isalnum(static_cast<unsigned char>(f[i + 1])))
+                  f[++i] = ' ';
+            for (const auto& n : numbers_in(f)) c.insert(n);
+          }
+    return c;
+  }();
+  return out;
+}
+
 // Every leaf of the arguments can be read back from the request: strings verbatim (dates also
 // as "March 14, 2026"), numbers as written; booleans come from words the template says.
 void expect_recoverable(const ordered_json& v, const ordered_json& schema, const std::string& text,
@@ -317,6 +359,22 @@ void expect_recoverable(const ordered_json& v, const ordered_json& schema, const
     const std::string s = v.get<std::string>();
     if (text.find(s) != std::string::npos) return;
     const std::string format = schema.value("format", std::string());
+    if (format.empty() && is_word_problem_expression(s)) {
+      // A word problem's expression is built from numbers the request names, and constants of
+      // its template's formula (" * 9 / 5 + 32"): at least one number of the request, and
+      // every other number a formula constant.
+      int from_text = 0;
+      for (const auto& n : numbers_in(s)) {
+        if (text.find(n) != std::string::npos)
+          ++from_text;
+        else
+          EXPECT_TRUE(formula_constants().count(n)) << where << " " << n << " of " << s << " in "
+                                                    << text;
+      }
+      EXPECT_GE(from_text, 1) << where << " " << s << " in " << text;
+      EXPECT_TRUE(eval_arithmetic(s).has_value()) << where << " " << s;
+      return;
+    }
     ASSERT_TRUE(format == "date" || format == "date-time") << where << " " << s << " in " << text;
     const std::string human = str(kMonths[std::stoi(s.substr(5, 2)) - 1], " ",
                                   std::stoi(s.substr(8, 2)), ", ", s.substr(0, 4));
@@ -516,6 +574,64 @@ TEST(GenUserTools, RulesAcrossArgumentsAreMet) {
   EXPECT_EQ(args["f"], (std::set<std::string>{"a", "b"}));
 }
 
+// Word problems: "{#a:lo-hi}" numbers drawn in their bounds and shown (the same number each time
+// its name is used), "{expression~\"...\"}" built from them and not shown.
+TEST(GenUserTools, WordProblemNumbersBuildTheArgument) {
+  const std::string path = write_temp("word.json", R"([{"name": "calc",
+      "parameters": {"type": "object", "properties": {"expression": {"type": "string"}},
+                     "required": ["expression"]},
+      "x-toolsft-examples": [
+        "{#n:2-9} friends split {#a:10.00-99.99}; {#n} shares, how much each?{expression~\"#a / #n\"}"]}])");
+  const auto tools = load_gen_tools(path);
+  std::filesystem::remove(path);
+  Rng rng(3);
+  std::set<std::string> distinct;
+  for (int i = 0; i < 200; ++i) {
+    const GenRequest req = make_request(tools[0], rng);
+    std::string text;
+    for (const auto& p : req.pieces) text += p.text;
+    const std::string e = req.arguments["expression"].get<std::string>();
+    distinct.insert(e);
+    const size_t slash = e.find(" / ");
+    ASSERT_NE(slash, std::string::npos) << e;
+    const std::string a = e.substr(0, slash), n = e.substr(slash + 3);
+    EXPECT_EQ(text, n + " friends split " + a + "; " + n + " shares, how much each?");
+    EXPECT_GE(std::stoi(n), 2);
+    EXPECT_LE(std::stoi(n), 9);
+    EXPECT_GE(std::stod(a), 10.0);
+    EXPECT_LE(std::stod(a), 99.99);
+    const size_t dot = a.find('.');
+    if (dot != std::string::npos) {
+      EXPECT_LE(a.size() - dot - 1, 2u) << a;
+    }
+    EXPECT_TRUE(eval_arithmetic(e).has_value()) << e;
+  }
+  EXPECT_GT(distinct.size(), 150u);  // 8 x 9,000 possible: drawn, not fixed
+}
+
+// In tool selection (only the tool is used) dates and times sometimes read as people say them;
+// in tool calling every date stays recoverable (check_row's expect_recoverable).
+TEST(GenToolSelection, SelectionRequestsUseLooseDatesAndTimes) {
+  ToolSelectionOptions sel;
+  sel.n = 600;
+  // The strict forms: 2026-03-14 or March 14, 2026 (any case, after the lowercase noise).
+  const std::regex strict_date(R"(\d{4}-\d\d-\d\d|[a-z]+ \d{1,2}, \d{4})", std::regex::icase);
+  int reminders = 0, loose = 0, on_bare = 0;
+  for (const auto& r : generate_tool_selection(builtin_gen_tools(), sel, nullptr)) {
+    if (r["completion"] != " set_reminder") continue;
+    ++reminders;
+    std::string q = request_of(r);
+    if (!std::regex_search(q, strict_date)) ++loose;
+    for (char& c : q) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* w : {" on tomorrow", " on today", " on tonight", " on next ", " on this "})
+      if (q.find(w) != std::string::npos) ++on_bare;
+  }
+  EXPECT_EQ(reminders, 100);
+  EXPECT_GT(loose, 35);  // about half the reminders say their date loosely
+  EXPECT_LT(loose, 65);
+  EXPECT_EQ(on_bare, 0);
+}
+
 std::string load_error(const std::string& json) {
   const std::string path = write_temp("bad_tools.json", json);
   try {
@@ -545,6 +661,22 @@ TEST(GenUserTools, BadFilesNameTheFileAndField) {
   EXPECT_EQ(load_error(R"([{"name": "f", "parameters": {"type": "object",
       "properties": {"a": {"type": "integer"}}}, "x-toolsft-examples": ["{a=\"x\"}"]}])"),
             ": [0]: x-toolsft-examples[0]: {a=...}: a: expected integer, got string \"x\"");
+  const std::string calc = R"([{"name": "f", "parameters": {"type": "object", "properties":
+      {"e": {"type": "string"}, "k": {"type": "integer"}}}, "x-toolsft-examples": [")";
+  EXPECT_EQ(load_error(calc + R"({#a} and {e~\"#a + #b\"}"]}])"),
+            ": [0]: x-toolsft-examples[0]: {e}: #b is not a number of this template (add {#b} "
+            "where the request says it)");
+  EXPECT_EQ(load_error(calc + R"({#a:9-x}{e~\"#a\"}"]}])"),
+            ": [0]: x-toolsft-examples[0]: {#a:9-x}: the range must read LOW-HIGH with plain "
+            "numbers (10-500, 0.5-9.5)");
+  EXPECT_EQ(load_error(calc + R"({#a:9-2}"]}])"),
+            ": [0]: x-toolsft-examples[0]: {#a:9-2}: the low end is above the high end");
+  EXPECT_EQ(load_error(calc + R"({#a}{k~\"#a\"}"]}])"),
+            ": [0]: x-toolsft-examples[0]: {k~...}: a formula makes a string, and 'k' is not a "
+            "string parameter");
+  EXPECT_EQ(load_error(calc + R"({#a}{e~#a}"]}])"),
+            ": [0]: x-toolsft-examples[0]: {e~#a}: the formula after '~' must be a quoted, "
+            "non-empty string");
   EXPECT_EQ(load_error(R"([{"name": "f"}, {"name": "f"}])"),
             ": [1]: field 'name': \"f\" is used twice");
   EXPECT_EQ(load_error(R"({"tools": [{"function": {"name": 1}}]})"),

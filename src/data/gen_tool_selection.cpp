@@ -26,7 +26,7 @@ GenRequest hard_request(const std::vector<GenTool>& tools, size_t target, Rng& r
   const GenTool& tool = tools[target];
   if (!tool.hard_examples.empty() && (tools.size() < 2 || chance(rng, 0.6)))
     return make_request(tool, rng, /*hard=*/true);
-  GenRequest req = make_request(tool, rng);
+  GenRequest req = make_request(tool, rng, /*hard=*/false, /*selection_only=*/true);
   if (tools.size() < 2) return req;
   size_t other = pick(rng, tools.size() - 1);
   if (other >= target) ++other;
@@ -88,7 +88,8 @@ void generate_tool_selection(const std::vector<GenTool>& tools, const ToolSelect
     const bool hard = chance(rng, opt.hard_share);
     std::string text;
     for (int attempt = 0;; ++attempt) {
-      GenRequest req = hard ? hard_request(tools, c, rng) : make_request(tools[c], rng);
+      GenRequest req = hard ? hard_request(tools, c, rng)
+                            : make_request(tools[c], rng, /*hard=*/false, /*selection_only=*/true);
       add_framing(req, rng);
       text = noisy_text(req.pieces, opt.noise, rng, /*values_too=*/true);
       if (seen.insert(text).second) break;

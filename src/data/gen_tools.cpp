@@ -1,8 +1,11 @@
 // Tool files and request templates for the synthetic data generators.
 #include "data/gen_tools.h"
 
+#include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -42,10 +45,71 @@ std::vector<std::string> split_path(const std::string& s) {
   return out;
 }
 
+TemplatePart literal_part(const std::string& text) {
+  TemplatePart p;
+  p.text = text;
+  return p;
+}
+
+bool is_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
+}
+
+// The names a formula refers to: "#a / #b" -> {a, b}.
+std::vector<std::string> number_refs(const std::string& formula) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < formula.size(); ++i) {
+    if (formula[i] != '#') continue;
+    size_t j = i + 1;
+    while (j < formula.size() && is_name_char(formula[j])) ++j;
+    out.push_back(formula.substr(i + 1, j - i - 1));
+    i = j - 1;
+  }
+  return out;
+}
+
+// "{#a}", "{#a:10-500}", "{#g:5.0-25.0}": a template's own number, drawn in its bounds.
+void parse_local_number(TemplatePart& part, const std::string& inner, const std::string& where) {
+  const size_t colon = inner.find(':');
+  part.number = inner.substr(1, colon == std::string::npos ? std::string::npos : colon - 1);
+  bool ok = !part.number.empty();
+  for (char c : part.number) ok = ok && is_name_char(c);
+  if (!ok) fail(where, ": {", inner, "}: a number's name is letters, digits and '_' after '#'");
+  part.lo = 2;
+  part.hi = 999;
+  if (colon == std::string::npos) return;
+  const std::string range = inner.substr(colon + 1);
+  const size_t dash = range.find('-');
+  auto bound = [&](const std::string& b) {
+    size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(b, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    const bool plain = !b.empty() && b.find_first_not_of("0123456789.") == std::string::npos;
+    if (used != b.size() || !plain)
+      fail(where, ": {", inner, "}: the range must read LOW-HIGH with plain numbers (10-500, 0.5-9.5)");
+    const size_t dot = b.find('.');
+    if (dot != std::string::npos)
+      part.decimals = std::max(part.decimals, static_cast<int>(b.size() - dot - 1));
+    return v;
+  };
+  if (dash == std::string::npos)
+    fail(where, ": {", inner, "}: the range must read LOW-HIGH with plain numbers (10-500, 0.5-9.5)");
+  part.lo = bound(range.substr(0, dash));
+  part.hi = bound(range.substr(dash + 1));
+  if (part.lo > part.hi) fail(where, ": {", inner, "}: the low end is above the high end");
+  if (part.decimals > 6) fail(where, ": {", inner, "}: at most 6 decimal places");
+}
+
 RequestTemplate parse_template(const std::string& text, const ordered_json& params,
                                const std::string& where) {
   RequestTemplate t;
   std::string lit;
+  std::set<std::string> numbers;                                  // {#name} seen
+  std::vector<std::pair<std::string, std::string>> derived_refs;  // (slot, #name) used
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '}') fail(where, ": '}' without '{' at offset ", i, " in ", ordered_json(text));
     if (text[i] != '{') {
@@ -54,12 +118,31 @@ RequestTemplate parse_template(const std::string& text, const ordered_json& para
     }
     const size_t close = text.find('}', i);
     if (close == std::string::npos) fail(where, ": '{' without '}' in ", ordered_json(text));
-    if (!lit.empty()) t.parts.push_back({lit, {}, false, nullptr});
+    if (!lit.empty()) t.parts.push_back(literal_part(lit));
     lit.clear();
     std::string inner = text.substr(i + 1, close - i - 1);
     TemplatePart part;
+    if (!inner.empty() && inner[0] == '#') {
+      parse_local_number(part, inner, where);
+      numbers.insert(part.number);
+      t.parts.push_back(std::move(part));
+      i = close;
+      continue;
+    }
     const size_t eq = inner.find('=');
-    if (eq != std::string::npos) {
+    const size_t tilde = inner.find('~');
+    if (tilde != std::string::npos && (eq == std::string::npos || tilde < eq)) {
+      ordered_json formula;
+      try {
+        formula = ordered_json::parse(inner.substr(tilde + 1));
+      } catch (const nlohmann::json::exception&) {
+      }
+      if (!formula.is_string() || formula.get<std::string>().empty())
+        fail(where, ": {", inner, "}: the formula after '~' must be a quoted, non-empty string");
+      part.derived = formula.get<std::string>();
+      inner = inner.substr(0, tilde);
+      for (const auto& name : number_refs(part.derived)) derived_refs.push_back({inner, name});
+    } else if (eq != std::string::npos) {
       part.fixed = true;
       try {
         part.value = ordered_json::parse(inner.substr(eq + 1));
@@ -71,6 +154,10 @@ RequestTemplate parse_template(const std::string& text, const ordered_json& para
     part.slot = split_path(inner);
     const ordered_json* s = schema_at(params, part.slot);
     if (!s) fail(where, ": slot {", inner, "} names no parameter of the tool");
+    if (!part.derived.empty() && s->contains("type") && (*s)["type"].is_string() &&
+        (*s)["type"] != "string")
+      fail(where, ": {", inner, "~...}: a formula makes a string, and '", inner,
+           "' is not a string parameter");
     if (part.fixed) {
       const auto problems = validate_json(part.value, *s, inner);
       if (!problems.empty())
@@ -79,7 +166,11 @@ RequestTemplate parse_template(const std::string& text, const ordered_json& para
     t.parts.push_back(std::move(part));
     i = close;
   }
-  if (!lit.empty()) t.parts.push_back({lit, {}, false, nullptr});
+  if (!lit.empty()) t.parts.push_back(literal_part(lit));
+  for (const auto& [slot, name] : derived_refs)
+    if (!numbers.count(name))
+      fail(where, ": {", slot, "}: #", name, " is not a number of this template (add {#", name,
+           "} where the request says it)");
   return t;
 }
 
@@ -146,11 +237,82 @@ ordered_json in_schema_order(const ordered_json& args, const ordered_json& schem
   return out;
 }
 
-GenRequest fill_template(const GenTool& tool, const RequestTemplate& t, Rng& rng) {
-  GenRequest req;
+// A template's local numbers, drawn once each in their bounds, as the request writes them.
+std::map<std::string, std::string> draw_local_numbers(const RequestTemplate& t, Rng& rng) {
+  std::map<std::string, std::string> out;
   for (const auto& part : t.parts) {
+    if (part.number.empty() || out.count(part.number)) continue;
+    const double scale = std::pow(10.0, part.decimals);
+    const auto lo = static_cast<int64_t>(std::ceil(part.lo * scale - 1e-9));
+    const auto hi = static_cast<int64_t>(std::floor(part.hi * scale + 1e-9));
+    const int64_t v = lo + static_cast<int64_t>(pick(rng, static_cast<size_t>(hi - lo + 1)));
+    out[part.number] = format_number(static_cast<double>(v) / scale, part.decimals);
+  }
+  return out;
+}
+
+// "#a / #g" with a = 412, g = 11.3 -> "412 / 11.3".
+std::string substitute_numbers(const std::string& formula,
+                               const std::map<std::string, std::string>& numbers) {
+  std::string out;
+  for (size_t i = 0; i < formula.size(); ++i) {
+    if (formula[i] != '#') {
+      out += formula[i];
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < formula.size() && is_name_char(formula[j])) ++j;
+    out += numbers.at(formula.substr(i + 1, j - i - 1));  // parse_template checked every name
+    i = j - 1;
+  }
+  return out;
+}
+
+bool is_time_of_day(const ordered_json& v) {
+  if (!v.is_string()) return false;
+  const std::string s = v.get<std::string>();
+  return s.size() == 5 && s[2] == ':' && std::isdigit(static_cast<unsigned char>(s[0])) &&
+         std::isdigit(static_cast<unsigned char>(s[4]));
+}
+
+// How a value reads when only the choice of tool matters: half the dates and times loosely.
+std::string loose_render(const ordered_json& v, const ordered_json& schema, Rng& rng,
+                         std::vector<TextPiece>& pieces) {
+  const std::string format = schema.is_object() ? schema.value("format", std::string()) : "";
+  if ((format == "date" || format == "date-time") && chance(rng, 0.5)) {
+    const LooseDate d = loose_date(rng);
+    // "on {date}" with "tomorrow": "tomorrow", not "on tomorrow"; "On {date}, ..." -> "Tomorrow, ...".
+    std::string text = d.text;
+    if (!d.after_on && !pieces.empty() && !pieces.back().value) {
+      std::string& prev = pieces.back().text;
+      const size_t n = prev.size();
+      if (n >= 3 && (prev[n - 3] == 'o' || prev[n - 3] == 'O') &&
+          prev.compare(n - 2, 2, "n ") == 0 && (n == 3 || prev[n - 4] == ' ')) {
+        if (prev[n - 3] == 'O') text[0] = static_cast<char>(std::toupper(text[0]));
+        prev.erase(n - 3);
+      }
+    }
+    return format == "date-time" ? text + " at " + loose_time(rng) : text;
+  }
+  if (is_time_of_day(v) && chance(rng, 0.5)) return loose_time(rng);
+  return render_value(v, schema, rng);
+}
+
+GenRequest fill_template(const GenTool& tool, const RequestTemplate& t, Rng& rng,
+                         bool selection_only) {
+  GenRequest req;
+  const std::map<std::string, std::string> numbers = draw_local_numbers(t, rng);
+  for (const auto& part : t.parts) {
+    if (!part.number.empty()) {
+      req.pieces.push_back({numbers.at(part.number), true});
+      continue;
+    }
     if (part.slot.empty()) {
       req.pieces.push_back({part.text, false});
+      continue;
+    }
+    if (!part.derived.empty()) {
+      set_at(req.arguments, part.slot, substitute_numbers(part.derived, numbers));
       continue;
     }
     if (part.fixed) {
@@ -165,7 +327,9 @@ GenRequest fill_template(const GenTool& tool, const RequestTemplate& t, Rng& rng
     ordered_json v = have ? *have
                           : draw_value(schema, part.slot.back(), rng,
                                        tool.name + " argument " + joined(part.slot));
-    req.pieces.push_back({render_value(v, schema, rng), true});
+    std::string shown = selection_only ? loose_render(v, schema, rng, req.pieces)
+                                       : render_value(v, schema, rng);
+    req.pieces.push_back({std::move(shown), true});
     if (!have) set_at(req.arguments, part.slot, std::move(v));
   }
   req.arguments = in_schema_order(req.arguments, tool.parameters);
@@ -234,7 +398,7 @@ void check_examples(const GenTool& tool, const std::string& where) {
   // naming the template, rather than in the middle of generation.
   Rng rng(0);
   for (size_t i = 0; i < tool.examples.size(); ++i) {
-    const GenRequest req = fill_template(tool, tool.examples[i], rng);
+    const GenRequest req = fill_template(tool, tool.examples[i], rng, false);
     const auto problems = validate_json(req.arguments, tool.parameters, "arguments");
     if (!problems.empty())
       fail(where, ": x-toolsft-examples[", i, "]: the request's ", problems[0].path, ": ",
@@ -323,16 +487,17 @@ const std::vector<GenTool>& builtin_gen_tools() {
   return tools;
 }
 
-GenRequest make_request(const GenTool& tool, Rng& rng, bool hard) {
+GenRequest make_request(const GenTool& tool, Rng& rng, bool hard, bool selection_only) {
   const auto& pool = hard && !tool.hard_examples.empty() ? tool.hard_examples : tool.examples;
   if (hard && !tool.hard_examples.empty())  // selection only: its arguments are never used
-    return fill_template(tool, pool[pick(rng, pool.size())], rng);
+    return fill_template(tool, pool[pick(rng, pool.size())], rng, true);
   // Each value fits its own schema; the arguments as a whole can still break a rule across
   // them (an anyOf over the object, a fixed value clashing with a drawn one): draw again.
   std::vector<SchemaProblem> problems;
   for (int tries = 0; tries < 10; ++tries) {
     GenRequest req = pool.empty() ? from_schema(tool, rng)
-                                  : fill_template(tool, pool[pick(rng, pool.size())], rng);
+                                  : fill_template(tool, pool[pick(rng, pool.size())], rng,
+                                                  selection_only);
     problems = validate_json(req.arguments, tool.parameters, "arguments");
     if (problems.empty()) return req;
   }

@@ -14,11 +14,22 @@ namespace tsft {
 // value fills, or "{param=JSON}" that sets the argument to JSON: a fixed string is shown as the
 // value ("from {source_language=\"English\"} to"), any other fixed value adds no text and the
 // words around it say it ("mark it as urgent{urgent=true}").
+//
+// Word problems name their numbers in the sentence and build the argument from them:
+// "{#a:100-900}" is a number local to the template, drawn in [100, 900] (decimals when a bound
+// has them: "{#g:5.0-25.0}"; "{#a}" alone is 2-999) and shown; a second "{#a}" shows the same
+// number. "{expression~\"#a / #g\"}" sets the argument to that string with each #name replaced by
+// its number, and shows nothing: "We drove {#a:100-900} miles on {#g:5.0-25.0} gallons. What's
+// the mileage?{expression~\"#a / #g\"}".
 struct TemplatePart {
-  std::string text;               // literal text (slot empty)
+  std::string text;               // literal text (slot and number empty)
   std::vector<std::string> slot;  // the argument's path: {"coordinates", "lat"}
   bool fixed = false;
   nlohmann::ordered_json value;  // the fixed value
+  std::string derived;           // a derived slot's formula ("#a / #g"); empty otherwise
+  std::string number;            // a local number's name ("a"); empty otherwise
+  double lo = 0, hi = 0;         // its bounds
+  int decimals = 0;              // its decimal places
 };
 
 struct RequestTemplate {
@@ -62,7 +73,10 @@ struct GenRequest {
 // A request for `tool`: from one of its templates (hard = from its hard examples, when it has
 // any), or, for a tool without templates, from its description and parameters ("Please get the
 // weather for a city: city Oslo, unit celsius."). The arguments validate against the schema.
-GenRequest make_request(const GenTool& tool, Rng& rng, bool hard = false);
+// selection_only: only the choice of tool will be used, so half the dates and times may read as
+// people say them ("next Friday", "at 7 pm") though the arguments cannot be read back from them.
+GenRequest make_request(const GenTool& tool, Rng& rng, bool hard = false,
+                        bool selection_only = false);
 
 // Politeness and context around a request: "Hey, ", " Thanks!", "Quick question: ".
 void add_framing(GenRequest& req, Rng& rng);

@@ -383,6 +383,55 @@ std::string name_words(const std::string& name) {
   return out;
 }
 
+LooseDate loose_date(Rng& rng) {
+  static const char* kDays[] = {"Monday", "Tuesday", "Wednesday", "Thursday",
+                                "Friday", "Saturday", "Sunday"};
+  static const char* kParts[] = {" morning", " afternoon", " evening", " night"};
+  static const char* kBare[] = {"tomorrow",       "today",        "tonight",
+                                "this weekend",   "next week",    "the day after tomorrow",
+                                "in two weeks",   "tomorrow morning", "later today",
+                                "at the end of the month", "first thing tomorrow", "in 3 days"};
+  static const char* kNth[] = {"st", "nd", "rd"};
+  const std::string day = pick_from(rng, kDays, std::size(kDays));
+  switch (pick(rng, 6)) {
+    case 0:
+      return {day, true};
+    case 1:
+      return {day + pick_from(rng, kParts, std::size(kParts)), true};
+    case 2:
+      return {(chance(rng, 0.5) ? "next " : "this ") + day, false};
+    case 3: {
+      const int d = 1 + static_cast<int>(pick(rng, 28));
+      const std::string suffix = (d >= 4 && d <= 20) || d % 10 > 3 || d % 10 == 0
+                                     ? "th"
+                                     : kNth[d % 10 - 1];
+      return {str("the ", d, suffix), true};
+    }
+    case 4: {
+      const int d = 1 + static_cast<int>(pick(rng, 28));
+      return {str(kMonths[pick(rng, 12)].substr(0, chance(rng, 0.5) ? 3 : 20), " ", d), true};
+    }
+    default:
+      return {pick_from(rng, kBare, std::size(kBare)), false};
+  }
+}
+
+std::string loose_time(Rng& rng) {
+  const int h = 1 + static_cast<int>(pick(rng, 11));
+  switch (pick(rng, 5)) {
+    case 0:
+      return str(h, chance(rng, 0.5) ? " am" : " pm");
+    case 1:
+      return str(h, ":", chance(rng, 0.5) ? "30" : "15", chance(rng, 0.5) ? "pm" : "");
+    case 2:
+      return str(h, chance(rng, 0.5) ? " in the morning" : " in the evening");
+    case 3:
+      return str("half past ", h);
+    default:
+      return str(h, " o'clock");
+  }
+}
+
 std::string format_number(double v, int decimals) {
   if (std::isfinite(v) && std::floor(v) == v && std::fabs(v) < 1e15)
     return std::to_string(static_cast<int64_t>(v));

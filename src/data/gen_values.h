@@ -34,6 +34,16 @@ nlohmann::ordered_json draw_value(const nlohmann::ordered_json& schema, const st
 std::string render_value(const nlohmann::ordered_json& value, const nlohmann::ordered_json& schema,
                          Rng& rng);
 
+// How a date or a time of day reads when only the choice of tool matters (tool selection):
+// "tomorrow", "next Friday", "the 14th", "7 pm", "half past 6". The value cannot be read back
+// from these, so requests whose arguments are used never get them.
+struct LooseDate {
+  std::string text;
+  bool after_on = false;  // reads after "on" ("on Friday", "on the 14th"); else "on" is dropped
+};
+LooseDate loose_date(Rng& rng);
+std::string loose_time(Rng& rng);
+
 // "get_weather" -> "get weather", "maxResults" stays as is.
 std::string name_words(const std::string& name);
 
