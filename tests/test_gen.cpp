@@ -661,22 +661,19 @@ TEST(GenUserTools, BadFilesNameTheFileAndField) {
   EXPECT_EQ(load_error(R"([{"name": "f", "parameters": {"type": "object",
       "properties": {"a": {"type": "integer"}}}, "x-toolsft-examples": ["{a=\"x\"}"]}])"),
             ": [0]: x-toolsft-examples[0]: {a=...}: a: expected integer, got string \"x\"");
+  // Word-problem templates: (template, the error after ": [0]: x-toolsft-examples[0]: ").
   const std::string calc = R"([{"name": "f", "parameters": {"type": "object", "properties":
       {"e": {"type": "string"}, "k": {"type": "integer"}}}, "x-toolsft-examples": [")";
-  EXPECT_EQ(load_error(calc + R"({#a} and {e~\"#a + #b\"}"]}])"),
-            ": [0]: x-toolsft-examples[0]: {e}: #b is not a number of this template (add {#b} "
-            "where the request says it)");
-  EXPECT_EQ(load_error(calc + R"({#a:9-x}{e~\"#a\"}"]}])"),
-            ": [0]: x-toolsft-examples[0]: {#a:9-x}: the range must read LOW-HIGH with plain "
-            "numbers (10-500, 0.5-9.5)");
-  EXPECT_EQ(load_error(calc + R"({#a:9-2}"]}])"),
-            ": [0]: x-toolsft-examples[0]: {#a:9-2}: the low end is above the high end");
-  EXPECT_EQ(load_error(calc + R"({#a}{k~\"#a\"}"]}])"),
-            ": [0]: x-toolsft-examples[0]: {k~...}: a formula makes a string, and 'k' is not a "
-            "string parameter");
-  EXPECT_EQ(load_error(calc + R"({#a}{e~#a}"]}])"),
-            ": [0]: x-toolsft-examples[0]: {e~#a}: the formula after '~' must be a quoted, "
-            "non-empty string");
+  const std::pair<std::string, std::string> word_problems[] = {
+      {R"({#a} and {e~\"#a + #b\"})",
+       "{e}: #b is not a number of this template (add {#b} where the request says it)"},
+      {R"({#a:9-x}{e~\"#a\"})",
+       "{#a:9-x}: the range must read LOW-HIGH with plain numbers (10-500, 0.5-9.5)"},
+      {"{#a:9-2}", "{#a:9-2}: the low end is above the high end"},
+      {R"({#a}{k~\"#a\"})", "{k~...}: a formula makes a string, and 'k' is not a string parameter"},
+      {"{#a}{e~#a}", "{e~#a}: the formula after '~' must be a quoted, non-empty string"}};
+  for (const auto& [tpl, message] : word_problems)
+    EXPECT_EQ(load_error(calc + tpl + "\"]}]"), ": [0]: x-toolsft-examples[0]: " + message) << tpl;
   EXPECT_EQ(load_error(R"([{"name": "f"}, {"name": "f"}])"),
             ": [1]: field 'name': \"f\" is used twice");
   EXPECT_EQ(load_error(R"({"tools": [{"function": {"name": 1}}]})"),
