@@ -581,7 +581,7 @@ TEST(GenUserTools, WordProblemNumbersBuildTheArgument) {
       "parameters": {"type": "object", "properties": {"expression": {"type": "string"}},
                      "required": ["expression"]},
       "x-toolsft-examples": [
-        "{#n:2-9} friends split {#a:10.00-99.99}; {#n} shares, how much each?{expression~\"#a / #n\"}"]}])");
+        "{#n:2-9} split {#a:10.00-99.99}; {#n} shares, each?{expression~\"#a / #n\"}"]}])");
   const auto tools = load_gen_tools(path);
   std::filesystem::remove(path);
   Rng rng(3);
@@ -595,7 +595,7 @@ TEST(GenUserTools, WordProblemNumbersBuildTheArgument) {
     const size_t slash = e.find(" / ");
     ASSERT_NE(slash, std::string::npos) << e;
     const std::string a = e.substr(0, slash), n = e.substr(slash + 3);
-    EXPECT_EQ(text, n + " friends split " + a + "; " + n + " shares, how much each?");
+    EXPECT_EQ(text, n + " split " + a + "; " + n + " shares, each?");
     EXPECT_GE(std::stoi(n), 2);
     EXPECT_LE(std::stoi(n), 9);
     EXPECT_GE(std::stod(a), 10.0);

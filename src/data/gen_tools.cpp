@@ -80,6 +80,10 @@ void parse_local_number(TemplatePart& part, const std::string& inner, const std:
   if (colon == std::string::npos) return;
   const std::string range = inner.substr(colon + 1);
   const size_t dash = range.find('-');
+  auto bad_range = [&]() {
+    fail(where, ": {", inner,
+         "}: the range must read LOW-HIGH with plain numbers (10-500, 0.5-9.5)");
+  };
   auto bound = [&](const std::string& b) {
     size_t used = 0;
     double v = 0;
@@ -89,19 +93,18 @@ void parse_local_number(TemplatePart& part, const std::string& inner, const std:
       used = 0;
     }
     const bool plain = !b.empty() && b.find_first_not_of("0123456789.") == std::string::npos;
-    if (used != b.size() || !plain)
-      fail(where, ": {", inner, "}: the range must read LOW-HIGH with plain numbers (10-500, 0.5-9.5)");
+    if (used != b.size() || !plain) bad_range();
     const size_t dot = b.find('.');
     if (dot != std::string::npos)
       part.decimals = std::max(part.decimals, static_cast<int>(b.size() - dot - 1));
     return v;
   };
-  if (dash == std::string::npos)
-    fail(where, ": {", inner, "}: the range must read LOW-HIGH with plain numbers (10-500, 0.5-9.5)");
+  if (dash == std::string::npos) bad_range();
   part.lo = bound(range.substr(0, dash));
   part.hi = bound(range.substr(dash + 1));
   if (part.lo > part.hi) fail(where, ": {", inner, "}: the low end is above the high end");
   if (part.decimals > 6) fail(where, ": {", inner, "}: at most 6 decimal places");
+  if (part.hi > 1e9) fail(where, ": {", inner, "}: numbers up to 1000000000");
 }
 
 RequestTemplate parse_template(const std::string& text, const ordered_json& params,
@@ -281,7 +284,8 @@ std::string loose_render(const ordered_json& v, const ordered_json& schema, Rng&
   const std::string format = schema.is_object() ? schema.value("format", std::string()) : "";
   if ((format == "date" || format == "date-time") && chance(rng, 0.5)) {
     const LooseDate d = loose_date(rng);
-    // "on {date}" with "tomorrow": "tomorrow", not "on tomorrow"; "On {date}, ..." -> "Tomorrow, ...".
+    // "on {date}" with "tomorrow": "tomorrow", not "on tomorrow"; "On {date}, ..." becomes
+    // "Tomorrow, ...".
     std::string text = d.text;
     if (!d.after_on && !pieces.empty() && !pieces.back().value) {
       std::string& prev = pieces.back().text;
