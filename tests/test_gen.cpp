@@ -303,7 +303,7 @@ TEST(GenToolCalling, SameSeedSameBytesOtherSeedOtherBytes) {
   EXPECT_NE(a, bytes(generate_tool_calling(builtin_gen_tools(), opt, nullptr)));
 }
 
-// "412 / 11.3" -> {"412", "11.3"}.
+// "540 / 6.5" -> {"540", "6.5"}.
 std::vector<std::string> numbers_in(const std::string& s) {
   std::vector<std::string> out;
   for (size_t i = 0; i < s.size();) {
@@ -588,8 +588,7 @@ TEST(GenUserTools, WordProblemNumbersBuildTheArgument) {
   std::set<std::string> distinct;
   for (int i = 0; i < 200; ++i) {
     const GenRequest req = make_request(tools[0], rng);
-    std::string text;
-    for (const auto& p : req.pieces) text += p.text;
+    const std::string text = plain_text(req.pieces);
     const std::string e = req.arguments["expression"].get<std::string>();
     distinct.insert(e);
     const size_t slash = e.find(" / ");

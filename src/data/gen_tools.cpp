@@ -55,16 +55,30 @@ bool is_name_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_';
 }
 
+// The formula with each "#name" replaced by value_of(name): "#a / #g" -> "540 / 6".
+template <typename ValueOf>
+std::string replace_number_refs(const std::string& formula, ValueOf&& value_of) {
+  std::string out;
+  for (size_t i = 0; i < formula.size(); ++i) {
+    if (formula[i] != '#') {
+      out += formula[i];
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < formula.size() && is_name_char(formula[j])) ++j;
+    out += value_of(formula.substr(i + 1, j - i - 1));
+    i = j - 1;
+  }
+  return out;
+}
+
 // The names a formula refers to: "#a / #b" -> {a, b}.
 std::vector<std::string> number_refs(const std::string& formula) {
   std::vector<std::string> out;
-  for (size_t i = 0; i < formula.size(); ++i) {
-    if (formula[i] != '#') continue;
-    size_t j = i + 1;
-    while (j < formula.size() && is_name_char(formula[j])) ++j;
-    out.push_back(formula.substr(i + 1, j - i - 1));
-    i = j - 1;
-  }
+  replace_number_refs(formula, [&](const std::string& name) {
+    out.push_back(name);
+    return std::string();
+  });
   return out;
 }
 
@@ -254,23 +268,6 @@ std::map<std::string, std::string> draw_local_numbers(const RequestTemplate& t, 
   return out;
 }
 
-// "#a / #g" with a = 412, g = 11.3 -> "412 / 11.3".
-std::string substitute_numbers(const std::string& formula,
-                               const std::map<std::string, std::string>& numbers) {
-  std::string out;
-  for (size_t i = 0; i < formula.size(); ++i) {
-    if (formula[i] != '#') {
-      out += formula[i];
-      continue;
-    }
-    size_t j = i + 1;
-    while (j < formula.size() && is_name_char(formula[j])) ++j;
-    out += numbers.at(formula.substr(i + 1, j - i - 1));  // parse_template checked every name
-    i = j - 1;
-  }
-  return out;
-}
-
 bool is_time_of_day(const ordered_json& v) {
   if (!v.is_string()) return false;
   const std::string s = v.get<std::string>();
@@ -316,7 +313,10 @@ GenRequest fill_template(const GenTool& tool, const RequestTemplate& t, Rng& rng
       continue;
     }
     if (!part.derived.empty()) {
-      set_at(req.arguments, part.slot, substitute_numbers(part.derived, numbers));
+      // parse_template checked that every name is a number of the template.
+      set_at(req.arguments, part.slot,
+             replace_number_refs(part.derived,
+                                 [&](const std::string& name) { return numbers.at(name); }));
       continue;
     }
     if (part.fixed) {
@@ -402,7 +402,7 @@ void check_examples(const GenTool& tool, const std::string& where) {
   // naming the template, rather than in the middle of generation.
   Rng rng(0);
   for (size_t i = 0; i < tool.examples.size(); ++i) {
-    const GenRequest req = fill_template(tool, tool.examples[i], rng, false);
+    const GenRequest req = fill_template(tool, tool.examples[i], rng, /*selection_only=*/false);
     const auto problems = validate_json(req.arguments, tool.parameters, "arguments");
     if (!problems.empty())
       fail(where, ": x-toolsft-examples[", i, "]: the request's ", problems[0].path, ": ",
@@ -494,7 +494,7 @@ const std::vector<GenTool>& builtin_gen_tools() {
 GenRequest make_request(const GenTool& tool, Rng& rng, bool hard, bool selection_only) {
   const auto& pool = hard && !tool.hard_examples.empty() ? tool.hard_examples : tool.examples;
   if (hard && !tool.hard_examples.empty())  // selection only: its arguments are never used
-    return fill_template(tool, pool[pick(rng, pool.size())], rng, true);
+    return fill_template(tool, pool[pick(rng, pool.size())], rng, /*selection_only=*/true);
   // Each value fits its own schema; the arguments as a whole can still break a rule across
   // them (an anyOf over the object, a fixed value clashing with a drawn one): draw again.
   std::vector<SchemaProblem> problems;

@@ -18,15 +18,15 @@ namespace tsft {
 // Word problems name their numbers in the sentence and build the argument from them:
 // "{#a:100-900}" is a number local to the template, drawn in [100, 900] (decimals when a bound
 // has them: "{#g:5.0-25.0}"; "{#a}" alone is 2-999) and shown; a second "{#a}" shows the same
-// number. "{expression~\"#a / #g\"}" sets the argument to that string with each #name replaced by
-// its number, and shows nothing: "We drove {#a:100-900} miles on {#g:5.0-25.0} gallons. What's
-// the mileage?{expression~\"#a / #g\"}".
+// number. "{expression~\"#d / #h\"}" sets the argument to that string with each #name replaced by
+// its number, and shows nothing: "A train covers {#d:120-950} km in {#h:1.5-9.5} hours. What is
+// its average speed?{expression~\"#d / #h\"}".
 struct TemplatePart {
   std::string text;               // literal text (slot and number empty)
   std::vector<std::string> slot;  // the argument's path: {"coordinates", "lat"}
   bool fixed = false;
   nlohmann::ordered_json value;  // the fixed value
-  std::string derived;           // a derived slot's formula ("#a / #g"); empty otherwise
+  std::string derived;           // a derived slot's formula ("#d / #h"); empty otherwise
   std::string number;            // a local number's name ("a"); empty otherwise
   double lo = 0, hi = 0;         // its bounds
   int decimals = 0;              // its decimal places
