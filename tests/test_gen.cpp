@@ -574,6 +574,48 @@ TEST(GenUserTools, RulesAcrossArgumentsAreMet) {
   EXPECT_EQ(args["f"], (std::set<std::string>{"a", "b"}));
 }
 
+// A user's tools may reuse a built-in tool's name with other argument types (glaive's send_email
+// takes one "to" string; these take a float precision, days and urgent as strings): the result
+// and answer of a call -> result -> answer row must still be written, not abort the generator.
+TEST(GenUserTools, BuiltinNamesWithOtherArgumentTypes) {
+  const std::string path = write_temp("same_names.json", R"([
+      {"name": "send_email", "description": "Send an email",
+       "parameters": {"type": "object", "properties": {"to": {"type": "string"},
+                      "subject": {"type": "string"}, "body": {"type": "string"}},
+                      "required": ["to", "subject", "body"]}},
+      {"name": "calculator", "description": "Evaluate an expression",
+       "parameters": {"type": "object", "properties": {"expression": {"type": "string",
+                      "enum": ["2 + 3", "7 * 6"]}, "precision": {"type": "number"}},
+                      "required": ["expression", "precision"]}},
+      {"name": "get_weather", "description": "Get the weather",
+       "parameters": {"type": "object", "properties": {"city": {"type": "string"},
+                      "days": {"type": "string"}}, "required": ["city", "days"]}},
+      {"name": "set_reminder", "description": "Set a reminder",
+       "parameters": {"type": "object", "properties": {"task": {"type": "string"},
+                      "date": {"type": "string"}, "urgent": {"type": "string"}},
+                      "required": ["task", "date", "urgent"]}}])");
+  const auto tools = load_gen_tools(path);
+  std::filesystem::remove(path);
+  ToolCallingOptions opt;
+  opt.n = 200;
+  for (double& s : opt.shares) s = 0;
+  opt.shares[static_cast<int>(CallKind::kMultiTurn)] = 1;
+  std::set<std::string> called;
+  for (const auto& r : generate_tool_calling(tools, opt, nullptr)) {
+    const ordered_json& m = r["messages"];
+    ASSERT_EQ(m.size(), 4u);
+    const ordered_json& call = m[1]["tool_calls"][0]["function"];
+    const std::string name = call["name"].get<std::string>();
+    called.insert(name);
+    const std::string answer = m[3]["content"].get<std::string>();
+    if (name == "send_email")  // the one recipient, named as given
+      EXPECT_NE(answer.find(call["arguments"]["to"].get<std::string>()), std::string::npos);
+    if (name == "get_weather")  // "days" is not a count here: no forecast sentence
+      EXPECT_EQ(answer.find("Over the next"), std::string::npos);
+  }
+  EXPECT_EQ(called.size(), 4u);
+}
+
 // Word problems: "{#a:lo-hi}" numbers drawn in their bounds and shown (the same number each time
 // its name is used), "{expression~\"...\"}" built from them and not shown.
 TEST(GenUserTools, WordProblemNumbersBuildTheArgument) {

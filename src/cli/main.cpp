@@ -56,5 +56,9 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "toolsft %s: error: out of memory\n", cmd.c_str());
     return 1;
+  } catch (const std::exception& e) {  // a bug, not a user error: say so instead of aborting
+    std::fprintf(stderr, "toolsft %s: internal error (please report it): %s\n", cmd.c_str(),
+                 e.what());
+    return 3;
   }
 }

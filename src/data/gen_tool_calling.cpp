@@ -122,7 +122,9 @@ std::string with_decimals(double v, int decimals) {
   return buf;
 }
 
+// "a, b and c" for a list; a single value (a user's schema may give "to" as one string) as is.
 std::string join_and(const ordered_json& list) {
+  if (!list.is_array()) return list.is_string() ? list.get<std::string>() : list.dump();
   std::string out;
   for (size_t i = 0; i < list.size(); ++i) {
     if (i) out += (i + 1 == list.size()) ? " and " : ", ";
@@ -137,7 +139,8 @@ struct Outcome {
 };
 
 // Results and answers for the built-in tools (matched by name and the arguments they use);
-// any other tool gets a generic success.
+// any other tool gets a generic success. A user's tool may share a built-in name with other
+// argument types (glaive's send_email has one "to" string), so every argument is read by type.
 Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
   auto s = [&](const char* k) {
     return args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string();
@@ -145,7 +148,11 @@ Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
   const std::string& name = tool.name;
   if (name == "calculator" && args.contains("expression")) {
     if (auto v = eval_arithmetic(s("expression"))) {
-      const int precision = args.contains("precision") ? args["precision"].get<int>() : -1;
+      const int precision = args.contains("precision") && args["precision"].is_number_integer() &&
+                                      args["precision"].get<int64_t>() >= 0 &&
+                                      args["precision"].get<int64_t>() <= 12
+                                  ? args["precision"].get<int>()
+                                  : -1;
       const std::string text = precision >= 0 ? with_decimals(*v, precision) : format_number(*v, 4);
       const double shown = std::stod(text);
       static const char* kForms[] = {"{e} = {v}.", "The answer is {v}.", "That comes to {v}.",
@@ -172,7 +179,7 @@ Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
                       {"condition", cond}};
     std::string a =
         str("It's ", temp, f ? "°F" : "°C", " and ", cond, " in ", s("city"), " right now.");
-    if (args.contains("days")) {
+    if (args.contains("days") && args["days"].is_number_integer()) {
       const int high = temp + 1 + static_cast<int>(pick(rng, 5));
       r["forecast_high"] = high;
       a += str(" Over the next ", args["days"].get<int>(), " days expect highs around ", high,
@@ -185,7 +192,7 @@ Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
     std::string when = s("date") + (args.contains("time") ? " at " + s("time") : "");
     return {{{"status", "scheduled"}, {"reminder_id", id}, {"date", s("date")}},
             str("Done! I'll remind you to ", s("task"), " on ", when, ".",
-                args.value("urgent", false) == true ? " It's marked as urgent." : "")};
+                args.contains("urgent") && args["urgent"] == true ? " It's marked as urgent." : "")};
   }
   if (name == "search_web" && args.contains("query")) {
     const std::string q = s("query");
