@@ -117,6 +117,18 @@ TEST(CliEval, ToolCallingFreeAndConstrainedCompared) {
   EXPECT_NE(constrained["name"].get<std::string>().find("(constrained)"), std::string::npos);
   EXPECT_TRUE(constrained["constraint_seconds"].is_number());
   EXPECT_EQ(constrained["tool_calling"]["turns"], 3);
+  // A conversation without tools (as glaive's plain chats are) is answered in text only.
+  {
+    std::ofstream(d + "/no_tools.jsonl")
+        << R"({"messages": [{"role": "user", "content": "Say hello."},)"
+        << R"( {"role": "assistant", "content": "Hello!"}]})" << "\n";
+    const CliResult n = run("eval --task tool-calling --decoding constrained --data " + d +
+                            "/no_tools.jsonl --max-new-tokens 16 --threads 2 --out " + d + "/nt");
+    ASSERT_EQ(n.exit_code, 0) << n.out;
+    const json t = read_json(d + "/nt/report.json")["models"][0]["tool_calling"];
+    EXPECT_EQ(t["no_call_turns"], 1);
+    EXPECT_EQ(t["predicted_calls"], 0);
+  }
   for (const char* bad : {"--task tool-calling --decoding greedy", "--task perplexity --decoding both"}) {
     const CliResult e = run(std::string("eval ") + bad + " --data " + d + "/calls.jsonl --model " +
                             kDefaultModel + " --out " + d + "/x");

@@ -111,7 +111,10 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
     } else {
       if (opt.constrained) {
         try {
-          g.tool_grammar = std::make_shared<ToolCallGrammar>(c.tools, ToolChoiceSpec{}, syntax);
+          // A turn of a conversation that offers no tools (glaive's plain chats) may only be
+          // answered in text: the grammar of no tools.
+          g.tool_grammar = std::make_shared<ToolCallGrammar>(
+              c.tools.is_null() ? ordered_json::array() : c.tools, ToolChoiceSpec{}, syntax);
         } catch (const Error& e) {
           fail(c.where, ": ", e.what());
         }
