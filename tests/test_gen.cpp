@@ -608,10 +608,11 @@ TEST(GenUserTools, BuiltinNamesWithOtherArgumentTypes) {
     const std::string name = call["name"].get<std::string>();
     called.insert(name);
     const std::string answer = m[3]["content"].get<std::string>();
-    if (name == "send_email")  // the one recipient, named as given
+    if (name == "send_email") {  // the one recipient, named as given
       EXPECT_NE(answer.find(call["arguments"]["to"].get<std::string>()), std::string::npos);
-    if (name == "get_weather")  // "days" is not a count here: no forecast sentence
+    } else if (name == "get_weather") {  // "days" is not a count here: no forecast sentence
       EXPECT_EQ(answer.find("Over the next"), std::string::npos);
+    }
   }
   EXPECT_EQ(called.size(), 4u);
 }
