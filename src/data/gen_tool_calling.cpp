@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <set>
 
 #include "chat/json_schema.h"
@@ -145,14 +146,16 @@ Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
   auto s = [&](const char* k) {
     return args.contains(k) && args[k].is_string() ? args[k].get<std::string>() : std::string();
   };
+  auto integer = [&](const char* k) -> std::optional<int64_t> {
+    if (!args.contains(k) || !args[k].is_number_integer()) return std::nullopt;
+    return args[k].get<int64_t>();
+  };
   const std::string& name = tool.name;
   if (name == "calculator" && args.contains("expression")) {
     if (auto v = eval_arithmetic(s("expression"))) {
-      const int precision = args.contains("precision") && args["precision"].is_number_integer() &&
-                                      args["precision"].get<int64_t>() >= 0 &&
-                                      args["precision"].get<int64_t>() <= 12
-                                  ? args["precision"].get<int>()
-                                  : -1;
+      const std::optional<int64_t> digits = integer("precision");
+      const int precision =
+          digits && *digits >= 0 && *digits <= 12 ? static_cast<int>(*digits) : -1;
       const std::string text = precision >= 0 ? with_decimals(*v, precision) : format_number(*v, 4);
       const double shown = std::stod(text);
       static const char* kForms[] = {"{e} = {v}.", "The answer is {v}.", "That comes to {v}.",
@@ -179,10 +182,10 @@ Outcome outcome_of(const GenTool& tool, const ordered_json& args, Rng& rng) {
                       {"condition", cond}};
     std::string a =
         str("It's ", temp, f ? "°F" : "°C", " and ", cond, " in ", s("city"), " right now.");
-    if (args.contains("days") && args["days"].is_number_integer()) {
+    if (const std::optional<int64_t> days = integer("days")) {
       const int high = temp + 1 + static_cast<int>(pick(rng, 5));
       r["forecast_high"] = high;
-      a += str(" Over the next ", args["days"].get<int>(), " days expect highs around ", high,
+      a += str(" Over the next ", *days, " days expect highs around ", high,
                f ? "°F." : "°C.");
     }
     return {r, a};
