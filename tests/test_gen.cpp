@@ -62,6 +62,10 @@ std::string request_of(const ordered_json& row) {
 // single / distractors / no_call / parallel / multi_turn, read from the row's shape.
 std::string kind_of(const ordered_json& row) {
   const ordered_json& m = row["messages"];
+  int call_turns = 0;
+  for (const auto& msg : m) call_turns += msg.contains("tool_calls");
+  if (m.size() > 2 && !m[1].contains("tool_calls")) return "ask_first";
+  if (call_turns == 2) return "follow_up";
   for (const auto& msg : m)
     if (msg["role"] == "tool") return "multi_turn";
   if (!m[1].contains("tool_calls")) return "no_call";
@@ -281,15 +285,18 @@ TEST(GenToolSelection, HardNegativesPointAtOtherTools) {
 // Tool calling --------------------------------------------------------------------------------
 
 TEST(GenToolCalling, KindCountsAreExact) {
-  const double half[kCallKinds] = {0.5, 0.5, 0, 0, 0};
-  EXPECT_EQ(call_kind_counts(half, 3), (std::vector<int64_t>{2, 1, 0, 0, 0}));
-  const double def[kCallKinds] = {0.2, 0.3, 0.15, 0.15, 0.2};
-  // 1.4, 2.1, 1.05, 1.05, 1.4 -> floors 1, 2, 1, 1, 1; the one left goes to the first .4
-  EXPECT_EQ(call_kind_counts(def, 7), (std::vector<int64_t>{2, 2, 1, 1, 1}));
-  EXPECT_EQ(call_kind_counts(def, 1000), (std::vector<int64_t>{200, 300, 150, 150, 200}));
-  const double bad[kCallKinds] = {0.5, 0.6, 0, 0, 0};
+  const double half[kCallKinds] = {0.5, 0.5, 0, 0, 0, 0, 0};
+  EXPECT_EQ(call_kind_counts(half, 3), (std::vector<int64_t>{2, 1, 0, 0, 0, 0, 0}));
+  const double def[kCallKinds] = {0.15, 0.2, 0.15, 0.1, 0.15, 0.1, 0.15};
+  // 1.05, 1.4, 1.05, 0.7, 1.05, 0.7, 1.05 -> floors 1, 1, 1, 0, 1, 0, 1; the two left go to the
+  // largest fractions, .7 (parallel) and .7 (ask-first), the earlier first.
+  EXPECT_EQ(call_kind_counts(def, 7), (std::vector<int64_t>{1, 1, 1, 1, 1, 1, 1}));
+  EXPECT_EQ(call_kind_counts(def, 8), (std::vector<int64_t>{1, 2, 1, 1, 1, 1, 1}));
+  EXPECT_EQ(call_kind_counts(def, 1000),
+            (std::vector<int64_t>{150, 200, 150, 100, 150, 100, 150}));
+  const double bad[kCallKinds] = {0.5, 0.6, 0, 0, 0, 0, 0};
   EXPECT_THROW(call_kind_counts(bad, 10), Error);
-  const double neg[kCallKinds] = {1.5, -0.5, 0, 0, 0};
+  const double neg[kCallKinds] = {1.5, -0.5, 0, 0, 0, 0, 0};
   EXPECT_THROW(call_kind_counts(neg, 10), Error);
 }
 
@@ -385,20 +392,13 @@ void expect_recoverable(const ordered_json& v, const ordered_json& schema, const
   }
 }
 
-// Checks one row's structure and calls; returns its kind.
-std::string check_row(const ordered_json& r, std::map<std::string, std::set<std::string>>* args,
-                      std::set<std::string>* types) {
-  const ordered_json& m = r["messages"];
-  EXPECT_EQ(m[0]["role"], "user");
-  const std::string text = m[0]["content"].get<std::string>();
-  const std::string kind = kind_of(r);
-  if (kind == "no_call") {
-    EXPECT_EQ(m.size(), 2u);
-    EXPECT_FALSE(m[1]["content"].get<std::string>().empty());
-    return kind;
-  }
+// Checks one call turn: ids, offered names, arguments that validate and can be read back from
+// what the user has said so far.
+void check_calls(const ordered_json& r, const ordered_json& turn, const std::string& said,
+                 std::map<std::string, std::set<std::string>>* args,
+                 std::set<std::string>* types) {
   std::set<std::string> ids;
-  for (const auto& call : m[1]["tool_calls"]) {
+  for (const auto& call : turn["tool_calls"]) {
     EXPECT_EQ(call["type"], "function");
     EXPECT_EQ(call["id"].get<std::string>().rfind("call_", 0), 0u);
     ids.insert(call["id"].get<std::string>());
@@ -411,7 +411,7 @@ std::string check_row(const ordered_json& r, std::map<std::string, std::set<std:
     const auto problems = validate_json(a, *schema, "arguments");
     EXPECT_TRUE(problems.empty()) << name << ": " << problems[0].path << ": "
                                   << problems[0].message;
-    expect_recoverable(a, *schema, text, name);
+    expect_recoverable(a, *schema, said, name);
     for (const auto& [k, v] : a.items()) {
       (*args)[name].insert(k);
       types->insert(v.type_name());
@@ -426,14 +426,54 @@ std::string check_row(const ordered_json& r, std::map<std::string, std::set<std:
       if (v.is_number_integer()) types->insert("integer");
     }
   }
-  EXPECT_EQ(ids.size(), m[1]["tool_calls"].size()) << "call ids must differ";
-  if (kind == "multi_turn") {
-    EXPECT_EQ(m.size(), 4u);
-    EXPECT_EQ(m[2]["tool_call_id"], m[1]["tool_calls"][0]["id"]);
-    EXPECT_TRUE(ordered_json::accept(m[2]["content"].get<std::string>()));
-    EXPECT_FALSE(m[3]["content"].get<std::string>().empty());
-  } else {
-    EXPECT_EQ(m.size(), 2u);
+  EXPECT_EQ(ids.size(), turn["tool_calls"].size()) << "call ids must differ";
+}
+
+// Checks one row's structure and calls; returns its kind. Every kind's turns, in order:
+//   no_call: user, answer                 single / distractors / parallel: user, call
+//   multi_turn: user, call, tool, answer  ask_first: user, question, user, call, tool, answer
+//   follow_up: user, call, tool, answer, user, call, tool, answer
+std::string check_row(const ordered_json& r, std::map<std::string, std::set<std::string>>* args,
+                      std::set<std::string>* types) {
+  const ordered_json& m = r["messages"];
+  const std::string kind = kind_of(r);
+  static const std::map<std::string, std::string> kShape = {
+      {"no_call", "ua"},       {"single", "uc"},        {"distractors", "uc"},
+      {"parallel", "uc"},      {"multi_turn", "ucta"},  {"ask_first", "uaucta"},
+      {"follow_up", "uctaucta"}};
+  std::string shape;
+  for (const auto& msg : m)
+    shape += msg["role"] == "user" ? 'u' : msg["role"] == "tool" ? 't'
+             : msg.contains("tool_calls")                         ? 'c'
+                                                                  : 'a';
+  EXPECT_EQ(shape, kShape.at(kind)) << r.dump();
+  if (shape != kShape.at(kind)) return kind;
+  std::string said;  // what the user has written so far
+  for (size_t i = 0; i < m.size(); ++i) {
+    const ordered_json& msg = m[i];
+    if (msg["role"] == "user") said += msg["content"].get<std::string>() + "\n";
+    if (msg["role"] == "assistant" && !msg.contains("tool_calls")) {
+      EXPECT_FALSE(msg["content"].get<std::string>().empty());
+    }
+    if (msg.contains("tool_calls")) check_calls(r, msg, said, args, types);
+    if (msg["role"] == "tool") {
+      EXPECT_EQ(msg["tool_call_id"], m[i - 1]["tool_calls"][0]["id"]);
+      EXPECT_TRUE(ordered_json::accept(msg["content"].get<std::string>()));
+    }
+  }
+  if (kind == "ask_first") {
+    // The first request names no value of the call (a short one may occur by chance: "do f"
+    // and the value "f"), and the assistant's turn asks for them.
+    const ordered_json& a = m[3]["tool_calls"][0]["function"]["arguments"];
+    const std::string first = m[0]["content"].get<std::string>();
+    for (const auto& [k, v] : a.items())
+      if (v.is_string() && v.get<std::string>().size() >= 4) {
+        EXPECT_EQ(first.find(v.get<std::string>()), std::string::npos) << first;
+      }
+    const std::string q = m[1]["content"].get<std::string>();
+    EXPECT_TRUE(q.find('?') != std::string::npos || q.find("need") != std::string::npos ||
+                q.find("give me") != std::string::npos)
+        << q;
   }
   return kind;
 }
@@ -448,11 +488,9 @@ TEST(GenToolCalling, EveryCallValidatesAndEveryToolAndTypeIsCovered) {
   std::map<std::string, std::set<std::string>> args;
   std::set<std::string> types;
   for (const auto& r : rows) ++kinds[check_row(r, &args, &types)];
-  const std::map<std::string, int64_t> want = {{"single", 600},
-                                               {"distractors", 900},
-                                               {"no_call", 450},
-                                               {"parallel", 450},
-                                               {"multi_turn", 600}};
+  const std::map<std::string, int64_t> want = {
+      {"single", 450},   {"distractors", 600}, {"no_call", 450},  {"parallel", 300},
+      {"multi_turn", 450}, {"ask_first", 300}, {"follow_up", 450}};
   EXPECT_EQ(kinds, want);
   EXPECT_EQ(st.per_class, want);
   // Every parameter of every built-in tool, nested ones included, appears in some call.
@@ -555,6 +593,90 @@ TEST(GenUserTools, TemplatesAndSchemaOnlyToolsBothWork) {
   generate_tool_selection(tools, sel, &st);
   EXPECT_EQ(st.per_class, (std::map<std::string, int64_t>{
                               {"book_table", 30}, {"convert_currency", 30}, {"ping", 30}}));
+}
+
+// Glaive-like tools without examples: the ask-first rows ask for the required values in words
+// the schema gives and the user's answer holds every argument; follow-up rows call again from
+// the second request alone; schema-only requests also read as a person writes them.
+TEST(GenUserTools, AskFirstFollowUpAndSpokenRequests) {
+  const std::string path = write_temp("spoken.json", R"([
+    {"name": "search_recipes", "description": "Search for recipes by ingredients",
+     "parameters": {"type": "object", "properties": {
+       "ingredients": {"type": "array", "items": {"type": "string"},
+                       "description": "The ingredients to include"},
+       "cuisine": {"type": "string", "description": "The cuisine"}},
+       "required": ["ingredients"]}},
+    {"name": "buy_product", "description": "Buy a product",
+     "parameters": {"type": "object", "properties": {
+       "product_name": {"type": "string"}, "product_id": {"type": "string"},
+       "quantity": {"type": "integer", "minimum": 1, "maximum": 9}},
+       "required": ["product_name", "product_id", "quantity"]}},
+    {"name": "get_time", "description": "Get the current time",
+     "parameters": {"type": "object", "properties": {}}}])");
+  const auto tools = load_gen_tools(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(field_words("ingredients", tools[0].parameters["properties"]["ingredients"]),
+            "ingredients to include");
+  EXPECT_EQ(field_words("product_name", tools[1].parameters["properties"]["product_name"]),
+            "product name");
+
+  ToolCallingOptions opt;
+  opt.n = 600;
+  opt.seed = 5;
+  std::map<std::string, std::set<std::string>> args;
+  std::set<std::string> types;
+  std::map<std::string, int> kinds;
+  int spoken = 0;
+  std::set<std::string> foods, products, ids;
+  for (const auto& r : generate_tool_calling(tools, opt, nullptr)) {
+    const std::string kind = check_row(r, &args, &types);
+    ++kinds[kind];
+    const ordered_json& m = r["messages"];
+    for (const auto& msg : m)
+      if (msg.contains("tool_calls"))
+        for (const auto& c : msg["tool_calls"]) {
+          const ordered_json& a = c["function"]["arguments"];
+          if (a.contains("ingredients"))
+            for (const auto& i : a["ingredients"]) foods.insert(i.get<std::string>());
+          if (a.contains("product_name")) products.insert(a["product_name"].get<std::string>());
+          if (a.contains("product_id")) ids.insert(a["product_id"].get<std::string>());
+        }
+    if (kind == "ask_first") {
+      const ordered_json& call = m[3]["tool_calls"][0]["function"];
+      EXPECT_NE(call["name"], "get_time") << "nothing to ask for";
+      const std::string q = m[1]["content"].get<std::string>();
+      if (call["name"] == "search_recipes") {
+        EXPECT_NE(q.find("the ingredients to include"), std::string::npos) << q;
+      } else {
+        EXPECT_NE(q.find("the product name, product id and quantity"), std::string::npos) << q;
+      }
+      // Every value comes from the user's answer, not the first request.
+      for (const auto& [k, v] : call["arguments"].items())
+        expect_recoverable(v, tools[0].name == call["name"]
+                                  ? tools[0].parameters["properties"][k]
+                                  : tools[1].parameters["properties"][k],
+                           m[2]["content"].get<std::string>(), k);
+    }
+    if (kind == "follow_up") {
+      const ordered_json& call = m[5]["tool_calls"][0]["function"];
+      const ordered_json* schema = offered_schema(r, call["name"].get<std::string>());
+      ASSERT_NE(schema, nullptr);
+      expect_recoverable(call["arguments"], *schema, m[4]["content"].get<std::string>(),
+                         "second call");
+    }
+    const std::string first = m[0]["content"].get<std::string>();
+    if (first.find(" is ") != std::string::npos || first.find(" are ") != std::string::npos ||
+        first.find("Use ") != std::string::npos)
+      ++spoken;
+  }
+  EXPECT_GT(kinds["ask_first"], 40);
+  EXPECT_GT(kinds["follow_up"], 60);
+  EXPECT_GT(spoken, 60) << "schema-only requests said as sentences";
+  // Values that fit the field: foods for ingredients, products for a product's name, and an
+  // identifier (not a product) for its id.
+  for (const char* f : {"chicken", "rice", "garlic"}) EXPECT_TRUE(foods.count(f)) << f;
+  EXPECT_TRUE(products.count("coffee maker"));
+  for (const auto& id : ids) EXPECT_NE(id.find('-'), std::string::npos) << id;
 }
 
 // A rule across the arguments (here: root allOf making optional "b" required) that no single

@@ -78,13 +78,18 @@ int cmd_gen(int argc, char** argv) {
       {"hard", "SHARE", "tool-selection: share of hard-negative rows", "0.1"},
       {"noise", "SCALE", "multiplies the chances of lowercase/punctuation/typo noise (0 = none)",
        "1"},
-      {"single", "SHARE", "tool-calling: one tool offered, one call (general: 0.2)", "0.2"},
+      {"single", "SHARE", "tool-calling: one tool offered, one call (general: 0.2)", "0.15"},
       {"distractors", "SHARE", "tool-calling: several tools offered, one call (general: 0.3)",
-       "0.3"},
+       "0.2"},
       {"no-call", "SHARE", "tool-calling: no tool fits, a plain answer (general: 0.3)", "0.15"},
       {"parallel", "SHARE",
-       "tool-calling: two calls in one assistant message (general: 2 or 3 calls, 0.2)", "0.15"},
-      {"multi-turn", "SHARE", "tool-calling: call, tool result, answer using it", "0.2"},
+       "tool-calling: two calls in one assistant message (general: 2 or 3 calls, 0.2)", "0.1"},
+      {"multi-turn", "SHARE", "tool-calling: call, tool result, answer using it", "0.15"},
+      {"ask-first", "SHARE",
+       "tool-calling: a request without its values; the assistant asks for them, then calls",
+       "0.1"},
+      {"follow-up", "SHARE",
+       "tool-calling: call, result, answer, then a second request and its call", "0.15"},
       {"max-tools", "K", "tool-calling: at most K tools offered per row (general: 5)", "4"},
       {"help", "", "show this help", ""},
   };
@@ -108,10 +113,11 @@ int cmd_gen(int argc, char** argv) {
   const bool selection = what == "tool-selection";
   for (const char* o : {"format", "sentinel", "hard"})
     if (!selection && args.given(o)) fail("--", o, " applies to tool-selection only");
-  for (const char* o : {"single", "distractors", "no-call", "parallel", "multi-turn", "max-tools"})
+  for (const char* o : {"single", "distractors", "no-call", "parallel", "multi-turn", "ask-first",
+                        "follow-up", "max-tools"})
     if (selection && args.given(o)) fail("--", o, " applies to tool-calling only");
   const bool general = what == "tool-calling-general";
-  for (const char* o : {"multi-turn", "tools"})
+  for (const char* o : {"multi-turn", "ask-first", "follow-up", "tools"})
     if (general && args.given(o)) fail("--", o, " does not apply to tool-calling-general");
   const std::vector<GenTool> loaded =
       args.given("tools") ? load_gen_tools(args.str("tools")) : std::vector<GenTool>{};
@@ -172,7 +178,8 @@ int cmd_gen(int argc, char** argv) {
     ToolCallingOptions opt;
     opt.n = n;
     opt.seed = static_cast<uint64_t>(seed);
-    const char* kNames[kCallKinds] = {"single", "distractors", "no-call", "parallel", "multi-turn"};
+    const char* kNames[kCallKinds] = {"single",     "distractors", "no-call",  "parallel",
+                                      "multi-turn", "ask-first",   "follow-up"};
     for (int k = 0; k < kCallKinds; ++k) opt.shares[k] = args.number(kNames[k]);
     opt.max_offered = static_cast<int>(args.integer("max-tools"));
     opt.noise = scaled(opt.noise);

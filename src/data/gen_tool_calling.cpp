@@ -29,6 +29,10 @@ const char* call_kind_name(CallKind kind) {
       return "parallel";
     case CallKind::kMultiTurn:
       return "multi_turn";
+    case CallKind::kAskFirst:
+      return "ask_first";
+    case CallKind::kFollowUp:
+      return "follow_up";
   }
   return "?";
 }
@@ -63,7 +67,7 @@ std::vector<int64_t> counts_from_shares(const double* shares, int kinds, int64_t
 std::vector<int64_t> call_kind_counts(const double* shares, int64_t n) {
   return counts_from_shares(
       shares, kCallKinds, n, [](int k) { return call_kind_name(static_cast<CallKind>(k)); },
-      "single, distractors, no-call, parallel and multi-turn");
+      "single, distractors, no-call, parallel, multi-turn, ask-first and follow-up");
 }
 
 namespace {
@@ -276,6 +280,87 @@ void lower_first(std::vector<TextPiece>& pieces) {
     t[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(t[0])));
 }
 
+std::vector<std::string> required_of(const GenTool& tool) {
+  std::vector<std::string> out;
+  if (tool.parameters.contains("required"))
+    for (const auto& r : tool.parameters["required"])
+      if (r.is_string()) out.push_back(r.get<std::string>());
+  return out;
+}
+
+// "the a", "the a and b", "the a, b and c".
+std::string the_list(const std::vector<std::string>& items) {
+  std::string out = "the ";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += (i + 1 == items.size()) ? " and " : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+// An ask-first exchange for `tool` (which has required parameters): the request that names only
+// the need, the assistant's question for the required values, and the user's answer; the
+// arguments are what the answer gives.
+struct AskFirst {
+  std::vector<TextPiece> request, reply;
+  std::string question;
+  ordered_json arguments;
+};
+
+AskFirst ask_first(const GenTool& tool, Rng& rng) {
+  AskFirst a;
+  for (int tries = 0;; ++tries) {
+    a.arguments = draw_value(tool.parameters, tool.name, rng, tool.name + " arguments");
+    if (validate_json(a.arguments, tool.parameters, "arguments").empty()) break;
+    TSFT_CHECK(tries < 10, tool.name, ": cannot draw arguments that fit its schema");
+  }
+  static const char* kNeed[] = {"I need to {p}.", "Can you help me {p}?", "I'd like to {p}.",
+                                "Could you {p} for me?", "I want to {p}.",
+                                "Is it possible to {p}?"};
+  std::string need = kNeed[pick(rng, std::size(kNeed))];
+  need.replace(need.find("{p}"), 3, tool.phrase);
+  a.request = {{need, false}};
+  const ordered_json& props = tool.parameters["properties"];
+  std::vector<std::string> asked;
+  for (const auto& k : required_of(tool))
+    asked.push_back(field_words(k, props.contains(k) ? props[k] : ordered_json::object()));
+  const bool one = asked.size() == 1;
+  static const char* kAsk[] = {"Sure, I can help with that. Could you tell me {l}?",
+                               "Of course! What {v} {l}?", "I'd be happy to help. Please give me {l}.",
+                               "Sure. I just need {l}.",
+                               "I can do that. Could you please provide {l}?"};
+  a.question = kAsk[pick(rng, std::size(kAsk))];
+  a.question.replace(a.question.find("{l}"), 3, the_list(asked));
+  if (const size_t v = a.question.find("{v}"); v != std::string::npos)
+    a.question.replace(v, 3, one ? "is" : "are");
+  if (one && a.arguments.size() == 1 && chance(rng, 0.5)) {
+    const auto& [k, v] = *a.arguments.items().begin();
+    static const char* kBare[] = {"", "It's ", "Sure, it's "};
+    const char* pre = kBare[pick(rng, std::size(kBare))];
+    if (*pre) a.reply.push_back({pre, false});
+    a.reply.push_back({render_value(v, props.contains(k) ? props[k] : ordered_json::object(), rng),
+                       true});
+    if (*pre) a.reply.push_back({".", false});
+    return a;
+  }
+  static const ValueListForm kForms[] = {ValueListForm::kTheIs, ValueListForm::kColon,
+                                         ValueListForm::kUseFor};
+  a.reply = said_values(a.arguments, tool.parameters, kForms[pick(rng, std::size(kForms))], rng);
+  a.reply.push_back({".", false});
+  return a;
+}
+
+// The tool turn and the answer that uses it, for a call just made.
+void add_result(ordered_json& msgs, const GenTool& tool, const ordered_json& call,
+                const ordered_json& args, Rng& rng) {
+  const Outcome out = outcome_of(tool, args, rng);
+  msgs.push_back({{"role", "tool"},
+                  {"tool_call_id", call["id"]},
+                  {"name", tool.name},
+                  {"content", out.result.dump()}});
+  msgs.push_back(message("assistant", out.answer));
+}
+
 }  // namespace
 
 void generate_tool_calling(const std::vector<GenTool>& tools, const ToolCallingOptions& opt,
@@ -307,6 +392,31 @@ void generate_tool_calling(const std::vector<GenTool>& tools, const ToolCallingO
       ++st.per_class[call_kind_name(kind)];
       sink({{"messages", msgs}, {"tools", offer}});
       continue;  // a small pool: repeats here are expected and not counted as duplicates
+    }
+    if (kind == CallKind::kAskFirst) {
+      std::vector<size_t> askable;
+      for (size_t i = 0; i < tools.size(); ++i)
+        if (!required_of(tools[i]).empty()) askable.push_back(i);
+      if (askable.empty()) {
+        kind = CallKind::kSingle;  // nothing to ask for: an ordinary call
+      } else {
+        const size_t t = askable[pick(rng, askable.size())];
+        AskFirst a = ask_first(tools[t], rng);
+        GenRequest framed{a.request, {}};
+        add_framing(framed, rng);
+        if (!seen.insert(plain_text(framed.pieces) + "\n" + plain_text(a.reply)).second)
+          ++st.duplicates;
+        msgs.push_back(message("user", noisy_text(framed.pieces, opt.noise, rng, false)));
+        msgs.push_back(message("assistant", a.question));
+        msgs.push_back(message("user", noisy_text(a.reply, opt.noise, rng, false)));
+        const ordered_json call = make_call(tools[t], a.arguments, rng);
+        msgs.push_back({{"role", "assistant"}, {"tool_calls", ordered_json::array({call})}});
+        add_result(msgs, tools[t], call, a.arguments, rng);
+        ++st.per_tool[tools[t].name];
+        ++st.per_class[call_kind_name(kind)];
+        sink({{"messages", msgs}, {"tools", offered(tools, {t}, pick(rng, opt.max_offered), rng)}});
+        continue;
+      }
     }
     const size_t first = pick(rng, tools.size());
     std::vector<size_t> used = {first};
@@ -342,7 +452,22 @@ void generate_tool_calling(const std::vector<GenTool>& tools, const ToolCallingO
     size_t extra = 0;
     if (kind == CallKind::kDistractors) extra = 1 + pick(rng, std::max<size_t>(max_extra, 1));
     if (used.size() == 2 && used[0] == used[1]) used.pop_back();
-    if (kind == CallKind::kParallel || kind == CallKind::kMultiTurn)
+    // A follow-up's second request, to any tool (the same one again is common: "and for Paris?").
+    size_t next = first;
+    GenRequest follow;
+    if (kind == CallKind::kFollowUp) {
+      next = pick(rng, tools.size());
+      follow = make_request(tools[next], rng);
+      static const char* kThen[] = {"Thanks! ", "Great. ", "Perfect, thank you. ", "Okay. ",
+                                    "Thanks. Now ", "Nice. One more thing: "};
+      const std::string then = kThen[pick(rng, std::size(kThen))];
+      if (then.back() == ' ' && then[then.size() - 2] != '.' && then[then.size() - 2] != '!')
+        lower_first(follow.pieces);
+      follow.pieces.insert(follow.pieces.begin(), {then, false});
+      if (next != first) used.push_back(next);
+    }
+    if (kind == CallKind::kParallel || kind == CallKind::kMultiTurn ||
+        kind == CallKind::kFollowUp)
       extra = pick(rng, max_extra + 2 - used.size());  // up to max_offered in all
     offer = offered(tools, used, extra, rng);
     msgs.push_back(message("user", text));
@@ -353,13 +478,14 @@ void generate_tool_calling(const std::vector<GenTool>& tools, const ToolCallingO
       ++st.per_tool[t.name];
     }
     msgs.push_back({{"role", "assistant"}, {"tool_calls", calls}});
-    if (kind == CallKind::kMultiTurn) {
-      const Outcome out = outcome_of(tools[first], reqs[0].arguments, rng);
-      msgs.push_back({{"role", "tool"},
-                      {"tool_call_id", calls[0]["id"]},
-                      {"name", tools[first].name},
-                      {"content", out.result.dump()}});
-      msgs.push_back(message("assistant", out.answer));
+    if (kind == CallKind::kMultiTurn || kind == CallKind::kFollowUp)
+      add_result(msgs, tools[first], calls[0], reqs[0].arguments, rng);
+    if (kind == CallKind::kFollowUp) {
+      msgs.push_back(message("user", noisy_text(follow.pieces, opt.noise, rng, false)));
+      const ordered_json call = make_call(tools[next], follow.arguments, rng);
+      msgs.push_back({{"role", "assistant"}, {"tool_calls", ordered_json::array({call})}});
+      add_result(msgs, tools[next], call, follow.arguments, rng);
+      ++st.per_tool[tools[next].name];
     }
     ++st.per_class[call_kind_name(kind)];
     sink({{"messages", msgs}, {"tools", offer}});

@@ -1,5 +1,6 @@
 // Synthetic tool-calling chats in OpenAI layout: single calls, calls among distractor tools, no
-// call, two parallel calls, and call -> result -> answer, with arguments that fit the schemas.
+// call, two parallel calls, call -> result -> answer, asking for missing values before calling,
+// and a second request after a first call's result, with arguments that fit the schemas.
 #pragma once
 
 #include <cstdint>
@@ -12,8 +13,16 @@
 
 namespace tsft {
 
-enum class CallKind { kSingle, kDistractors, kNoCall, kParallel, kMultiTurn };
-inline constexpr int kCallKinds = 5;
+enum class CallKind {
+  kSingle,
+  kDistractors,
+  kNoCall,
+  kParallel,
+  kMultiTurn,
+  kAskFirst,  // the request names no values: the assistant asks, the user answers, then the call
+  kFollowUp,  // call -> result -> answer, then a second request and its call -> result -> answer
+};
+inline constexpr int kCallKinds = 7;
 const char* call_kind_name(CallKind kind);  // "single", "distractors", "no_call", ...
 
 struct ToolCallingOptions {
@@ -21,7 +30,7 @@ struct ToolCallingOptions {
   uint64_t seed = 0;
   // Shares of the row kinds, in CallKind order; they must sum to 1. Counts are exact: each kind
   // gets floor(share * n) rows and the remainder goes to the largest fractional parts.
-  double shares[kCallKinds] = {0.2, 0.3, 0.15, 0.15, 0.2};
+  double shares[kCallKinds] = {0.15, 0.2, 0.15, 0.1, 0.15, 0.1, 0.15};
   int max_offered = 4;                      // tools offered in distractor / no-call rows, at most
   NoiseOptions noise = {0.05, 0.05, 0.08};  // lighter than selection: arguments must stay clear
 };
@@ -39,7 +48,10 @@ std::vector<int64_t> counts_from_shares(const double* shares, int kinds, int64_t
 // Rows {"messages": [...], "tools": [offered tools]}: user request; assistant "tool_calls" with
 // {"id", "type": "function", "function": {"name", "arguments": object}}; for multi-turn a "tool"
 // turn with the call's "tool_call_id" and a JSON result, then the assistant's answer that uses
-// it; for no-call rows the assistant's plain answer. The same tools, options and seed give the
+// it; for no-call rows the assistant's plain answer. Ask-first rows open with a request that
+// names the tool's need but none of its required values; the assistant asks for them, the user
+// gives them, and the call, result and answer follow (a tool without required parameters gets a
+// single-call row instead). Follow-up rows add a second request after the first answer. The same tools, options and seed give the
 // same rows. `stats` may be null (per_class counts kinds, per_tool counts calls).
 std::vector<nlohmann::ordered_json> generate_tool_calling(const std::vector<GenTool>& tools,
                                                           const ToolCallingOptions& opt,

@@ -340,59 +340,116 @@ GenRequest fill_template(const GenTool& tool, const RequestTemplate& t, Rng& rng
   return req;
 }
 
-// A request for a tool without templates, from its description and parameters.
+}  // namespace
+
+std::string field_words(const std::string& key, const ordered_json& schema) {
+  std::string d = schema.is_object() ? schema.value("description", std::string()) : "";
+  while (!d.empty() && (d.back() == '.' || d.back() == ' ')) d.pop_back();
+  if (d.empty() || d.size() > 48 || d.find_first_of(".:;()[]{}\"\n") != std::string::npos ||
+      d.find(" or ") != std::string::npos)
+    return name_words(key);
+  for (const char* article : {"The ", "the ", "A ", "a ", "An ", "an "})
+    if (d.rfind(article, 0) == 0) d = d.substr(std::string(article).size());
+  if (d.size() > 1 && !std::isupper(static_cast<unsigned char>(d[1])))
+    d[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(d[0])));
+  return d;
+}
+
+std::vector<TextPiece> said_values(const ordered_json& args, const ordered_json& params,
+                                   ValueListForm form, Rng& rng) {
+  const ordered_json props =
+      params.is_object() ? params.value("properties", ordered_json::object()) : ordered_json();
+  std::vector<TextPiece> out;
+  size_t i = 0;
+  for (const auto& [k, v] : args.items()) {
+    const ordered_json sub = props.is_object() && props.contains(k) ? props[k]
+                                                                     : ordered_json::object();
+    const bool last = i + 1 == args.size();
+    const std::string sep = i == 0 ? "" : (last && form != ValueListForm::kColon ? " and " : ", ");
+    const std::string key = name_words(k);
+    const std::string value = render_value(v, sub, rng);
+    switch (form) {
+      case ValueListForm::kColon:
+        out.push_back({sep + key + ": ", false});
+        out.push_back({value, true});
+        break;
+      case ValueListForm::kSpace:
+        out.push_back({sep + key + " ", false});
+        out.push_back({value, true});
+        break;
+      case ValueListForm::kTheIs: {
+        const bool plural = v.is_array() && v.size() > 1;
+        out.push_back({sep + (i == 0 ? "The " : "the ") + field_words(k, sub) +
+                           (plural ? " are " : " is "),
+                       false});
+        out.push_back({value, true});
+        break;
+      }
+      case ValueListForm::kUseFor:
+        out.push_back({sep.empty() ? "Use " : sep, false});
+        out.push_back({value, true});
+        out.push_back({" for the " + field_words(k, sub), false});
+        break;
+    }
+    ++i;
+  }
+  return out;
+}
+
+namespace {
+
+// A request for a tool without templates, from its description and parameters: a terse list
+// ("Please get the weather for a city with city Oslo and unit celsius.") or said as a person
+// would ("I'd like to get the weather for a city. The city is Oslo and the unit is celsius.").
 GenRequest from_schema(const GenTool& tool, Rng& rng) {
   GenRequest req;
   ordered_json args = draw_value(tool.parameters, tool.name, rng, tool.name + " arguments");
   if (!args.is_object()) args = ordered_json::object();
   req.arguments = args;
-  const ordered_json props = tool.parameters.value("properties", ordered_json::object());
-  std::vector<TextPiece> list;  // "city Oslo, unit celsius"
-  size_t i = 0;
-  const int style = static_cast<int>(pick(rng, 4));
-  for (const auto& [k, v] : args.items()) {
-    const std::string sep = i == 0 ? "" : (i + 1 == args.size() && style != 0 ? " and " : ", ");
-    const std::string key = name_words(k);
-    list.push_back({sep + (style == 0 ? key + ": " : key + " "), false});
-    list.push_back(
-        {render_value(v, props.contains(k) ? props[k] : ordered_json::object(), rng), true});
-    ++i;
-  }
   const std::string& phrase = tool.phrase;
   auto cap = [](std::string s) {
     if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
     return s;
   };
   auto add = [&](const std::string& text) { req.pieces.push_back({text, false}); };
-  auto add_list = [&]() { req.pieces.insert(req.pieces.end(), list.begin(), list.end()); };
-  if (list.empty()) {
+  if (args.empty()) {
     static const char* kBare[] = {"Please ", "I need you to ", "I'd like you to ", "Can you "};
     const size_t k = pick(rng, 4);
     add(std::string(kBare[k]) + phrase + (k == 3 ? "?" : "."));
     return req;
   }
+  const int style = static_cast<int>(pick(rng, 7));
+  const ValueListForm form = style == 0   ? ValueListForm::kColon
+                             : style <= 3 ? ValueListForm::kSpace
+                             : style == 6 ? ValueListForm::kUseFor
+                                          : ValueListForm::kTheIs;
+  const std::vector<TextPiece> list = said_values(args, tool.parameters, form, rng);
+  auto add_list = [&]() { req.pieces.insert(req.pieces.end(), list.begin(), list.end()); };
   switch (style) {
     case 0:
       add(cap(phrase) + ". ");
-      add_list();
-      add(".");
       break;
     case 1:
       add("Please " + phrase + " with ");
-      add_list();
-      add(".");
       break;
     case 2:
       add("Can you " + phrase + "? Use ");
-      add_list();
-      add(".");
+      break;
+    case 3:
+      add("I need to " + phrase + " for ");
+      break;
+    case 4:
+      add("I'd like to " + phrase + ". ");
+      break;
+    case 5:
+      add("Can you help me " + phrase + "? ");
       break;
     default:
-      add("I need to " + phrase + " for ");
-      add_list();
-      add(".");
+      add("I want to " + phrase + ". ");
       break;
   }
+  add_list();
+  add(".");
   return req;
 }
 

@@ -78,6 +78,19 @@ struct GenRequest {
 GenRequest make_request(const GenTool& tool, Rng& rng, bool hard = false,
                         bool selection_only = false);
 
+// What a person calls a parameter: its description when that is a short noun phrase ("The
+// total bill amount" -> "total bill amount"), else its name in words ("bill_amount" -> "bill
+// amount").
+std::string field_words(const std::string& key, const nlohmann::ordered_json& schema);
+
+// Argument values as a request lists them, values kept apart from the words around them:
+// kColon "city: Oslo, unit: celsius"; kSpace "city Oslo and unit celsius"; kTheIs "The city is
+// Oslo and the unit is celsius"; kUseFor "Use Oslo for the city and celsius for the unit".
+enum class ValueListForm { kColon, kSpace, kTheIs, kUseFor };
+std::vector<TextPiece> said_values(const nlohmann::ordered_json& args,
+                                   const nlohmann::ordered_json& params, ValueListForm form,
+                                   Rng& rng);
+
 // Politeness and context around a request: "Hey, ", " Thanks!", "Quick question: ".
 void add_framing(GenRequest& req, Rng& rng);
 

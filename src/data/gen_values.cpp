@@ -174,6 +174,35 @@ POOL(kAdjectives, "blue", "quick", "quiet", "bright", "small", "ancient", "moder
      "green", "spare", "daily", "shared", "weekly", "main", "old", "new")
 POOL(kNouns, "notebook", "garden", "report", "project", "kitchen", "budget", "playlist", "account",
      "folder", "ticket", "journey", "recipe", "meeting", "order", "list", "plan")
+// Values for common kinds of parameter that people name the same way everywhere (a recipe
+// search's "ingredients", a stock tool's "symbol"), so a tool without examples gets requests
+// that read like a person's rather than "ingredients: new meeting".
+POOL(kFoods, "chicken", "rice", "broccoli", "tomatoes", "eggs", "spinach", "salmon", "potatoes",
+     "garlic", "mushrooms", "tofu", "lentils", "beef", "pasta", "onions", "cheese", "avocado",
+     "bell peppers", "chickpeas", "shrimp", "carrots", "oats", "apples", "zucchini")
+POOL(kCuisines, "Italian", "Mexican", "Indian", "Thai", "Japanese", "Chinese", "French", "Greek",
+     "Korean", "Spanish", "Lebanese", "Vietnamese", "Ethiopian", "Turkish")
+POOL(kGenres, "comedy", "drama", "thriller", "science fiction", "romance", "horror", "mystery",
+     "fantasy", "documentary", "animation", "jazz", "rock", "classical", "hip hop", "biography")
+POOL(kDiets, "vegetarian", "vegan", "gluten-free", "keto", "dairy-free", "low-carb", "paleo",
+     "nut-free", "pescatarian", "low-sodium")
+POOL(kTickers, "AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "NVDA", "META", "NFLX", "IBM", "ORCL",
+     "INTC", "AMD", "DIS", "KO", "JPM", "V")
+POOL(kCategories, "technology", "sports", "business", "health", "science", "entertainment",
+     "politics", "travel", "finance", "education", "world", "lifestyle")
+POOL(kProducts, "wireless headphones", "coffee maker", "running shoes", "laptop stand",
+     "desk lamp", "yoga mat", "water bottle", "backpack", "phone charger", "electric kettle",
+     "mechanical keyboard", "winter jacket", "bluetooth speaker", "office chair")
+POOL(kStreets, "Oak Street", "Maple Avenue", "Elm Road", "Park Lane", "High Street",
+     "Cedar Drive", "Lakeview Boulevard", "Church Road", "Mill Lane", "Station Road")
+POOL(kSongs, "Yellow Submarine", "Dancing Queen", "Purple Rain", "Wonderwall", "Clocks",
+     "Blinding Lights", "Rolling in the Deep", "Shape of You", "Smells Like Teen Spirit",
+     "Sweet Caroline", "Africa", "Take On Me", "Respect", "Halo")
+POOL(kArtists, "ABBA", "Prince", "Oasis", "Coldplay", "The Weeknd", "Adele", "Ed Sheeran",
+     "Nirvana", "Toto", "a-ha", "Aretha Franklin", "Beyonce", "Fleetwood Mac", "Stevie Wonder")
+POOL(kGrades, "A", "A-", "B+", "B", "B-", "C+", "C", "D")
+POOL(kShapes, "circle", "rectangle", "triangle", "square")
+POOL(kAirlines, "BA", "LH", "AF", "UA", "DL", "AA", "EK", "KL", "QF", "SQ")
 POOL(kMonths, "January", "February", "March", "April", "May", "June", "July", "August", "September",
      "October", "November", "December")
 #undef POOL
@@ -282,14 +311,49 @@ std::string pool_string(const std::string& name, const ordered_json& schema, Rng
   if (format == "date") return draw_date(rng);
   if (format == "date-time") return draw_date(rng) + "T" + draw_time(rng) + ":00Z";
   const auto w = words_of(name);
-  if (has_word(w, {"email", "emails", "mail", "to", "recipient", "recipients", "cc", "bcc"}))
+  // "to" alone is a recipient; "to_currency" or "to_unit" is not.
+  if (has_word(w, {"email", "emails", "mail", "recipient", "recipients", "cc", "bcc"}) ||
+      (w.size() == 1 && w[0] == "to"))
     return draw_email(rng);
   if (has_word(w, {"city", "town", "location", "place", "destination", "origin"}))
     return any(rng, kCities);
   if (has_word(w, {"country"})) return any(rng, kCountries);
+  // Kinds of thing a person names (not "product_id": an identifier reads as one).
+  if (!has_word(w, {"id", "identifier", "code"})) {
+    if (has_word(w, {"ingredient", "ingredients", "food", "foods", "dish", "meal"}))
+      return any(rng, kFoods);
+    if (has_word(w, {"cuisine", "cuisines"})) return any(rng, kCuisines);
+    if (has_word(w, {"genre", "genres"})) return any(rng, kGenres);
+    if (has_word(w, {"diet", "dietary", "restriction", "restrictions"})) return any(rng, kDiets);
+    if (has_word(w, {"symbol", "ticker", "stock"})) return any(rng, kTickers);
+    if (has_word(w, {"category", "categories", "section"})) return any(rng, kCategories);
+    if (has_word(w, {"product", "products", "item", "items"})) return any(rng, kProducts);
+    if (has_word(w, {"address"}))
+      return str(1 + pick(rng, 250), " ", any(rng, kStreets), ", ", any(rng, kCities));
+    if (has_word(w, {"song", "track"})) return any(rng, kSongs);
+    if (has_word(w, {"artist", "band", "singer"})) return any(rng, kArtists);
+    if (has_word(w, {"grade", "grades"})) return any(rng, kGrades);
+    if (has_word(w, {"shape"})) return any(rng, kShapes);
+    if (has_word(w, {"password", "passphrase"})) {
+      static const char kChars[] = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789!#$%";
+      std::string pw;
+      const size_t n = 10 + pick(rng, 5);
+      for (size_t i = 0; i < n; ++i) pw += kChars[pick(rng, sizeof kChars - 1)];
+      return pw;
+    }
+    if (has_word(w, {"tracking"})) return str("1Z", 100000000 + pick(rng, 900000000));
+    if (has_word(w, {"flight"})) return str(any(rng, kAirlines), 100 + pick(rng, 9000));
+    if (has_word(w, {"phone", "mobile", "telephone"}))
+      return str("+1 555 ", 100 + pick(rng, 900), " ", 1000 + pick(rng, 9000));
+    if (has_word(w, {"number", "num", "no"}) && w[0] != "number") {  // "invoice_number"
+      std::string prefix = w[0].substr(0, 3);
+      for (char& c : prefix) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return str(prefix, "-", 1000 + pick(rng, 9000));
+    }
+  }
   if (has_word(w, {"expression", "formula", "equation", "math"})) return draw_expression(rng);
   if (has_word(w, {"task", "todo", "reminder", "chore"})) return any(rng, kTasks);
-  if (has_word(w, {"query", "search", "topic", "keyword", "keywords", "q", "term"}))
+  if (has_word(w, {"query", "search", "topic", "topics", "keyword", "keywords", "q", "term"}))
     return chance(rng, 0.4) ? any(rng, kQuestions) : any(rng, kTopics);
   if (has_word(w, {"text", "sentence", "phrase", "utterance"}))
     return kPhrases[pick(rng, std::size(kPhrases))].en;
