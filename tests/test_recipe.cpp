@@ -177,6 +177,32 @@ TEST(Recipe, UserRowsJoinTheGeneratedOnes) {
   EXPECT_GE(with_system, 9);
 }
 
+// The row kinds of a tool-calling recipe come from generate.share_*: all ask-first here.
+TEST(Recipe, RowKindSharesReachTheGenerator) {
+  const std::string d = temp_dir("shares");
+  std::string only_ask;
+  for (const char* k : {"single", "distractors", "no_call", "parallel", "multi_turn", "follow_up"})
+    only_ask += std::string(" --generate.share_") + k + " 0";
+  const CliResult r = run("train --config " + kRepo + "/configs/tool_calling.yaml --generate-only " +
+                          "--num-examples 10 --generate.share_ask_first 1" + only_ask +
+                          " --output-dir " + d);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto train = read_jsonl(d + "/data/train.jsonl");
+  ASSERT_EQ(train.size(), 9u);
+  for (const auto& row : train) {
+    const json& m = row["messages"];  // system, request, question, answer, call, result, reply
+    ASSERT_EQ(m.size(), 7u) << row.dump();
+    EXPECT_EQ(m[2]["role"], "assistant");
+    EXPECT_FALSE(m[2].contains("tool_calls"));
+    EXPECT_TRUE(m[4].contains("tool_calls"));
+  }
+  const CliResult bad = run("train --config " + kRepo + "/configs/tool_calling.yaml " +
+                            "--generate-only --generate.share_ask_first 0.5 --output-dir " + d);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.out.find("the generate.share_* keys must sum to 1, got 1.4"), std::string::npos)
+      << bad.out;
+}
+
 // The generalist recipe makes rows that each offer their own functions, none of them a
 // hand-written evaluation function.
 TEST(Recipe, GeneralistRecipeDrawsItsOwnFunctionsPerRow) {

@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "train/metrics_log.h"
 #include "core/progress.h"
+#include "data/gen_tool_calling.h"
 #include "train/train_config.h"
 
 namespace tsft {
@@ -279,6 +280,37 @@ TEST_F(TrainConfigTest, OtherErrors) {
   EXPECT_EQ(error_of(write_run("lora:\n  enabled: true\n  base_weights: quantized\n")), "");
 }
 
+// The recipe's tool-calling row kinds: defaults are the generator's; set ones must still sum to
+// 1, and they apply to tool-calling only.
+TEST_F(TrainConfigTest, ToolCallingSharesSumToOneAndApplyToToolCallingOnly) {
+  const TrainConfig defaults;
+  const ToolCallingOptions gen;
+  const double have[kCallKinds] = {
+      defaults.generate.share_single,   defaults.generate.share_distractors,
+      defaults.generate.share_no_call,  defaults.generate.share_parallel,
+      defaults.generate.share_multi_turn, defaults.generate.share_ask_first,
+      defaults.generate.share_follow_up};
+  for (int k = 0; k < kCallKinds; ++k)
+    EXPECT_EQ(have[k], gen.shares[k]) << call_kind_name(static_cast<CallKind>(k));
+
+  const std::string calling = write("calling.yaml",
+                                    "model:\n  path: models/tiny\ntrain:\n  output_dir: out\n"
+                                    "generate:\n  task: tool-calling\n  share_follow_up: 0.05\n"
+                                    "  share_ask_first: 0.2\n");
+  EXPECT_EQ(error_of(calling), "");
+  EXPECT_EQ(load_train_config(calling, {}).generate.share_ask_first, 0.2);
+  std::string msg = error_of(calling, {"generate.share_ask_first=0"});
+  EXPECT_NE(msg.find("the generate.share_* keys must sum to 1, got 0.8"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("generate.share_ask_first (--generate.share_ask_first)"), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find("calling.yaml:7"), std::string::npos) << msg;  // share_follow_up's line
+  msg = error_of(calling, {"generate.share_ask_first=1.5"});
+  EXPECT_NE(msg.find("generate.share_ask_first: must be in [0, 1]"), std::string::npos) << msg;
+  msg = error_of(write_run(""), {"generate.share_single=0.5"});
+  EXPECT_NE(msg.find("are for generate.task: tool-calling"), std::string::npos) << msg;
+}
+
 TEST_F(TrainConfigTest, ToYamlRoundTrips) {
   const std::string path = write("run.yaml",
                                  "model:\n"
@@ -314,7 +346,7 @@ TEST_F(TrainConfigTest, ToYamlRoundTrips) {
   EXPECT_DOUBLE_EQ(j["train"]["learning_rate"].get<double>(), 3e-4);
   size_t keys = 0;
   for (const auto& [section, obj] : j.items()) keys += obj.size();
-  EXPECT_EQ(keys, 64u);
+  EXPECT_EQ(keys, 71u);
 }
 
 TEST_F(TrainConfigTest, HelpListsEveryKeyWithDefault) {

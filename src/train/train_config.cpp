@@ -214,6 +214,27 @@ const std::vector<KeyDef>& key_table() {
        .help = "tool-calling: system prompt template put first in every generated chat, with "
                "{{date}}/{{time}}/{{weekday}}/{{datetime}} filled per row and its '## ' sections "
                "shuffled per row (docs/RECIPES.md); \"\" = none"},
+      {TSFT_KEY(generate, share_single), .kind = Kind::kFloat,
+       .help = "tool-calling: share of rows with one tool offered and one call",
+       .bound = kUnitClosed},
+      {TSFT_KEY(generate, share_distractors), .kind = Kind::kFloat,
+       .help = "tool-calling: share of rows with several tools offered and one call",
+       .bound = kUnitClosed},
+      {TSFT_KEY(generate, share_no_call), .kind = Kind::kFloat,
+       .help = "tool-calling: share of rows no tool fits, answered in text", .bound = kUnitClosed},
+      {TSFT_KEY(generate, share_parallel), .kind = Kind::kFloat,
+       .help = "tool-calling: share of rows with two calls in one assistant message",
+       .bound = kUnitClosed},
+      {TSFT_KEY(generate, share_multi_turn), .kind = Kind::kFloat,
+       .help = "tool-calling: share of rows call -> tool result -> answer", .bound = kUnitClosed},
+      {TSFT_KEY(generate, share_ask_first), .kind = Kind::kFloat,
+       .help = "tool-calling: share of rows whose request lacks its values; the assistant asks "
+               "for them, then calls",
+       .bound = kUnitClosed},
+      {TSFT_KEY(generate, share_follow_up), .kind = Kind::kFloat,
+       .help = "tool-calling: share of rows with a second request after a first call's result "
+               "(the generate.share_* keys sum to 1)",
+       .bound = kUnitClosed},
 
       {TSFT_KEY(report, task), .kind = Kind::kEnum,
        .help = "evaluation after training on the held-out data, written to output_dir/report: "
@@ -607,6 +628,36 @@ struct Loader {
     if (!g.system_prompt.empty() && g.task != "tool-calling")
       fail("generate.system_prompt (", at("generate.system_prompt"),
            ") is for generate.task: tool-calling");
+    {
+      const std::pair<const char*, double> shares[] = {
+          {"generate.share_single", g.share_single},
+          {"generate.share_distractors", g.share_distractors},
+          {"generate.share_no_call", g.share_no_call},
+          {"generate.share_parallel", g.share_parallel},
+          {"generate.share_multi_turn", g.share_multi_turn},
+          {"generate.share_ask_first", g.share_ask_first},
+          {"generate.share_follow_up", g.share_follow_up}};
+      const TrainConfig::Generate defaults;
+      const double default_shares[] = {defaults.share_single,     defaults.share_distractors,
+                                       defaults.share_no_call,    defaults.share_parallel,
+                                       defaults.share_multi_turn, defaults.share_ask_first,
+                                       defaults.share_follow_up};
+      double sum = 0;
+      std::string given, changed;  // set anywhere; set to other than the default
+      for (size_t k = 0; k < std::size(shares); ++k) {
+        const auto& [key, v] = shares[k];
+        sum += v;
+        const std::string one = str(key, " (", at(key), ")");
+        if (at(key) != "default") given += (given.empty() ? "" : ", ") + one;
+        if (v != default_shares[k]) changed += (changed.empty() ? "" : ", ") + one;
+      }
+      // A resolved config repeats every key with its default: only a changed share is an error.
+      if (!changed.empty() && g.task != "tool-calling")
+        fail(changed, ": the generate.share_* keys are for generate.task: tool-calling");
+      if (g.task == "tool-calling" && std::fabs(sum - 1.0) > 1e-6)
+        fail("the generate.share_* keys must sum to 1, got ", sum,
+             given.empty() ? "" : str(" (set: ", given, ")"));
+    }
     if (cfg.eval.task_examples > 0 && cfg.report.task == "none")
       fail("eval.task_examples (", at("eval.task_examples"),
            ") scores held-out examples with report.task, which is none");

@@ -99,6 +99,15 @@ struct TrainConfig {
     std::string sentinel;                        // tool-selection answer prefix ("" = a space)
     std::string tools;                           // tools JSON; "" = the six built-in tools
     std::string system_prompt;                   // tool-calling: system prompt template file
+    // tool-calling: shares of the row kinds (summing to 1); the defaults are the generator's
+    // (ToolCallingOptions::shares, docs/DATA.md).
+    double share_single = 0.15;
+    double share_distractors = 0.2;
+    double share_no_call = 0.15;
+    double share_parallel = 0.1;
+    double share_multi_turn = 0.15;
+    double share_ask_first = 0.1;
+    double share_follow_up = 0.15;
     bool operator==(const Generate&) const = default;
   } generate;
 
