@@ -285,11 +285,8 @@ TEST_F(TrainConfigTest, OtherErrors) {
 TEST_F(TrainConfigTest, ToolCallingSharesSumToOneAndApplyToToolCallingOnly) {
   const TrainConfig defaults;
   const ToolCallingOptions gen;
-  const double have[kCallKinds] = {
-      defaults.generate.share_single,   defaults.generate.share_distractors,
-      defaults.generate.share_no_call,  defaults.generate.share_parallel,
-      defaults.generate.share_multi_turn, defaults.generate.share_ask_first,
-      defaults.generate.share_follow_up};
+  const auto have = defaults.generate.shares();
+  EXPECT_EQ(have[static_cast<int>(CallKind::kAskFirst)], defaults.generate.share_ask_first);
   for (int k = 0; k < kCallKinds; ++k)
     EXPECT_EQ(have[k], gen.shares[k]) << call_kind_name(static_cast<CallKind>(k));
 

@@ -126,10 +126,9 @@ std::vector<ordered_json> generated_rows(const TrainConfig& cfg, const std::vect
   ToolCallingOptions o;
   o.n = g.num_examples;
   o.seed = static_cast<uint64_t>(g.seed);
-  const double shares[kCallKinds] = {g.share_single,     g.share_distractors, g.share_no_call,
-                                     g.share_parallel,   g.share_multi_turn,  g.share_ask_first,
-                                     g.share_follow_up};
-  std::copy(std::begin(shares), std::end(shares), std::begin(o.shares));
+  const auto shares = g.shares();
+  static_assert(std::tuple_size_v<decltype(shares)> == kCallKinds);
+  std::copy(shares.begin(), shares.end(), std::begin(o.shares));
   std::vector<ordered_json> rows = generate_tool_calling(tools, o, &stats);
   if (!g.system_prompt.empty()) {
     const SystemPromptTemplate tpl = SystemPromptTemplate::load(g.system_prompt);

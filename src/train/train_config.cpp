@@ -629,27 +629,20 @@ struct Loader {
       fail("generate.system_prompt (", at("generate.system_prompt"),
            ") is for generate.task: tool-calling");
     {
-      const std::pair<const char*, double> shares[] = {
-          {"generate.share_single", g.share_single},
-          {"generate.share_distractors", g.share_distractors},
-          {"generate.share_no_call", g.share_no_call},
-          {"generate.share_parallel", g.share_parallel},
-          {"generate.share_multi_turn", g.share_multi_turn},
-          {"generate.share_ask_first", g.share_ask_first},
-          {"generate.share_follow_up", g.share_follow_up}};
-      const TrainConfig::Generate defaults;
-      const double default_shares[] = {defaults.share_single,     defaults.share_distractors,
-                                       defaults.share_no_call,    defaults.share_parallel,
-                                       defaults.share_multi_turn, defaults.share_ask_first,
-                                       defaults.share_follow_up};
+      static const char* kShareKeys[] = {
+          "generate.share_single",   "generate.share_distractors", "generate.share_no_call",
+          "generate.share_parallel", "generate.share_multi_turn",  "generate.share_ask_first",
+          "generate.share_follow_up"};
+      const auto shares = g.shares();
+      const auto default_shares = TrainConfig::Generate{}.shares();
+      static_assert(std::size(kShareKeys) == std::tuple_size_v<decltype(shares)>);
       double sum = 0;
       std::string given, changed;  // set anywhere; set to other than the default
-      for (size_t k = 0; k < std::size(shares); ++k) {
-        const auto& [key, v] = shares[k];
-        sum += v;
-        const std::string one = str(key, " (", at(key), ")");
-        if (at(key) != "default") given += (given.empty() ? "" : ", ") + one;
-        if (v != default_shares[k]) changed += (changed.empty() ? "" : ", ") + one;
+      for (size_t k = 0; k < shares.size(); ++k) {
+        sum += shares[k];
+        const std::string one = str(kShareKeys[k], " (", at(kShareKeys[k]), ")");
+        if (at(kShareKeys[k]) != "default") given += (given.empty() ? "" : ", ") + one;
+        if (shares[k] != default_shares[k]) changed += (changed.empty() ? "" : ", ") + one;
       }
       // A resolved config repeats every key with its default: only a changed share is an error.
       if (!changed.empty() && g.task != "tool-calling")

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <array>
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,6 +109,11 @@ struct TrainConfig {
     double share_multi_turn = 0.15;
     double share_ask_first = 0.1;
     double share_follow_up = 0.15;
+    // The seven shares above in the generator's order (CallKind).
+    std::array<double, 7> shares() const {
+      return {share_single,     share_distractors, share_no_call,  share_parallel,
+              share_multi_turn, share_ask_first,   share_follow_up};
+    }
     bool operator==(const Generate&) const = default;
   } generate;
 
