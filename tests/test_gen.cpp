@@ -679,6 +679,34 @@ TEST(GenUserTools, AskFirstFollowUpAndSpokenRequests) {
   for (const auto& id : ids) EXPECT_NE(id.find('-'), std::string::npos) << id;
 }
 
+// A templated tool whose pattern no pool fits (its templates give the value) cannot be asked
+// for from its schema alone: ask-first rows use the other tools, or become single calls.
+TEST(GenUserTools, AskFirstSkipsToolsOnlyTheirTemplatesCanFill) {
+  const std::string path = write_temp("sku.json", R"([
+    {"name": "lookup", "description": "Look up an item",
+     "parameters": {"type": "object", "properties": {
+       "sku": {"type": "string", "pattern": "^SKU-[0-9]{6}$"}}, "required": ["sku"]},
+     "x-toolsft-examples": ["Look up {sku=\"SKU-123456\"}"]},
+    {"name": "weather", "description": "Get the weather",
+     "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                    "required": ["city"]}}])");
+  const auto tools = load_gen_tools(path);
+  std::filesystem::remove(path);
+  ToolCallingOptions opt;
+  opt.n = 50;
+  for (double& share : opt.shares) share = 0;
+  opt.shares[static_cast<int>(CallKind::kAskFirst)] = 1;
+  GenStats st;
+  for (const auto& r : generate_tool_calling(tools, opt, &st))
+    EXPECT_EQ(r["messages"][3]["tool_calls"][0]["function"]["name"], "weather");
+  EXPECT_EQ(st.per_class, (std::map<std::string, int64_t>{{"ask_first", 50}}));
+  const std::vector<GenTool> only_lookup = {tools[0]};
+  GenStats single;
+  for (const auto& r : generate_tool_calling(only_lookup, opt, &single))
+    EXPECT_EQ(r["messages"][1]["tool_calls"][0]["function"]["arguments"]["sku"], "SKU-123456");
+  EXPECT_EQ(single.per_class, (std::map<std::string, int64_t>{{"single", 50}}));
+}
+
 // A rule across the arguments (here: root allOf making optional "b" required) that no single
 // value's drawing sees: requests are drawn again until the whole object fits.
 TEST(GenUserTools, RulesAcrossArgumentsAreMet) {

@@ -380,6 +380,20 @@ void generate_tool_calling(const std::vector<GenTool>& tools, const ToolCallingO
   st = GenStats{};
   std::set<std::string> seen;
   const size_t max_extra = static_cast<size_t>(opt.max_offered) - 1;
+  // Tools an ask-first row can use: some required parameter to ask for, and arguments that can
+  // be drawn from the schema alone (a templated tool may rely on its templates' fixed values for
+  // a pattern no pool fits; such a tool is left out here rather than failing the run).
+  std::vector<size_t> askable;
+  if (counts[static_cast<int>(CallKind::kAskFirst)] > 0)
+    for (size_t i = 0; i < tools.size(); ++i) {
+      if (required_of(tools[i]).empty()) continue;
+      try {
+        Rng dry(i);
+        (void)draw_value(tools[i].parameters, tools[i].name, dry, tools[i].name);
+        askable.push_back(i);
+      } catch (const Error&) {
+      }
+    }
   for (CallKind kind : kinds) {
     ordered_json msgs = ordered_json::array();
     ordered_json offer;
@@ -394,9 +408,6 @@ void generate_tool_calling(const std::vector<GenTool>& tools, const ToolCallingO
       continue;  // a small pool: repeats here are expected and not counted as duplicates
     }
     if (kind == CallKind::kAskFirst) {
-      std::vector<size_t> askable;
-      for (size_t i = 0; i < tools.size(); ++i)
-        if (!required_of(tools[i]).empty()) askable.push_back(i);
       if (askable.empty()) {
         kind = CallKind::kSingle;  // nothing to ask for: an ordinary call
       } else {
