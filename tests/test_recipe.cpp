@@ -143,14 +143,20 @@ TEST(Recipe, ToolCallingDomainRowsAndTaskEvalDuringTraining) {
     EXPECT_TRUE(row.contains("tools"));
   }
   EXPECT_EQ(systems.size(), train.size()) << "every row has its own date line / section order";
-  // Tool-call quality of the training weights joined the eval line of metrics.jsonl.
+  // Tool-call quality of the training weights joined the eval line of metrics.jsonl: every
+  // assistant turn of the first held-out session is scored.
+  const auto held = read_jsonl(d + "/data/eval.jsonl");
+  ASSERT_FALSE(held.empty());
+  int assistant_turns = 0;
+  for (const auto& m : held[0]["messages"]) assistant_turns += m["role"] == "assistant";
+  ASSERT_GE(assistant_turns, 1);
   bool logged = false;
   for (const auto& m : read_jsonl(d + "/metrics.jsonl"))
     if (m.contains("eval_loss")) {
       logged = true;
       EXPECT_TRUE(m.contains("task_name_f1")) << m.dump();
       EXPECT_TRUE(m.contains("task_hallucinated_call_rate")) << m.dump();
-      EXPECT_EQ(m["task_turns"], 1);
+      EXPECT_EQ(m["task_turns"], assistant_turns);
     }
   EXPECT_TRUE(logged);
   const json j = read_json(d + "/report/report.json");
