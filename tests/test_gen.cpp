@@ -679,6 +679,25 @@ TEST(GenUserTools, AskFirstFollowUpAndSpokenRequests) {
   for (const auto& id : ids) EXPECT_NE(id.find('-'), std::string::npos) << id;
 }
 
+// A tool's phrase reads after "Can you ...": third-person and noun-phrase descriptions are made
+// verb phrases.
+TEST(GenUserTools, PhrasesAreVerbPhrases) {
+  const auto tools = parse_gen_tools(ordered_json::parse(R"([
+    {"name": "get_weather", "description": "Returns the weather for a city. Uses an API."},
+    {"name": "find_items", "description": "Searches the catalogue"},
+    {"name": "calculate_financing", "description": "Monthly payment for a car loan"},
+    {"name": "weather", "description": "Weather for a city"},
+    {"name": "book_table", "description": "Book a table"},
+    {"name": "url_info", "description": "URL details"}])"),
+                                     "phrases");
+  EXPECT_EQ(tools[0].phrase, "return the weather for a city");
+  EXPECT_EQ(tools[1].phrase, "search the catalogue");
+  EXPECT_EQ(tools[2].phrase, "calculate monthly payment for a car loan");
+  EXPECT_EQ(tools[3].phrase, "weather for a city");  // no verb anywhere: as written
+  EXPECT_EQ(tools[4].phrase, "book a table");
+  EXPECT_EQ(tools[5].phrase, "URL details");
+}
+
 // A templated tool whose pattern no pool fits (its templates give the value) cannot be asked
 // for from its schema alone: ask-first rows use the other tools, or become single calls.
 TEST(GenUserTools, AskFirstSkipsToolsOnlyTheirTemplatesCanFill) {

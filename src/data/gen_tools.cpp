@@ -205,7 +205,26 @@ std::vector<RequestTemplate> parse_templates(const ordered_json& fn, const char*
   return out;
 }
 
-// "Get the weather for a city. Uses the X API." -> "get the weather for a city".
+// Verbs that open function names and descriptions ("get_weather", "Search for recipes").
+bool is_common_verb(const std::string& w) {
+  static const std::set<std::string> kVerbs = {
+      "add",      "analyze",  "book",     "buy",       "calculate", "call",     "cancel",
+      "change",   "check",    "compare",  "compute",   "convert",   "count",    "create",
+      "delete",   "detect",   "download", "edit",      "estimate",  "evaluate", "fetch",
+      "filter",   "find",     "generate", "get",       "list",      "load",     "log",
+      "look",     "make",     "order",    "pay",       "play",      "post",     "predict",
+      "read",     "record",   "register", "remove",    "rename",    "reserve",  "reset",
+      "retrieve", "return",   "run",      "save",      "schedule",  "search",   "send",
+      "set",      "share",    "show",     "start",     "stop",      "submit",   "subscribe",
+      "summarize", "track",   "transfer", "translate", "update",    "upload",   "validate",
+      "verify",   "write"};
+  return kVerbs.count(w) > 0;
+}
+
+// "Get the weather for a city. Uses the X API." -> "get the weather for a city". A description
+// in the third person ("Returns the weather") or a noun phrase ("Monthly payment for a car loan")
+// is made a verb phrase: "return the weather", or the name's verb before it ("calculate_financing"
+// -> "calculate monthly payment for a car loan"), so "Can you {phrase}?" reads right.
 std::string phrase_of(const ordered_json& fn) {
   std::string d = fn.value("description", std::string());
   const size_t stop = d.find(". ");
@@ -215,7 +234,18 @@ std::string phrase_of(const ordered_json& fn) {
   // Lowercase the first letter unless it starts an acronym ("URL ...").
   if (d.size() < 2 || !std::isupper(static_cast<unsigned char>(d[1])))
     d[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(d[0])));
-  return d;
+  const size_t space = d.find(' ');
+  std::string first = d.substr(0, space);
+  for (char& c : first) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (is_common_verb(first)) return d;
+  for (size_t cut : {size_t{1}, size_t{2}})  // "returns" -> "return", "searches" -> "search"
+    if (first.size() > cut + 2 && first.back() == 's' &&
+        (cut == 1 || first[first.size() - 2] == 'e') &&
+        is_common_verb(first.substr(0, first.size() - cut)))
+      return first.substr(0, first.size() - cut) + (space == std::string::npos ? "" : d.substr(space));
+  const std::string words = name_words(fn["name"].get<std::string>());
+  const std::string verb = words.substr(0, words.find(' '));
+  return is_common_verb(verb) ? verb + " " + d : d;
 }
 
 void set_at(ordered_json& args, const std::vector<std::string>& path, ordered_json value) {
