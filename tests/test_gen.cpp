@@ -60,6 +60,15 @@ std::string request_of(const ordered_json& row) {
 }
 
 // single / distractors / no_call / parallel / multi_turn, read from the row's shape.
+// Options for n tool-calling rows all of one kind.
+ToolCallingOptions only_kind(CallKind kind, int64_t n) {
+  ToolCallingOptions opt;
+  opt.n = n;
+  for (double& share : opt.shares) share = 0;
+  opt.shares[static_cast<int>(kind)] = 1;
+  return opt;
+}
+
 std::string kind_of(const ordered_json& row) {
   const ordered_json& m = row["messages"];
   int call_turns = 0;
@@ -508,10 +517,7 @@ TEST(GenToolCalling, EveryCallValidatesAndEveryToolAndTypeIsCovered) {
 }
 
 TEST(GenToolCalling, MultiTurnAnswersUseTheResult) {
-  ToolCallingOptions opt;
-  opt.n = 600;
-  for (double& s : opt.shares) s = 0;
-  opt.shares[static_cast<int>(CallKind::kMultiTurn)] = 1;
+  const ToolCallingOptions opt = only_kind(CallKind::kMultiTurn, 600);
   std::set<std::string> tools_seen;
   for (const auto& r : generate_tool_calling(builtin_gen_tools(), opt, nullptr)) {
     const ordered_json& m = r["messages"];
@@ -711,10 +717,7 @@ TEST(GenUserTools, AskFirstSkipsToolsOnlyTheirTemplatesCanFill) {
                     "required": ["city"]}}])");
   const auto tools = load_gen_tools(path);
   std::filesystem::remove(path);
-  ToolCallingOptions opt;
-  opt.n = 50;
-  for (double& share : opt.shares) share = 0;
-  opt.shares[static_cast<int>(CallKind::kAskFirst)] = 1;
+  const ToolCallingOptions opt = only_kind(CallKind::kAskFirst, 50);
   GenStats st;
   for (const auto& r : generate_tool_calling(tools, opt, &st))
     EXPECT_EQ(r["messages"][3]["tool_calls"][0]["function"]["name"], "weather");
@@ -765,10 +768,7 @@ TEST(GenUserTools, BuiltinNamesWithOtherArgumentTypes) {
                       "required": ["task", "date", "urgent"]}}])");
   const auto tools = load_gen_tools(path);
   std::filesystem::remove(path);
-  ToolCallingOptions opt;
-  opt.n = 200;
-  for (double& s : opt.shares) s = 0;
-  opt.shares[static_cast<int>(CallKind::kMultiTurn)] = 1;
+  const ToolCallingOptions opt = only_kind(CallKind::kMultiTurn, 200);
   std::set<std::string> called;
   for (const auto& r : generate_tool_calling(tools, opt, nullptr)) {
     const ordered_json& m = r["messages"];
@@ -939,10 +939,7 @@ TEST(GenRows, CallsRenderInATemplateWithTools) {
   const ChatFormat chat(ChatTemplate(read(dir + "/chat_template.jinja"), "qwen2.5"), extra,
                         "<|im_end|>");
   const Tokenizer tok = smollm2().with_special_tokens({"<|im_start|>", "<|im_end|>"});
-  ToolCallingOptions opt;
-  opt.n = 60;
-  for (double& sh : opt.shares) sh = 0;
-  opt.shares[static_cast<int>(CallKind::kMultiTurn)] = 1;
+  const ToolCallingOptions opt = only_kind(CallKind::kMultiTurn, 60);
   const auto rows = generate_tool_calling(builtin_gen_tools(), opt, nullptr);
   const std::string path = write_temp("qwen.jsonl", bytes(rows));
   SftLoadOptions lo;

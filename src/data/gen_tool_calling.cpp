@@ -288,16 +288,6 @@ std::vector<std::string> required_of(const GenTool& tool) {
   return out;
 }
 
-// "the a", "the a and b", "the a, b and c".
-std::string the_list(const std::vector<std::string>& items) {
-  std::string out = "the ";
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += (i + 1 == items.size()) ? " and " : ", ";
-    out += items[i];
-  }
-  return out;
-}
-
 // An ask-first exchange for `tool` (which has required parameters): the request that names only
 // the need, the assistant's question for the required values, and the user's answer; the
 // arguments are what the answer gives.
@@ -309,11 +299,8 @@ struct AskFirst {
 
 AskFirst ask_first(const GenTool& tool, Rng& rng) {
   AskFirst a;
-  for (int tries = 0;; ++tries) {
-    a.arguments = draw_value(tool.parameters, tool.name, rng, tool.name + " arguments");
-    if (validate_json(a.arguments, tool.parameters, "arguments").empty()) break;
-    TSFT_CHECK(tries < 10, tool.name, ": cannot draw arguments that fit its schema");
-  }
+  // draw_value returns arguments that validate against the whole schema (or throws).
+  a.arguments = draw_value(tool.parameters, tool.name, rng, tool.name + " arguments");
   static const char* kNeed[] = {"I need to {p}.", "Can you help me {p}?", "I'd like to {p}.",
                                 "Could you {p} for me?", "I want to {p}.",
                                 "Is it possible to {p}?"};
@@ -330,7 +317,7 @@ AskFirst ask_first(const GenTool& tool, Rng& rng) {
                                "Sure. I just need {l}.",
                                "I can do that. Could you please provide {l}?"};
   a.question = kAsk[pick(rng, std::size(kAsk))];
-  a.question.replace(a.question.find("{l}"), 3, the_list(asked));
+  a.question.replace(a.question.find("{l}"), 3, "the " + join_and(ordered_json(asked)));
   if (const size_t v = a.question.find("{v}"); v != std::string::npos)
     a.question.replace(v, 3, one ? "is" : "are");
   if (one && a.arguments.size() == 1 && chance(rng, 0.5)) {
