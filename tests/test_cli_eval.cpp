@@ -208,14 +208,32 @@ TEST(CliEval, EveryCheckpointOfARunInOneTable) {
                           "--checkpoints " + d + "/out --out " + d + "/report");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const json j = read_json(d + "/report/report.json");
-  ASSERT_EQ(j["models"].size(), 4u) << r.out;
+  // The run ended on a save: checkpoint-2 holds the final weights, so it is scored once, as
+  // the final model at step 2.
+  ASSERT_EQ(j["models"].size(), 3u) << r.out;
   EXPECT_EQ(j["models"][0]["name"], "base");
   EXPECT_EQ(j["models"][1]["name"], "checkpoint-1");
   EXPECT_EQ(j["models"][1]["step"], 1);
-  EXPECT_EQ(j["models"][2]["name"], "checkpoint-2");
-  EXPECT_EQ(j["models"][3]["name"], "final");
+  EXPECT_EQ(j["models"][2]["name"], "final");
+  EXPECT_EQ(j["models"][2]["step"], 2);
   EXPECT_EQ(j["training"]["train"].size(), 2u);
-  EXPECT_NE(read_text(d + "/report/report.md").find("| checkpoint-2"), std::string::npos);
+  EXPECT_NE(read_text(d + "/report/report.md").find("| checkpoint-1"), std::string::npos);
+
+  // Once the final adapter differs from the last checkpoint, both are scored.
+  {
+    std::fstream f(d + "/out/adapter/adapter_model.safetensors",
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-1, std::ios::end);
+    f.put('\x01');  // the high byte of the last weight: a different value, same layout
+  }
+  const CliResult r2 = run("eval --data " + d + "/data.jsonl --max-examples 6 --threads 2 " +
+                           "--checkpoints " + d + "/out --out " + d + "/report2");
+  ASSERT_EQ(r2.exit_code, 0) << r2.out;
+  const json j2 = read_json(d + "/report2/report.json");
+  ASSERT_EQ(j2["models"].size(), 4u) << r2.out;
+  EXPECT_EQ(j2["models"][2]["name"], "checkpoint-2");
+  EXPECT_EQ(j2["models"][3]["name"], "final");
+  EXPECT_TRUE(j2["models"][3]["step"].is_null());
 }
 
 TEST(CliData, CheckReportsLayoutsToolsAndLengths) {

@@ -1,5 +1,6 @@
 #include "cli/eval_models.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -26,6 +27,43 @@ std::string adapter_base(const std::string& adapter_dir) {
     fail(adapter_dir, "/adapter_config.json: not valid JSON: ", e.what());
   }
   return j.value("base_model_name_or_path", "");
+}
+
+// The model or adapter directory a spec loads from: the adapter when there is one.
+std::string weights_dir(const EvalModelSpec& s) {
+  return s.adapter.empty() ? s.path : s.adapter;
+}
+
+// Whether two model or adapter directories hold byte-identical weights: the same *.safetensors
+// names, each pair equal. A run that ends on a save writes its last checkpoint and its final
+// model from the same parameters; comparing them spares evaluating the same weights twice.
+bool same_weight_files(const std::string& a, const std::string& b) {
+  if (!fs::is_directory(a) || !fs::is_directory(b)) return false;
+  auto names = [](const std::string& dir) {
+    std::vector<std::string> v;
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.is_regular_file() && e.path().extension() == ".safetensors")
+        v.push_back(e.path().filename().string());
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  const std::vector<std::string> na = names(a);
+  if (na.empty() || na != names(b)) return false;
+  std::vector<char> ba(1 << 20), bb(1 << 20);
+  for (const std::string& n : na) {
+    const fs::path pa = fs::path(a) / n, pb = fs::path(b) / n;
+    if (fs::file_size(pa) != fs::file_size(pb)) return false;
+    std::ifstream fa(pa, std::ios::binary), fb(pb, std::ios::binary);
+    while (fa && fb) {
+      fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
+      fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
+      if (fa.gcount() != fb.gcount() ||
+          !std::equal(ba.begin(), ba.begin() + fa.gcount(), bb.begin()))
+        return false;
+    }
+    if (fa.bad() || fb.bad()) fail(pa.string(), ": could not be read");
+  }
+  return true;
 }
 
 }  // namespace
@@ -80,6 +118,12 @@ std::vector<EvalModelSpec> run_models(const std::string& run_dir, bool with_base
     if (!fs::is_directory(f)) continue;
     EvalModelSpec s = model_spec_of(f.string(), cfg.model.path);
     s.name = "final";
+    // The last checkpoint, when it holds the final weights, is the final model at its step.
+    if (!out.empty() && out.back().step && *out.back().step > 0 &&
+        same_weight_files(weights_dir(out.back()), weights_dir(s))) {
+      s.step = out.back().step;
+      out.pop_back();
+    }
     out.push_back(s);
   }
   if (out.size() == (with_base ? 1u : 0u))

@@ -20,6 +20,8 @@ struct EvalModelSpec {
 
 // The models of a training run's output directory, in order: its base model (from
 // train_config.yaml; unless with_base is false), every checkpoint-N, and the final model/adapter.
+// A last checkpoint whose weights are byte-identical to the final model's (a run that ends on a
+// save) is left out, and the final model carries its step.
 // tsft::Error naming the directory when it holds no run.
 std::vector<EvalModelSpec> run_models(const std::string& run_dir, bool with_base);
 
