@@ -59,7 +59,6 @@ std::string request_of(const ordered_json& row) {
   return p.substr(a, b - a);
 }
 
-// single / distractors / no_call / parallel / multi_turn, read from the row's shape.
 // Options for n tool-calling rows all of one kind.
 ToolCallingOptions only_kind(CallKind kind, int64_t n) {
   ToolCallingOptions opt;
@@ -69,6 +68,8 @@ ToolCallingOptions only_kind(CallKind kind, int64_t n) {
   return opt;
 }
 
+// single / distractors / no_call / parallel / multi_turn / ask_first / follow_up, read from the
+// row's shape.
 std::string kind_of(const ordered_json& row) {
   const ordered_json& m = row["messages"];
   int call_turns = 0;
