@@ -364,10 +364,11 @@ void matmul_quant_dot(float* out, const float* in, const uint8_t* wb, DType t, c
   }
 }
 
-// matmul_quant for up to 16 input rows, in broadcast form.
-void matmul_quant_broadcast(float* out, const float* in, const uint8_t* wb, DType t,
-                            const float* bias, int64_t T, int64_t N, int64_t K) {
-  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
+// The broadcast form for up to 16 input rows; rows_of(n0, R, scratch) gives the R float32 weight
+// rows from n0 on (stride K), using `scratch` (room for kBcRows rows) if it has to make them.
+template <typename RowsOf>
+void broadcast_pass(float* out, const float* in, const float* bias, int64_t T, int64_t N,
+                    int64_t K, RowsOf&& rows_of) {
   const int64_t n_tiles = (N + kBcRows - 1) / kBcRows;
   Arena xt_mem = arena_for_floats(kBcCols * K);
   float* xt = floats(xt_mem, kBcCols * K);
@@ -376,20 +377,29 @@ void matmul_quant_broadcast(float* out, const float* in, const uint8_t* wb, DTyp
 #pragma omp parallel if (N * K * T >= kMinParallelElems)
   {
     Arena w_mem = arena_for_floats(kBcRows * K);
-    float* wrows = floats(w_mem, kBcRows * K);
+    float* scratch = floats(w_mem, kBcRows * K);
     alignas(32) float res[kBcRows * kBcCols];
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < n_tiles; ++tile) {
       const int64_t n0 = tile * kBcRows;
       const int R = static_cast<int>(std::min<int64_t>(kBcRows, N - n0));
-      dequantize_row(t, wb + n0 * row_bytes, wrows, R * K);
-      bc_tile(wrows, xt, K, R, T, res);
+      bc_tile(rows_of(n0, R, scratch), xt, K, R, T, res);
       for (int r = 0; r < R; ++r) {
         const float b = bias ? bias[n0 + r] : 0.0f;
         for (int64_t j = 0; j < T; ++j) out[j * N + n0 + r] = res[r * kBcCols + j] + b;
       }
     }
   }
+}
+
+// matmul_quant for up to 16 input rows: each tile of weight rows is dequantized into L1 first.
+void matmul_quant_broadcast(float* out, const float* in, const uint8_t* wb, DType t,
+                            const float* bias, int64_t T, int64_t N, int64_t K) {
+  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
+  broadcast_pass(out, in, bias, T, N, K, [&](int64_t n0, int R, float* scratch) {
+    dequantize_row(t, wb + n0 * row_bytes, scratch, R * K);
+    return static_cast<const float*>(scratch);
+  });
 }
 
 }  // namespace
@@ -428,6 +438,14 @@ void matmul_quant(float* out, const float* in, const void* w, DType t, const flo
   for (int64_t t0 = 0; t0 < T; t0 += kBcCols)  // 16 input rows per pass
     matmul_quant_broadcast(out + t0 * N, in + t0 * K, wb, t, bias,
                            std::min<int64_t>(kBcCols, T - t0), N, K);
+}
+
+void matmul_f32_broadcast(float* out, const float* in, const float* w, const float* bias,
+                          int64_t T, int64_t N, int64_t K) {
+  TSFT_CHECK(T >= 0 && N >= 0 && K >= 0, "matmul_f32_broadcast: bad shape ", T, " x ", N, " x ", K);
+  for (int64_t t0 = 0; t0 < T; t0 += kBcCols)  // 16 input rows per pass
+    broadcast_pass(out + t0 * N, in + t0 * K, bias, std::min<int64_t>(kBcCols, T - t0), N, K,
+                   [&](int64_t n0, int, float*) { return w + n0 * K; });
 }
 
 void matmul_quant_ref(float* out, const float* in, const void* w, DType t, const float* bias,
