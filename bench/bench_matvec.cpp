@@ -5,7 +5,8 @@
 // the same for batched decoding steps of T rows: matmul_quant against OpenBLAS sgemm on the
 // float32 copy (what a forward over T rows would otherwise run), and matmul_f32_broadcast (the
 // same kernel as matmul_quant's for 9-16 rows, reading that float32 copy without dequantizing:
-// what a model with no quantized blocks runs for 2-16 rows).
+// what a model with no quantized blocks runs for 7-16 rows) and matmul_f32_dot (matmul_quant's
+// dot form on the float32 rows: what it runs for 2-6).
 //
 //   build/bench/bench_matvec [--threads N] [--mb 256]   (threads: 0 = both 1 and 2)
 #include <algorithm>
@@ -121,8 +122,8 @@ int main(int argc, char** argv) {
   }
 
   std::printf("\n| threads | shape | T rows | type | matmul_quant us/call | GFLOP/s | sgemm f32 us/call "
-              "| GFLOP/s | speedup | matmul_f32_broadcast us/call | GFLOP/s |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|\n");
+              "| GFLOP/s | speedup | matmul_f32_broadcast us/call | GFLOP/s | matmul_f32_dot us/call "
+              "| GFLOP/s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Shape& s : shapes) {
     const std::vector<uint8_t> q1 = random_blocks(s.type, s.N, s.K, gen);
     std::vector<float> f1(static_cast<size_t>(s.N * s.K));
@@ -132,7 +133,7 @@ int main(int argc, char** argv) {
         std::max<int64_t>(2, static_cast<int64_t>(target_bytes / (f1.size() * sizeof(float))));
     const std::vector<uint8_t> q = replicate(q1, q_copies);
     const std::vector<float> f = replicate(f1, f_copies);
-    for (int64_t T : {4, 8, 12, 16, 32, 64}) {
+    for (int64_t T : {4, 6, 8, 12, 16, 32, 64}) {
       // lm_head rows are computed for the last token of each sequence only: up to 16 in a step
       // of 16 streams, not a prompt's length
       if (s.N > 4096 && T > 16) continue;
@@ -154,11 +155,16 @@ int main(int argc, char** argv) {
           tsft::matmul_f32_broadcast(y.data(), x.data(), f.data() + c * f1.size(), nullptr, T,
                                      s.N, s.K);
         });
+        const double td = best_seconds_per_call(f_copies, [&](int64_t c) {
+          tsft::matmul_f32_dot(y.data(), x.data(), f.data() + c * f1.size(), nullptr, T, s.N, s.K);
+        });
         const double flop = 2.0 * T * s.N * s.K;
-        std::printf("| %d | %s | %lld | %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.1f | %.1f |\n",
+        std::printf("| %d | %s | %lld | %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.1f | %.1f | "
+                    "%.1f | %.1f |\n",
                     threads, s.name, static_cast<long long>(T),
                     std::string(tsft::dtype_name(s.type)).c_str(), tq * 1e6, flop / tq / 1e9,
-                    tf * 1e6, flop / tf / 1e9, tf / tq, tb * 1e6, flop / tb / 1e9);
+                    tf * 1e6, flop / tf / 1e9, tf / tq, tb * 1e6, flop / tb / 1e9, td * 1e6,
+                    flop / td / 1e9);
         std::fflush(stdout);
       }
     }

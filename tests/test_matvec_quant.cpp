@@ -169,31 +169,38 @@ TEST(MatmulQuant, OutputLayout) {
       EXPECT_FLOAT_EQ(out[i * N + n], deq[n * K + (i * 7) % K]) << "row " << i << " col " << n;
 }
 
-// matmul_f32_broadcast against a double-precision sum of the same weights, at every row count
-// around its 16-row passes and at widths that are not multiples of a SIMD vector; the bound is
-// the float32 rounding of a K-term sum.
-TEST(MatmulF32Broadcast, MatchesDoubleSum) {
+// matmul_f32_broadcast and matmul_f32_dot against a double-precision sum of the same weights,
+// at every row count around their tiles (6 rows, 16-row passes) and at widths that are not
+// multiples of a SIMD vector (the broadcast form takes any K, the dot form multiples of 8); the
+// bound is the float32 rounding of a K-term sum.
+TEST(MatmulF32, MatchesDoubleSum) {
   std::mt19937 gen(13);
-  for (int64_t T : {1, 2, 9, 15, 16, 17, 33}) {
+  for (int64_t T : {1, 2, 5, 6, 7, 9, 15, 16, 17, 33}) {
     for (int64_t N : {1, 5, 6, 7, 13}) {
-      for (int64_t K : {1, 3, 8, 576}) {
+      for (int64_t K : {1, 3, 8, 16, 576}) {
         const auto w = random_vector(N * K, gen);
         const auto x = random_vector(T * K, gen);
         const auto bias = random_vector(N, gen);
-        for (const float* b : {static_cast<const float*>(nullptr), bias.data()}) {
-          std::vector<float> out(static_cast<size_t>(T * N), -1.0f);
-          matmul_f32_broadcast(out.data(), x.data(), w.data(), b, T, N, K);
-          for (int64_t i = 0; i < T; ++i)
-            for (int64_t n = 0; n < N; ++n) {
-              double sum = b ? b[n] : 0.0, mag = b ? std::fabs(b[n]) : 0.0;
-              for (int64_t k = 0; k < K; ++k) {
-                sum += static_cast<double>(w[n * K + k]) * x[i * K + k];
-                mag += std::fabs(static_cast<double>(w[n * K + k]) * x[i * K + k]);
+        for (bool dot : {false, true}) {
+          if (dot && K % 8 != 0) continue;
+          for (const float* b : {static_cast<const float*>(nullptr), bias.data()}) {
+            std::vector<float> out(static_cast<size_t>(T * N), -1.0f);
+            if (dot)
+              matmul_f32_dot(out.data(), x.data(), w.data(), b, T, N, K);
+            else
+              matmul_f32_broadcast(out.data(), x.data(), w.data(), b, T, N, K);
+            for (int64_t i = 0; i < T; ++i)
+              for (int64_t n = 0; n < N; ++n) {
+                double sum = b ? b[n] : 0.0, mag = b ? std::fabs(b[n]) : 0.0;
+                for (int64_t k = 0; k < K; ++k) {
+                  sum += static_cast<double>(w[n * K + k]) * x[i * K + k];
+                  mag += std::fabs(static_cast<double>(w[n * K + k]) * x[i * K + k]);
+                }
+                ASSERT_NEAR(out[i * N + n], sum, 1e-6 * mag + 1e-6)
+                    << (dot ? "dot" : "broadcast") << " T=" << T << " N=" << N << " K=" << K
+                    << " row " << i << " col " << n << (b ? " +bias" : "");
               }
-              ASSERT_NEAR(out[i * N + n], sum, 1e-6 * mag + 1e-6)
-                  << "T=" << T << " N=" << N << " K=" << K << " row " << i << " col " << n
-                  << (b ? " +bias" : "");
-            }
+          }
         }
       }
     }

@@ -17,9 +17,12 @@ const float* opt(const Tensor& t) { return t.data == nullptr ? nullptr : t.f32()
 // table: 1.7-2.6x faster at 4-8 rows, even at 16, slower from 32).
 constexpr int64_t kQuantMaxRows = 16;
 // A model without quantized blocks (a Hugging Face directory, a fine-tuned output) runs 2-16
-// rows through the same broadcast kernel on its float32 weights, also not through sgemm:
-// 1.5-3x faster there (bench/bench_matvec, second table, matmul_f32_broadcast column).
+// rows through the same kernels on its float32 weights, not through sgemm, whose packing costs
+// more than a few rows' arithmetic: the dot form up to 6 rows (one tile of inputs), the
+// broadcast form above (bench/bench_matvec, second table, matmul_f32_* columns: at 2 threads the
+// dot form is 1.1-1.4x the broadcast form at 4 and 6 rows, 0.9-1.0x at 8).
 constexpr int64_t kF32MinRows = 2;
+constexpr int64_t kF32DotMaxRows = 6;
 
 }  // namespace
 
@@ -28,7 +31,10 @@ void linear(float* out, const float* in, const Tensor& w, const Tensor& w_quant,
   if (w_quant.data != nullptr && T <= kQuantMaxRows) {
     matmul_quant(out, in, w_quant.data, w_quant.dtype, opt(bias), T, N, K);
   } else if (w.data != nullptr && T >= kF32MinRows && T <= kQuantMaxRows) {
-    matmul_f32_broadcast(out, in, w.f32(), opt(bias), T, N, K);
+    if (T <= kF32DotMaxRows && K % 8 == 0)
+      matmul_f32_dot(out, in, w.f32(), opt(bias), T, N, K);
+    else
+      matmul_f32_broadcast(out, in, w.f32(), opt(bias), T, N, K);
   } else if (w.data == nullptr) {  // only the quantized blocks are kept (LoRA on a quantized base)
     thread_local std::vector<float> deq;
     if (static_cast<int64_t>(deq.size()) < N * K) deq.resize(static_cast<size_t>(N * K));

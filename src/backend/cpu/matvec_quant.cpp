@@ -334,10 +334,12 @@ void check_args(DType t, int64_t N, int64_t K) {
 // Up to this many input rows the dot form is faster, above it the broadcast form.
 constexpr int64_t kDotMaxRows = 8;
 
-// matmul_quant for 2-8 input rows, in dot form.
-void matmul_quant_dot(float* out, const float* in, const uint8_t* wb, DType t, const float* bias,
-                      int64_t T, int64_t N, int64_t K) {
-  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
+// The dot form for any number of input rows (best up to 8); rows_of(n0, R, scratch) gives the R
+// float32 weight rows from n0 on (stride K), using `scratch` (room for kTileRows rows) if it has
+// to make them.
+template <typename RowsOf>
+void dot_pass(float* out, const float* in, const float* bias, int64_t T, int64_t N, int64_t K,
+              RowsOf&& rows_of) {
   const int64_t n_tiles = (N + kTileRows - 1) / kTileRows;
   Arena x_mem = arena_for_floats(T * K);
   float* x = floats(x_mem, T * K);  // `in`, aligned
@@ -345,13 +347,13 @@ void matmul_quant_dot(float* out, const float* in, const uint8_t* wb, DType t, c
 #pragma omp parallel if (N * K * T >= kMinParallelElems)
   {
     Arena w_mem = arena_for_floats(kTileRows * K);
-    float* wrows = floats(w_mem, kTileRows * K);
+    float* scratch = floats(w_mem, kTileRows * K);
     float res[kTileRows * kTileCols];
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < n_tiles; ++tile) {
       const int64_t n0 = tile * kTileRows;
       const int R = static_cast<int>(std::min<int64_t>(kTileRows, N - n0));
-      dequantize_row(t, wb + n0 * row_bytes, wrows, R * K);
+      const float* wrows = rows_of(n0, R, scratch);
       for (int64_t t0 = 0; t0 < T; t0 += kTileCols) {
         const int C = static_cast<int>(std::min<int64_t>(kTileCols, T - t0));
         dot_tile(wrows, x + t0 * K, K, R, C, res);
@@ -362,6 +364,16 @@ void matmul_quant_dot(float* out, const float* in, const uint8_t* wb, DType t, c
       }
     }
   }
+}
+
+// matmul_quant for 2-8 input rows: each pair of weight rows is dequantized into L1 first.
+void matmul_quant_dot(float* out, const float* in, const uint8_t* wb, DType t, const float* bias,
+                      int64_t T, int64_t N, int64_t K) {
+  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
+  dot_pass(out, in, bias, T, N, K, [&](int64_t n0, int R, float* scratch) {
+    dequantize_row(t, wb + n0 * row_bytes, scratch, R * K);
+    return static_cast<const float*>(scratch);
+  });
 }
 
 // The broadcast form for up to 16 input rows; rows_of(n0, R, scratch) gives the R float32 weight
@@ -446,6 +458,13 @@ void matmul_f32_broadcast(float* out, const float* in, const float* w, const flo
   for (int64_t t0 = 0; t0 < T; t0 += kBcCols)  // 16 input rows per pass
     broadcast_pass(out + t0 * N, in + t0 * K, bias, std::min<int64_t>(kBcCols, T - t0), N, K,
                    [&](int64_t n0, int, float*) { return w + n0 * K; });
+}
+
+void matmul_f32_dot(float* out, const float* in, const float* w, const float* bias, int64_t T,
+                    int64_t N, int64_t K) {
+  TSFT_CHECK(T >= 0 && N >= 0 && K >= 0 && K % 8 == 0, "matmul_f32_dot: bad shape ", T, " x ",
+             N, " x ", K, " (K must be a multiple of 8)");
+  dot_pass(out, in, bias, T, N, K, [&](int64_t n0, int, float*) { return w + n0 * K; });
 }
 
 void matmul_quant_ref(float* out, const float* in, const void* w, DType t, const float* bias,

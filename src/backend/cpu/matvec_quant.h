@@ -36,5 +36,9 @@ void matmul_quant_ref(float* out, const float* in, const void* w, DType t, const
 // the whole matrix costs more than a few rows' arithmetic. Any T (passes of 16 rows), any K.
 void matmul_f32_broadcast(float* out, const float* in, const float* w, const float* bias,
                           int64_t T, int64_t N, int64_t K);
+// The same with matmul_quant's dot form (2 weight rows x up to 6 input rows in registers), for
+// 2-6 rows, where the broadcast form would compute 16 columns for a few. Any T, K a multiple of 8.
+void matmul_f32_dot(float* out, const float* in, const float* w, const float* bias, int64_t T,
+                    int64_t N, int64_t K);
 
 }  // namespace tsft
