@@ -338,8 +338,8 @@ constexpr int64_t kDotMaxRows = 8;
 // float32 weight rows from n0 on (stride K), using `scratch` (room for kTileRows rows) if it has
 // to make them.
 template <typename RowsOf>
-void dot_pass(float* out, const float* in, const float* bias, int64_t T, int64_t N, int64_t K,
-              RowsOf&& rows_of) {
+void dot_form(float* out, const float* in, const float* bias, int64_t T, int64_t N, int64_t K,
+              const RowsOf& rows_of) {
   const int64_t n_tiles = (N + kTileRows - 1) / kTileRows;
   Arena x_mem = arena_for_floats(T * K);
   float* x = floats(x_mem, T * K);  // `in`, aligned
@@ -366,21 +366,11 @@ void dot_pass(float* out, const float* in, const float* bias, int64_t T, int64_t
   }
 }
 
-// matmul_quant for 2-8 input rows: each pair of weight rows is dequantized into L1 first.
-void matmul_quant_dot(float* out, const float* in, const uint8_t* wb, DType t, const float* bias,
-                      int64_t T, int64_t N, int64_t K) {
-  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
-  dot_pass(out, in, bias, T, N, K, [&](int64_t n0, int R, float* scratch) {
-    dequantize_row(t, wb + n0 * row_bytes, scratch, R * K);
-    return static_cast<const float*>(scratch);
-  });
-}
-
 // The broadcast form for up to 16 input rows; rows_of(n0, R, scratch) gives the R float32 weight
 // rows from n0 on (stride K), using `scratch` (room for kBcRows rows) if it has to make them.
 template <typename RowsOf>
 void broadcast_pass(float* out, const float* in, const float* bias, int64_t T, int64_t N,
-                    int64_t K, RowsOf&& rows_of) {
+                    int64_t K, const RowsOf& rows_of) {
   const int64_t n_tiles = (N + kBcRows - 1) / kBcRows;
   Arena xt_mem = arena_for_floats(kBcCols * K);
   float* xt = floats(xt_mem, kBcCols * K);
@@ -404,14 +394,26 @@ void broadcast_pass(float* out, const float* in, const float* bias, int64_t T, i
   }
 }
 
-// matmul_quant for up to 16 input rows: each tile of weight rows is dequantized into L1 first.
-void matmul_quant_broadcast(float* out, const float* in, const uint8_t* wb, DType t,
-                            const float* bias, int64_t T, int64_t N, int64_t K) {
+// The broadcast form for any number of input rows, in passes of 16.
+template <typename RowsOf>
+void broadcast_form(float* out, const float* in, const float* bias, int64_t T, int64_t N,
+                    int64_t K, const RowsOf& rows_of) {
+  for (int64_t t0 = 0; t0 < T; t0 += kBcCols)
+    broadcast_pass(out + t0 * N, in + t0 * K, bias, std::min<int64_t>(kBcCols, T - t0), N, K,
+                   rows_of);
+}
+
+// rows_of for the two forms: quantized rows dequantized into the scratch (L1) ...
+auto dequantized(const uint8_t* wb, DType t, int64_t K) {
   const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
-  broadcast_pass(out, in, bias, T, N, K, [&](int64_t n0, int R, float* scratch) {
+  return [=](int64_t n0, int R, float* scratch) {
     dequantize_row(t, wb + n0 * row_bytes, scratch, R * K);
     return static_cast<const float*>(scratch);
-  });
+  };
+}
+// ... or float32 rows read where they are.
+auto in_place(const float* w, int64_t K) {
+  return [=](int64_t n0, int, float*) { return w + n0 * K; };
 }
 
 }  // namespace
@@ -445,26 +447,22 @@ void matmul_quant(float* out, const float* in, const void* w, DType t, const flo
   check_args(t, N, K);
   TSFT_CHECK(T >= 0, "matmul_quant: T = ", T);
   if (T == 1) return matvec_quant(out, in, w, t, bias, N, K);
-  const uint8_t* wb = static_cast<const uint8_t*>(w);
-  if (T <= kDotMaxRows) return matmul_quant_dot(out, in, wb, t, bias, T, N, K);
-  for (int64_t t0 = 0; t0 < T; t0 += kBcCols)  // 16 input rows per pass
-    matmul_quant_broadcast(out + t0 * N, in + t0 * K, wb, t, bias,
-                           std::min<int64_t>(kBcCols, T - t0), N, K);
+  const auto rows_of = dequantized(static_cast<const uint8_t*>(w), t, K);
+  if (T <= kDotMaxRows) return dot_form(out, in, bias, T, N, K, rows_of);
+  broadcast_form(out, in, bias, T, N, K, rows_of);
 }
 
 void matmul_f32_broadcast(float* out, const float* in, const float* w, const float* bias,
                           int64_t T, int64_t N, int64_t K) {
   TSFT_CHECK(T >= 0 && N >= 0 && K >= 0, "matmul_f32_broadcast: bad shape ", T, " x ", N, " x ", K);
-  for (int64_t t0 = 0; t0 < T; t0 += kBcCols)  // 16 input rows per pass
-    broadcast_pass(out + t0 * N, in + t0 * K, bias, std::min<int64_t>(kBcCols, T - t0), N, K,
-                   [&](int64_t n0, int, float*) { return w + n0 * K; });
+  broadcast_form(out, in, bias, T, N, K, in_place(w, K));
 }
 
 void matmul_f32_dot(float* out, const float* in, const float* w, const float* bias, int64_t T,
                     int64_t N, int64_t K) {
   TSFT_CHECK(T >= 0 && N >= 0 && K >= 0 && K % 8 == 0, "matmul_f32_dot: bad shape ", T, " x ",
              N, " x ", K, " (K must be a multiple of 8)");
-  dot_pass(out, in, bias, T, N, K, [&](int64_t n0, int, float*) { return w + n0 * K; });
+  dot_form(out, in, bias, T, N, K, in_place(w, K));
 }
 
 void matmul_quant_ref(float* out, const float* in, const void* w, DType t, const float* bias,

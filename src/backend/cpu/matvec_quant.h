@@ -31,9 +31,9 @@ void matmul_quant_ref(float* out, const float* in, const void* w, DType t, const
                       int64_t T, int64_t N, int64_t K);
 
 // out (T, N) = in (T, K) @ W^T (+ bias) with W (N, K) float32: matmul_quant's broadcast kernel
-// reading W as it is, for batched decoding steps of 9-16 rows where the float32 copy exists (the
-// kernel is then bound by memory, not by dequantizing). No packing, unlike sgemm, whose copy of
-// the whole matrix costs more than a few rows' arithmetic. Any T (passes of 16 rows), any K.
+// reading W as it is, for batched decoding steps of 7-16 rows of a model with no quantized
+// blocks. No packing, unlike sgemm, whose copy of the whole matrix costs more than a few rows'
+// arithmetic. Any T (passes of 16 rows), any K.
 void matmul_f32_broadcast(float* out, const float* in, const float* w, const float* bias,
                           int64_t T, int64_t N, int64_t K);
 // The same with matmul_quant's dot form (2 weight rows x up to 6 input rows in registers), for
