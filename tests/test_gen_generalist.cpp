@@ -303,6 +303,88 @@ TEST(GenGeneralist, NeverMakesHandwrittenNamesSchemasOrRequests) {
   EXPECT_FALSE(is_reserved_name("crm.create_contact"));
 }
 
+// With requests > 1 a row goes on over the same tools: each call gets its "tool" result (same
+// ids, same order) and a reply before the next request; every turn's calls validate; requests
+// per row cover 1..N; the stats count every request and call.
+TEST(GenGeneralist, SeveralRequestsPerRowOverTheSameTools) {
+  GeneralistOptions opt;
+  opt.n = 1500;
+  opt.seed = 21;
+  opt.requests = 4;
+  GeneralistStats st;
+  const auto rows = generate_generalist(opt, &st);
+  std::map<int, int> per_row;  // user turns per row -> rows
+  int64_t users = 0, calls = 0, later_no_call = 0, later_calls = 0;
+  for (const auto& row : rows) {
+    const auto& m = row["messages"];
+    int user_turns = 0;
+    for (size_t i = 0; i < m.size(); ++i) {
+      const std::string role = m[i]["role"];
+      if (role == "system") {
+        EXPECT_EQ(i, 0u);
+        continue;
+      }
+      if (role == "user") {
+        ++user_turns;
+        ASSERT_LT(i + 1, m.size());
+        EXPECT_EQ(m[i + 1]["role"], "assistant");
+        EXPECT_FALSE(m[i]["content"].get<std::string>().empty());
+        continue;
+      }
+      if (role != "assistant" || m[i - 1]["role"] != "user") continue;
+      const ordered_json& a = m[i];
+      if (!a.contains("tool_calls")) {
+        EXPECT_FALSE(a["content"].get<std::string>().empty());
+        later_no_call += user_turns > 1;
+        continue;
+      }
+      size_t j = i + 1;
+      for (const auto& c : a["tool_calls"]) {
+        const std::string name = c["function"]["name"];
+        const ordered_json* s = schema_for(row, name);
+        ASSERT_NE(s, nullptr) << "call to an unoffered function " << name;
+        const auto problems = validate_json(c["function"]["arguments"], *s, "arguments");
+        EXPECT_TRUE(problems.empty())
+            << name << ": " << problems[0].path << " " << problems[0].message;
+        ++calls;
+        later_calls += user_turns > 1;
+        if (i + 1 == m.size()) continue;  // the row ends with these calls
+        ASSERT_LT(j, m.size());
+        EXPECT_EQ(m[j]["role"], "tool");
+        EXPECT_EQ(m[j]["tool_call_id"], c["id"]);
+        EXPECT_EQ(m[j]["name"], name);
+        EXPECT_NO_THROW((void)ordered_json::parse(m[j]["content"].get<std::string>()));
+        ++j;
+      }
+      if (i + 1 < m.size()) {
+        ASSERT_LT(j, m.size());
+        EXPECT_EQ(m[j]["role"], "assistant");
+        EXPECT_FALSE(m[j].contains("tool_calls"));
+        ASSERT_LT(j + 1, m.size()) << "a reply to results must be followed by a request";
+        EXPECT_EQ(m[j + 1]["role"], "user");
+      }
+    }
+    ++per_row[user_turns];
+    users += user_turns;
+  }
+  EXPECT_EQ(per_row.size(), 4u);
+  for (int k = 1; k <= 4; ++k) EXPECT_GT(per_row[k], 300) << k << " requests per row";
+  EXPECT_EQ(st.requests, users);
+  EXPECT_EQ(st.calls, calls);
+  EXPECT_GT(later_calls, 1000);
+  EXPECT_GT(later_no_call, 300);
+  EXPECT_EQ(st.per_kind["no_call"], 450);  // the rows' kinds are still those of their first turn
+
+  opt.requests = 1;
+  for (const auto& row : generate_generalist(opt, nullptr)) {
+    int user_turns = 0;
+    for (const auto& msg : row["messages"]) user_turns += msg["role"] == "user";
+    EXPECT_EQ(user_turns, 1);
+  }
+  opt.requests = 0;
+  EXPECT_THROW(generate_generalist(opt, nullptr), Error);
+}
+
 TEST(GenGeneralist, RowsLoadAsTrainingData) {
   const auto rows = rows_for(200, 9);
   const std::string path = ::testing::TempDir() + "/tsft_general.jsonl";

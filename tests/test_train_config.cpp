@@ -343,7 +343,7 @@ TEST_F(TrainConfigTest, ToYamlRoundTrips) {
   EXPECT_DOUBLE_EQ(j["train"]["learning_rate"].get<double>(), 3e-4);
   size_t keys = 0;
   for (const auto& [section, obj] : j.items()) keys += obj.size();
-  EXPECT_EQ(keys, 71u);
+  EXPECT_EQ(keys, 72u);
 }
 
 TEST_F(TrainConfigTest, HelpListsEveryKeyWithDefault) {

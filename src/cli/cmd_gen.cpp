@@ -91,6 +91,10 @@ int cmd_gen(int argc, char** argv) {
       {"follow-up", "SHARE",
        "tool-calling: call, result, answer, then a second request and its call", "0.15"},
       {"max-tools", "K", "tool-calling: at most K tools offered per row (general: 5)", "4"},
+      {"requests", "N",
+       "tool-calling-general: 1..N requests per row (uniform) over its offered functions, each "
+       "after the last one's answer",
+       "1"},
       {"help", "", "show this help", ""},
   };
   Args args(kSpecs, argc, argv, 1, /*max_positionals=*/1);
@@ -119,6 +123,7 @@ int cmd_gen(int argc, char** argv) {
   const bool general = what == "tool-calling-general";
   for (const char* o : {"multi-turn", "ask-first", "follow-up", "tools"})
     if (general && args.given(o)) fail("--", o, " does not apply to tool-calling-general");
+  if (!general && args.given("requests")) fail("--requests applies to tool-calling-general only");
   const std::vector<GenTool> loaded =
       args.given("tools") ? load_gen_tools(args.str("tools")) : std::vector<GenTool>{};
   const std::vector<GenTool>& tools = args.given("tools") ? loaded : builtin_gen_tools();
@@ -160,6 +165,7 @@ int cmd_gen(int argc, char** argv) {
     for (int k = 0; k < kGeneralKinds; ++k)
       if (args.given(kNames[k])) opt.shares[k] = args.number(kNames[k]);
     if (args.given("max-tools")) opt.max_offered = static_cast<int>(args.integer("max-tools"));
+    opt.requests = static_cast<int>(args.integer("requests"));
     opt.noise = scaled(opt.noise);
     GeneralistStats gs;
     generate_generalist(opt, &gs, sink);
@@ -168,9 +174,9 @@ int cmd_gen(int argc, char** argv) {
                 what.c_str(), args.str("out").c_str(), static_cast<long long>(seed));
     print_counts("rows per kind:", gs.per_kind, n);
     print_counts("no-call rows:", gs.per_no_call, gs.per_kind["no_call"]);
-    std::printf("calls: %lld to %zu distinct functions; rows with a date: %lld\n",
-                static_cast<long long>(gs.calls), gs.functions.size(),
-                static_cast<long long>(gs.dated_rows));
+    std::printf("requests: %lld; calls: %lld to %zu distinct functions; rows with a date: %lld\n",
+                static_cast<long long>(gs.requests), static_cast<long long>(gs.calls),
+                gs.functions.size(), static_cast<long long>(gs.dated_rows));
     std::printf("duplicate requests: %lld (%.2f%%)\n", static_cast<long long>(gs.duplicates),
                 100.0 * static_cast<double>(gs.duplicates) / static_cast<double>(n));
     return 0;

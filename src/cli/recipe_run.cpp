@@ -120,6 +120,7 @@ std::vector<ordered_json> generated_rows(const TrainConfig& cfg, const std::vect
     GeneralistOptions o;
     o.n = g.num_examples;
     o.seed = static_cast<uint64_t>(g.seed);
+    o.requests = static_cast<int>(g.requests_per_row);
     GeneralistStats gs;
     return generate_generalist(o, &gs);
   }

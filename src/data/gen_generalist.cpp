@@ -100,6 +100,17 @@ void lower_first(std::vector<TextPiece>& pieces) {
     t[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(t[0])));
 }
 
+// One more request's words after those of the request before it ("... Also, book ...").
+void append_request(std::vector<TextPiece>& pieces, std::vector<TextPiece> more, Rng& rng) {
+  if (!pieces.empty()) {
+    static const char* kJoin[] = {" Also, ", " And ", " Then ", " After that, ", " Oh, and ",
+                                  " Plus, "};
+    lower_first(more);
+    pieces.push_back({pick_from(rng, kJoin, std::size(kJoin)), false});
+  }
+  pieces.insert(pieces.end(), more.begin(), more.end());
+}
+
 std::string what_it_does(const FunctionSpec& f) {
   return str(f.verb->gloss, " ", plural(f.entity));
 }
@@ -191,12 +202,106 @@ std::string missing_answer(const FunctionSpec& f, const ParamSpec& p, Rng& rng) 
   return a;
 }
 
+// A request after the first in a row, over the same offered functions: its words, the
+// assistant's message (calls or a plain answer) and whether it states a date.
+struct Exchange {
+  std::vector<TextPiece> pieces;
+  ordered_json assistant = {{"role", "assistant"}};
+  bool dated = false;
+};
+
+// Asks for f (leaving out the value of `omit`, if given); adds the call when `call`.
+void ask_for(Exchange& x, const FunctionSpec& f, const DateContext& ctx, Rng& rng, bool call,
+             const std::string& omit = "") {
+  FunctionRequest r = make_function_request(f, ctx, rng, omit);
+  x.dated = x.dated || r.dated;
+  append_request(x.pieces, std::move(r.pieces), rng);
+  if (call) {
+    if (!x.assistant.contains("tool_calls")) x.assistant["tool_calls"] = ordered_json::array();
+    x.assistant["tool_calls"].push_back(call_of(f, r.arguments, rng));
+  }
+}
+
+Exchange follow_up(GeneralKind kind, NoCallKind sub, const std::vector<FunctionSpec>& offered,
+                   const DateContext& ctx, Rng& rng) {
+  Exchange x;
+  if (kind != GeneralKind::kNoCall) {
+    const int n_calls = kind != GeneralKind::kParallel ? 1 : chance(rng, 0.8) ? 2 : 3;
+    for (int c = 0; c < n_calls; ++c) ask_for(x, offered[pick(rng, offered.size())], ctx, rng, true);
+    return x;
+  }
+  std::vector<const FunctionSpec*> askable;  // functions with a required value to leave out
+  for (const auto& f : offered)
+    if (std::any_of(f.params.begin(), f.params.end(), [](const auto& p) { return p.required; }))
+      askable.push_back(&f);
+  if (sub == kMissingValue && !askable.empty()) {
+    const FunctionSpec& f = *askable[pick(rng, askable.size())];
+    std::vector<const ParamSpec*> req;
+    for (const auto& p : f.params)
+      if (p.required) req.push_back(&p);
+    const ParamSpec& gone = *req[pick(rng, req.size())];
+    ask_for(x, f, ctx, rng, false, gone.key);
+    x.assistant["content"] = missing_answer(f, gone, rng);
+  } else if (sub == kUnsupported || sub == kNearMiss) {
+    // Unsupported: a function of a domain unrelated to every offered one. Near miss: one of the
+    // first offered function's domain that no offered function does (other verb or entity).
+    const int dom = domain_index(offered[0].domain->ns);
+    for (int tries = 0;; ++tries) {
+      const FunctionSpec wanted = synth_function(rng, sub == kNearMiss && tries < 40 ? dom : -1);
+      const bool near = std::any_of(offered.begin(), offered.end(), [&](const FunctionSpec& f) {
+        return related(*f.domain, *wanted.domain);
+      });
+      if (clashes(wanted, offered) || (sub == kUnsupported && near)) continue;
+      ask_for(x, wanted, ctx, rng, false);
+      break;
+    }
+    x.assistant["content"] = unsupported_answer(offered, rng);
+  } else if (sub == kTopicQuestion) {
+    const TopicQuestion q = topic_question(offered[pick(rng, offered.size())], offered, rng);
+    x.pieces = {{q.request, false}};
+    x.assistant["content"] = q.answer;
+  } else {  // chit-chat, or a missing value where no offered function requires one
+    const NamedCode& c = chit_chat()[pick(rng, chit_chat().size())];
+    x.pieces = {{c.name, false}};
+    x.assistant["content"] = c.code;
+  }
+  return x;
+}
+
+// The "tool" results of the calls in turns.back() and the assistant's short reply to them.
+void add_results(ordered_json& turns, Rng& rng) {
+  const ordered_json calls = turns.back()["tool_calls"];
+  static const char* kResults[] = {R"({"status": "ok"})", R"({"success": true})",
+                                   R"({"ok": true, "message": "done"})"};
+  for (const auto& c : calls)
+    turns.push_back({{"role", "tool"},
+                     {"tool_call_id", c["id"]},
+                     {"name", c["function"]["name"]},
+                     {"content", pick_from(rng, kResults, std::size(kResults))}});
+  static const char* kOne[] = {"Done.", "All set.", "That's done.", "Done. Anything else?"};
+  static const char* kMany[] = {"All done.", "Those are done.", "Done, all of them."};
+  turns.push_back({{"role", "assistant"},
+                   {"content", calls.size() == 1 ? pick_from(rng, kOne, std::size(kOne))
+                                                 : pick_from(rng, kMany, std::size(kMany))}});
+}
+
+// A row kind drawn with probabilities `shares` (summing to 1).
+GeneralKind draw_kind(const double* shares, Rng& rng) {
+  double left = 1;
+  for (int k = 0; k + 1 < kGeneralKinds; ++k) {
+    if (left > 0 && chance(rng, shares[k] / left)) return static_cast<GeneralKind>(k);
+    left -= shares[k];
+  }
+  return static_cast<GeneralKind>(kGeneralKinds - 1);
+}
+
 }  // namespace
 
 void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
                          const RowSink& sink) {
   if (opt.n < 1) fail("--n must be at least 1, got ", opt.n);
   if (opt.max_offered < 2) fail("--max-tools must be at least 2, got ", opt.max_offered);
+  if (opt.requests < 1) fail("--requests must be at least 1, got ", opt.requests);
   const std::vector<int64_t> counts = kind_counts(opt.shares, opt.n);
   Rng rng(opt.seed);
   std::vector<GeneralKind> kinds;
@@ -209,7 +314,7 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
   st = GeneralistStats{};
   std::set<std::string> seen;
   const size_t max_extra = static_cast<size_t>(opt.max_offered) - 1;
-  int64_t no_call_index = 0;
+  int64_t no_call_index = 0, follow_no_call = 0;
   for (const GeneralKind kind : kinds) {
     const DateContext ctx = draw_date_context(rng);
     std::vector<FunctionSpec> offered;
@@ -299,13 +404,7 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
           const FunctionSpec& f = offered[c < called ? c : pick(rng, called)];
           FunctionRequest r = make_function_request(f, ctx, rng);
           dated = dated || r.dated;
-          if (c > 0) {
-            static const char* kJoin[] = {" Also, ",       " And ",     " Then ",
-                                          " After that, ", " Oh, and ", " Plus, "};
-            lower_first(r.pieces);
-            pieces.push_back({pick_from(rng, kJoin, std::size(kJoin)), false});
-          }
-          pieces.insert(pieces.end(), r.pieces.begin(), r.pieces.end());
+          append_request(pieces, std::move(r.pieces), rng);
           calls.push_back(call_of(f, r.arguments, rng));
         }
         assistant["tool_calls"] = calls;
@@ -324,11 +423,28 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
         break;
       }
     }
+    ordered_json turns = ordered_json::array();
+    turns.push_back({{"role", "user"}, {"content", text}});
+    turns.push_back(assistant);
+    const int64_t more = opt.requests > 1 ? static_cast<int64_t>(pick(rng, opt.requests)) : 0;
+    for (int64_t m = 0; m < more; ++m) {
+      if (turns.back().contains("tool_calls")) add_results(turns, rng);
+      const GeneralKind k = draw_kind(opt.shares, rng);
+      const auto sub = static_cast<NoCallKind>(follow_no_call % std::size(kNoCallNames));
+      if (k == GeneralKind::kNoCall) ++follow_no_call;
+      Exchange x = follow_up(k, sub, offered, ctx, rng);
+      GenRequest framed{std::move(x.pieces), {}};
+      add_framing(framed, rng);
+      turns.push_back({{"role", "user"}, {"content", noisy_text(framed.pieces, opt.noise, rng,
+                                                                 false)}});
+      turns.push_back(std::move(x.assistant));
+      dated = dated || x.dated;
+    }
     ordered_json msgs = ordered_json::array();
     if (dated || chance(rng, opt.system_share))
       msgs.push_back({{"role", "system"}, {"content", ctx.system_message()}});
-    msgs.push_back({{"role", "user"}, {"content", text}});
-    msgs.push_back(assistant);
+    for (auto& t : turns) msgs.push_back(std::move(t));
+    st.requests += 1 + more;
     std::vector<const FunctionSpec*> ptrs;
     for (const auto& f : offered) ptrs.push_back(&f);
     ++st.per_kind[general_kind_name(kind)];
@@ -336,11 +452,12 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
       ++st.per_no_call[kNoCallNames[no_call_index % std::size(kNoCallNames)]];
       ++no_call_index;
     }
-    if (assistant.contains("tool_calls"))
-      for (const auto& c : assistant["tool_calls"]) {
-        ++st.functions[c["function"]["name"].get<std::string>()];
-        ++st.calls;
-      }
+    for (const auto& m : msgs)
+      if (m.contains("tool_calls"))
+        for (const auto& c : m["tool_calls"]) {
+          ++st.functions[c["function"]["name"].get<std::string>()];
+          ++st.calls;
+        }
     st.dated_rows += dated ? 1 : 0;
     sink({{"messages", msgs}, {"tools", tools_of(ptrs, rng)}});
   }

@@ -29,6 +29,11 @@ struct GeneralistOptions {
   int max_offered = 5;  // tools offered per row, at most (2..5 in distractor rows)
   NoiseOptions noise = {0.05, 0.05, 0.05};
   double system_share = 0.25;  // rows with no date that still carry "Today is ..."
+  // Requests per row, 1..requests (uniform): after the first, further requests over the same
+  // offered functions, kinds drawn by `shares`, each after the last one's answer (a call's
+  // "tool" results and a short reply). The long part of a row is its tools, written once: three
+  // requests cost about 1.4x one in training tokens and carry about 3x the supervised answers.
+  int requests = 1;
 };
 
 struct GeneralistStats {
@@ -37,15 +42,18 @@ struct GeneralistStats {
                                                // topic_question
   std::map<std::string, int64_t> functions;    // calls per function name
   int64_t calls = 0;
+  int64_t requests = 0;    // user requests in all rows (rows x requests per row)
   int64_t dated_rows = 0;  // rows whose request states a date
   int64_t duplicates = 0;  // rows whose request text was already written
 };
 
-// Rows {"messages": [system?, user, assistant], "tools": [offered]} in the layout of
+// Rows {"messages": [system?, user, assistant, ...], "tools": [offered]} in the layout of
 // generate_tool_calling: the assistant's "tool_calls" hold {"id", "type": "function",
 // "function": {"name", "arguments": object}}; no-call rows hold a plain answer. A system
 // message "Today is YYYY-MM-DD (Weekday). The user's time zone is UTC+HH:MM." comes with every
-// row whose request says a date ("next Friday", "March 20, 2026"). Same options, same rows.
+// row whose request says a date ("next Friday", "March 20, 2026"). With requests > 1 a row may
+// go on: ["tool" results and an assistant reply, if it called], user, assistant, ... (the first
+// request's kind is the row's kind, counted in per_kind). Same options, same rows.
 void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats, const RowSink& sink);
 std::vector<nlohmann::ordered_json> generate_generalist(const GeneralistOptions& opt,
                                                         GeneralistStats* stats);

@@ -214,6 +214,11 @@ const std::vector<KeyDef>& key_table() {
        .help = "tool-calling: system prompt template put first in every generated chat, with "
                "{{date}}/{{time}}/{{weekday}}/{{datetime}} filled per row and its '## ' sections "
                "shuffled per row (docs/RECIPES.md); \"\" = none"},
+      {TSFT_KEY(generate, requests_per_row), .kind = Kind::kInt,
+       .help = "tool-calling-general: each row holds 1..N requests (uniform) over its offered "
+               "functions, each after the last one's answer; the tools are written once, so "
+               "more requests per row carry more supervised answers per training token",
+       .bound = kAtLeastOne},
       {TSFT_KEY(generate, share_single), .kind = Kind::kFloat,
        .help = "tool-calling: share of rows with one tool offered and one call",
        .bound = kUnitClosed},
@@ -621,6 +626,9 @@ struct Loader {
     if (g.task == "tool-calling-general" && !g.tools.empty())
       fail("generate.tools (", at("generate.tools"),
            ") does not apply to tool-calling-general: it draws its own functions per row");
+    if (g.task != "tool-calling-general" && g.requests_per_row != 1)
+      fail("generate.requests_per_row (", at("generate.requests_per_row"),
+           ") is for generate.task: tool-calling-general");
     if (g.task == "tool-calling-general" && g.format != "prompt-completion")
       fail("generate.format (", at("generate.format"), ") is for tool-selection rows");
     if ((g.task == "tool-calling" || g.task == "tool-calling-general") && !g.sentinel.empty())

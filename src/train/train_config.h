@@ -100,6 +100,7 @@ struct TrainConfig {
     std::string sentinel;                        // tool-selection answer prefix ("" = a space)
     std::string tools;                           // tools JSON; "" = the six built-in tools
     std::string system_prompt;                   // tool-calling: system prompt template file
+    int64_t requests_per_row = 1;  // tool-calling-general: 1..N requests per row
     // tool-calling: shares of the row kinds (summing to 1); the defaults are the generator's
     // (ToolCallingOptions::shares, docs/DATA.md).
     double share_single = 0.15;
