@@ -49,6 +49,15 @@ const ordered_json* schema_for(const ordered_json& row, const std::string& name)
   return nullptr;
 }
 
+// The call names an offered function and its arguments validate against that schema.
+void expect_valid_call(const ordered_json& row, const ordered_json& call) {
+  const std::string name = call["function"]["name"];
+  const ordered_json* s = schema_for(row, name);
+  ASSERT_NE(s, nullptr) << "call to an unoffered function " << name;
+  const auto problems = validate_json(call["function"]["arguments"], *s, "arguments");
+  EXPECT_TRUE(problems.empty()) << name << ": " << problems[0].path << " " << problems[0].message;
+}
+
 // Feature names present in one schema (recursively).
 void features(const ordered_json& s, std::set<std::string>& out) {
   if (!s.is_object()) return;
@@ -93,12 +102,7 @@ TEST(GenGeneralist, EverySchemaChecksAndEveryCallValidates) {
         continue;
       }
       for (const auto& c : a["tool_calls"]) {
-        const std::string name = c["function"]["name"];
-        const ordered_json* s = schema_for(row, name);
-        ASSERT_NE(s, nullptr) << "call to an unoffered function " << name;
-        const auto problems = validate_json(c["function"]["arguments"], *s, "arguments");
-        EXPECT_TRUE(problems.empty())
-            << name << ": " << problems[0].path << " " << problems[0].message;
+        expect_valid_call(row, c);
         ++calls;
       }
     }
@@ -340,19 +344,14 @@ TEST(GenGeneralist, SeveralRequestsPerRowOverTheSameTools) {
       }
       size_t j = i + 1;
       for (const auto& c : a["tool_calls"]) {
-        const std::string name = c["function"]["name"];
-        const ordered_json* s = schema_for(row, name);
-        ASSERT_NE(s, nullptr) << "call to an unoffered function " << name;
-        const auto problems = validate_json(c["function"]["arguments"], *s, "arguments");
-        EXPECT_TRUE(problems.empty())
-            << name << ": " << problems[0].path << " " << problems[0].message;
+        expect_valid_call(row, c);
         ++calls;
         later_calls += user_turns > 1;
         if (i + 1 == m.size()) continue;  // the row ends with these calls
         ASSERT_LT(j, m.size());
         EXPECT_EQ(m[j]["role"], "tool");
         EXPECT_EQ(m[j]["tool_call_id"], c["id"]);
-        EXPECT_EQ(m[j]["name"], name);
+        EXPECT_EQ(m[j]["name"], c["function"]["name"]);
         EXPECT_NO_THROW((void)ordered_json::parse(m[j]["content"].get<std::string>()));
         ++j;
       }
