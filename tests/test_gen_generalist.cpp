@@ -352,7 +352,7 @@ TEST(GenGeneralist, SeveralRequestsPerRowOverTheSameTools) {
         EXPECT_EQ(m[j]["role"], "tool");
         EXPECT_EQ(m[j]["tool_call_id"], c["id"]);
         EXPECT_EQ(m[j]["name"], c["function"]["name"]);
-        EXPECT_NO_THROW((void)ordered_json::parse(m[j]["content"].get<std::string>()));
+        EXPECT_TRUE(ordered_json::accept(m[j]["content"].get<std::string>())) << m[j]["content"];
         ++j;
       }
       if (i + 1 < m.size()) {

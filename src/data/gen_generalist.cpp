@@ -184,6 +184,14 @@ enum NoCallKind { kChat, kUnsupported, kMissingValue, kNearMiss, kTopicQuestion 
 const char* const kNoCallNames[] = {"chat", "unsupported", "missing_value", "near_miss",
                                     "topic_question"};
 
+// f's required parameters: the values a request can leave out for the assistant to ask for.
+std::vector<const ParamSpec*> required_params(const FunctionSpec& f) {
+  std::vector<const ParamSpec*> req;
+  for (const auto& p : f.params)
+    if (p.required) req.push_back(&p);
+  return req;
+}
+
 std::string missing_answer(const FunctionSpec& f, const ParamSpec& p, Rng& rng) {
   if (p.def == nullptr)
     return str(chance(rng, 0.5) ? "Which " : "Sure, which ", f.entity,
@@ -232,13 +240,10 @@ Exchange follow_up(GeneralKind kind, NoCallKind sub, const std::vector<FunctionS
   }
   std::vector<const FunctionSpec*> askable;  // functions with a required value to leave out
   for (const auto& f : offered)
-    if (std::any_of(f.params.begin(), f.params.end(), [](const auto& p) { return p.required; }))
-      askable.push_back(&f);
+    if (!required_params(f).empty()) askable.push_back(&f);
   if (sub == kMissingValue && !askable.empty()) {
     const FunctionSpec& f = *askable[pick(rng, askable.size())];
-    std::vector<const ParamSpec*> req;
-    for (const auto& p : f.params)
-      if (p.required) req.push_back(&p);
+    const std::vector<const ParamSpec*> req = required_params(f);
     const ParamSpec& gone = *req[pick(rng, req.size())];
     ask_for(x, f, ctx, rng, false, gone.key);
     x.assistant["content"] = missing_answer(f, gone, rng);
@@ -379,9 +384,7 @@ void generate_generalist(const GeneralistOptions& opt, GeneralistStats* stats,
           assistant["content"] = unsupported_answer(offered, rng);
         } else {
           const FunctionSpec& f = offered[0];
-          std::vector<const ParamSpec*> req;
-          for (const auto& p : f.params)
-            if (p.required) req.push_back(&p);
+          const std::vector<const ParamSpec*> req = required_params(f);
           if (req.empty()) continue;  // nothing can be missing: draw another function
           const ParamSpec& gone = *req[pick(rng, req.size())];
           const FunctionRequest r = make_function_request(f, ctx, rng, gone.key);
