@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -173,6 +174,29 @@ TEST(GenGeneralist, ExactKindSharesAndNoCallMix) {
   EXPECT_EQ(st.per_no_call, no_call_want);
   opt.shares[0] = 0.5;  // no longer sums to 1
   EXPECT_THROW(generate_generalist(opt, nullptr), Error);
+}
+
+// Users ask for calls in questions about the thing itself ("How many invoices are there for
+// Acme?", "Invoices for Acme?"), not only in imperatives and "Can you ...?": a model that saw
+// only those answered such questions in text.
+TEST(GenGeneralist, CallRequestsComeAsQuestionsAboutTheThing) {
+  const auto rows = rows_for(600, 5);
+  const std::regex polite(R"(\b(can|could) (you|i|we)\b)", std::regex::icase);
+  int64_t calls = 0, questions = 0;
+  for (const auto& row : rows) {
+    if (!answer_of(row).contains("tool_calls") || row["messages"].size() > 3) continue;
+    std::string text = user_of(row).get<std::string>();
+    for (const char* end : {" Thanks!", " Thank you.", " Thanks in advance.", " Please.",
+                            " Cheers.", " ASAP please.", " Appreciate it!"})
+      if (text.size() > std::strlen(end) && text.ends_with(end))
+        text.resize(text.size() - std::strlen(end));
+    ++calls;
+    questions += text.ends_with("?") && !std::regex_search(text, polite) ? 1 : 0;
+  }
+  ASSERT_GT(calls, 200);
+  // 109 of 420 with seed 5; the frames before this test gave about 6% (3 of their 44).
+  EXPECT_GT(questions, calls / 6) << questions << " of " << calls;
+  EXPECT_LT(questions, calls / 2) << questions << " of " << calls;
 }
 
 TEST(GenGeneralist, RelativeDatesComeWithTodayAndResolve) {

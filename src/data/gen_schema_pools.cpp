@@ -258,44 +258,53 @@ const EnumPool& enum_pool(const std::string& id) {
 }
 
 const std::vector<VerbDef>& verb_defs() {
+  // Frames: imperatives, polite questions, questions about the thing itself ("How many
+  // invoices are there ...?") and bare noun phrases ("Invoices for Acme?", "A table for two,
+  // please."), so that a request put as a question is still read as a call.
   static const std::vector<VerbDef> kVerbs = {
       {"create", "create|add|new|register|open", "create",
        "Create {ae}{args}.|Can you add {ae}{args}?|I need a new {e}{args}.|Please set up "
-       "{ae}{args}.|"
-       "Open {ae}{args}, please.|Could you register {ae}{args}?|Make {ae}{args}.",
+       "{ae}{args}.|Open {ae}{args}, please.|Could you register {ae}{args}?|Make {ae}{args}.|"
+       "New {e}{args}, please.|Could I get {ae}{args}?|Can we add {ae}{args}?",
        false},
       {"get", "get|fetch|show|lookup|read", "look up",
-       "Show me the {e}{args}.|Can you pull up the {e}{args}?|Look up the {e}{args}.|What does the "
-       "{e}{args} "
-       "say?|Fetch the details of the {e}{args}.",
+       "Show me the {e}{args}.|Can you pull up the {e}{args}?|Look up the {e}{args}.|What does "
+       "the {e}{args} say?|Fetch the details of the {e}{args}.|What's the latest on the "
+       "{e}{args}?|Where are we with the {e}{args}?|Status of the {e}{args}?|How does the "
+       "{e}{args} look?|Details for the {e}{args}?|What do we have on the {e}{args}?",
        true},
       {"list", "list|search|find|query|browse", "search for",
        "Find {es}{args}.|List {es}{args}.|Which {es} are there{args}?|Search for {es}{args}.|Show "
-       "me all {es}{args}.|Any {es}{args}?",
+       "me all {es}{args}.|Any {es}{args}?|How many {es} are there{args}?|Do we have any "
+       "{es}{args}?|Is there {ae}{args}?|{Es}{args}?|Got any {es}{args}?|What {es} do we "
+       "have{args}?",
        false},
       {"update", "update|edit|modify|change|patch", "update",
        "Update the {e}{args}.|Change the {e}{args}.|Can you edit the {e}{args}?|Please modify the "
-       "{e}{args}.",
+       "{e}{args}.|Could you change the {e}{args}?|Is it possible to update the {e}{args}?",
        true},
       {"delete", "delete|remove|cancel|archive|drop", "remove",
        "Delete the {e}{args}.|Cancel the {e}{args}.|Please remove the {e}{args}.|Get rid of the "
-       "{e}{args}.|"
-       "Archive the {e}{args}.",
+       "{e}{args}.|Archive the {e}{args}.|Can you cancel the {e}{args}?|Could you delete the "
+       "{e}{args}?",
        true},
       {"book", "book|reserve|schedule|hold", "book",
        "Book {ae}{args}.|Reserve {ae}{args}.|Could you schedule {ae}{args}?|I'd like to book "
-       "{ae}{args}.|Hold {ae} for me{args}.",
+       "{ae}{args}.|Hold {ae} for me{args}.|{Ae}{args}, please.|Can I book {ae}{args}?|Any "
+       "chance of {ae}{args}?",
        false},
       {"send", "send|share|submit|dispatch", "send",
-       "Send {ae}{args}.|Submit {ae}{args}.|Please share {ae}{args}.|Can you dispatch {ae}{args}?",
+       "Send {ae}{args}.|Submit {ae}{args}.|Please share {ae}{args}.|Can you dispatch "
+       "{ae}{args}?|Could you send {ae}{args}?|Can {ae} go out{args}?",
        false},
       {"export", "export|download|generate|report", "export",
        "Export the {es}{args}.|Download the {es}{args}.|Generate a report of {es}{args}.|Give "
-       "me an export of the {es}{args}.",
+       "me an export of the {es}{args}.|Can I get an export of the {es}{args}?|{Es}{args} as "
+       "a download, please.",
        false},
       {"assign", "assign|transfer|hand over|reassign", "assign",
        "Assign the {e}{args}.|Hand the {e} over{args}.|Reassign the {e}{args}.|Transfer the "
-       "{e}{args}.",
+       "{e}{args}.|Can you assign the {e}{args}?|Could the {e} be reassigned{args}?",
        true},
   };
   return kVerbs;

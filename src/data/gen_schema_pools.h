@@ -62,7 +62,8 @@ struct VerbDef {
   const char* id;
   const char* names;   // "|"-separated verbs for function names: "create|add|register"
   const char* gloss;   // what it does, for descriptions and answers: "create"
-  const char* frames;  // "|"-separated request frames: {ae} "a lead", {e} "lead", {args} clauses
+  const char* frames;  // "|"-separated request frames: {ae} "a lead", {Ae} "A lead", {e} "lead",
+                       // {es} "leads", {Es} "Leads", {args} the argument clauses
   bool needs_id;       // acts on an existing entity, so its ID is required
 };
 

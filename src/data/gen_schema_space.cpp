@@ -846,14 +846,18 @@ FunctionRequest make_function_request(const FunctionSpec& fn, const DateContext&
     std::swap(clauses[i - 1], clauses[fixed + pick(rng, i - fixed)]);
 
   std::string frame = pick_bar(rng, fn.verb->frames);
-  const bool many = std::string(fn.verb->id) == "list" || std::string(fn.verb->id) == "export";
+  const auto capital = [](std::string t) {
+    t[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(t[0])));
+    return t;
+  };
   for (auto [key, val] : {std::pair<std::string, std::string>{"{ae}", with_article(fn.entity)},
+                          {"{Ae}", capital(with_article(fn.entity))},
                           {"{es}", plural(fn.entity)},
+                          {"{Es}", capital(plural(fn.entity))},
                           {"{e}", fn.entity}}) {
     for (size_t at; (at = frame.find(key)) != std::string::npos;)
       frame.replace(at, key.size(), val);
   }
-  (void)many;
   const size_t at = frame.find("{args}");
   TSFT_CHECK(at != std::string::npos, frame);
   req.pieces.push_back({frame.substr(0, at), false});
