@@ -108,6 +108,50 @@ TEST_F(ConstrainedSampling, RandomTokenWalksDecodeToValidReplies) {
   EXPECT_GT(with_calls, 3);  // walks that wrote calls, not only text
 }
 
+// Random walks that never favour closing or ending tokens run into their budget inside a call;
+// given the tokens left, the constraint closes the call in time, so every walk ends as a valid
+// reply, and the model's own picks are kept until the close needs the rest of the budget.
+TEST_F(ConstrainedSampling, RepliesCutByTheBudgetEndAsValidCalls) {
+  const Tokenizer& tok = *model_->tokenizer;
+  const auto eos = model_->gen_defaults.eos_ids;
+  auto table = std::make_shared<TokenTable>(tok, eos);
+  const auto rows = handwritten_rows();
+  const int64_t V = tok.vocab_size();
+  std::vector<float> logits(static_cast<size_t>(V));
+  Rng rng(11);
+  int64_t forced = 0, cut_in_call = 0;
+  for (size_t r = 0; r < 16; ++r) {
+    const ordered_json& tools = rows[r * 5 % rows.size()]["tools"];
+    const ToolChoiceMode mode = r % 2 ? ToolChoiceMode::kRequired : ToolChoiceMode::kAuto;
+    auto grammar = std::make_shared<ToolCallGrammar>(tools, ToolChoiceSpec{mode, ""});
+    ToolCallConstraint c(table, grammar);
+    Sampler sampler({/*temperature=*/1.0f, 0, 1.0f, /*seed=*/r});
+    const int64_t budget = 90;
+    std::vector<int32_t> ids;
+    bool ended = false;
+    for (int64_t i = 0; i < budget && !ended; ++i) {
+      for (auto& x : logits) x = static_cast<float>(rng.uniform() * 8.0);
+      const auto open = tok.token_id("<tool_call>");
+      if (open && mode == ToolChoiceMode::kAuto) logits[*open] = 30.0f;  // go into a call
+      const int32_t id = c.pick(sampler, logits.data(), V, budget - i);
+      ASSERT_GE(id, 0) << "no token allowed after " << tok.decode(ids);
+      ASSERT_TRUE(c.allows(id));
+      c.accept(id);
+      ended = table->is_end(id);
+      if (!ended) ids.push_back(id);
+    }
+    EXPECT_TRUE(c.matcher().can_end()) << tok.decode(ids);
+    const std::string text = tok.decode(ids, /*skip_special=*/true);
+    expect_valid(text, tools, mode);
+    if (HasFailure()) return;
+    forced += c.stats().forced;
+    cut_in_call += !ended && c.stats().forced > 0;
+    EXPECT_LE(c.stats().forced, ToolCallConstraint::kCloseWindow);
+  }
+  EXPECT_GT(cut_in_call, 4);  // walks the budget closed, not only ones that ended by themselves
+  EXPECT_GT(forced, 0);
+}
+
 TEST_F(ConstrainedSampling, GreedyPicksTheMostLikelyAllowedToken) {
   const Tokenizer& tok = *model_->tokenizer;
   auto table = std::make_shared<TokenTable>(tok, model_->gen_defaults.eos_ids);

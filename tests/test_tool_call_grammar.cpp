@@ -66,6 +66,36 @@ TEST(ToolCallGrammar, AcceptsValidCallsAndText) {
   EXPECT_TRUE(accepts_whole(g, ""));
 }
 
+// closing_bytes takes any state to a valid end: "" where the reply may end already; the
+// open string, object and call closed, and missing required keys given values, otherwise.
+TEST(ToolCallGrammar, ClosingBytesEndEveryPrefixValidly) {
+  auto g = grammar(kWeatherTools);
+  ToolCallMatcher text(g);
+  ASSERT_TRUE(text.feed("Sure"));
+  EXPECT_EQ(text.closing_bytes(), std::optional<std::string>(""));
+  const std::string call =
+      "<tool_call>\n{\"name\": \"send_email\", \"arguments\": {\"to\": \"a@b.c\", "
+      "\"body\": \"hi\"}}\n</tool_call>";
+  for (size_t cut = 1; cut < call.size(); ++cut) {
+    ToolCallMatcher m(g);
+    ASSERT_TRUE(m.feed(call.substr(0, cut)));
+    const auto close = m.closing_bytes();
+    ASSERT_TRUE(close.has_value()) << call.substr(0, cut);
+    EXPECT_FALSE(close->empty()) << call.substr(0, cut);
+    ASSERT_TRUE(m.feed(*close)) << call.substr(0, cut) << " + " << *close;
+    EXPECT_TRUE(m.can_end()) << call.substr(0, cut) << " + " << *close;
+    EXPECT_LE(close->size(), 64u) << call.substr(0, cut) << " + " << *close;
+  }
+  // Within a call whose required "body" is not written yet, the close writes it.
+  ToolCallMatcher m(g);
+  ASSERT_TRUE(m.feed("<tool_call>{\"name\": \"send_email\", \"arguments\": {\"to\": \"x"));
+  const auto close = m.closing_bytes();
+  ASSERT_TRUE(close.has_value());
+  EXPECT_NE(close->find("\"body\""), std::string::npos) << *close;
+  // Too few bytes allowed: none found.
+  EXPECT_EQ(m.closing_bytes(3), std::nullopt);
+}
+
 TEST(ToolCallGrammar, RejectsInvalidCallsAtTheFirstWrongByte) {
   auto g = grammar(kWeatherTools);
   const std::string open = "<tool_call>\n{\"name\": \"";
@@ -397,6 +427,41 @@ TEST(ToolCallGrammar, RandomSchemasNeverDeadEndAndAlwaysValidate) {
     }
   }
   EXPECT_GT(calls, 200);  // the walks did write calls, not only text
+}
+
+// closing_bytes from any point of a call over random schemas (patterns, bounds, enums, nested
+// objects and arrays, required keys, anyOf, allOf): the bytes it gives feed, end the reply
+// validly, and stay short (a pattern such as [0-9]+\.[0-9]+ moves on to its '.').
+TEST(ToolCallGrammar, ClosingBytesEndRandomCallsAtAnyPoint) {
+  Rng rng(5);
+  int closed = 0;
+  size_t longest = 0;
+  for (int round = 0; round < 150; ++round) {
+    ordered_json params = random_schema(rng, 3);
+    if (!(params.contains("type") && params["type"] == "object"))
+      params = {{"type", "object"}, {"properties", {{"v", params}}}, {"required", {"v"}}};
+    const ordered_json tools = ordered_json::array(
+        {{{"type", "function"}, {"function", {{"name", "fn_0"}, {"parameters", params}}}}});
+    const ToolChoiceSpec choice{round % 2 ? ToolChoiceMode::kRequired : ToolChoiceMode::kAuto, ""};
+    auto g = std::make_shared<ToolCallGrammar>(tools, choice);
+    const std::string walk = random_walk(g, rng, true);
+    ASSERT_FALSE(HasFailure()) << tools.dump();
+    for (int k = 0; k < 8; ++k) {
+      const size_t cut = walk.empty() ? 0 : rng.next_u64() % walk.size();
+      ToolCallMatcher m(g);
+      ASSERT_TRUE(m.feed(walk.substr(0, cut)));
+      const auto close = m.closing_bytes();
+      ASSERT_TRUE(close.has_value()) << tools.dump() << "\n" << walk.substr(0, cut);
+      ASSERT_TRUE(m.feed(*close));
+      ASSERT_TRUE(m.can_end()) << walk.substr(0, cut) << " + " << *close;
+      expect_valid_reply(walk.substr(0, cut) + *close, tools, choice);
+      ASSERT_FALSE(HasFailure()) << tools.dump();
+      longest = std::max(longest, close->size());
+      ++closed;
+    }
+  }
+  EXPECT_EQ(closed, 150 * 8);
+  EXPECT_LE(longest, 200u);
 }
 
 TEST(ToolCallGrammar, HandwrittenSchemasNeverDeadEndAndAlwaysValidate) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <set>
 
 #include "chat/tool_call_grammar_internal.h"
 #include "core/error.h"
@@ -677,6 +678,47 @@ std::vector<Config> step_all(const std::vector<Config>& configs, const Rules& ru
   return next;
 }
 
+// Where a set of configurations stands, as far as its way to an end goes: envelope and stack,
+// each frame's kind, phase and property, and of what it has written only what decides what may
+// follow (a literal's text, a number's length and sign and point, a pattern's automaton state,
+// a date's length, a string's or array's length up to its minimum). closing_bytes prefers bytes that reach a place not reached before,
+// so a pattern such as [0-9]+\.[0-9]+ goes on to its '.' rather than writing digits for ever.
+std::string place_of(const std::vector<Config>& configs) {
+  std::string out;
+  const auto put = [&out](int64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  for (const Config& c : configs) {
+    put(static_cast<int64_t>(c.env));
+    put(c.pos);
+    put(c.calls);
+    put(static_cast<int64_t>(c.stack.size()));
+    for (const Frame& f : c.stack) {
+      put(reinterpret_cast<intptr_t>(f.node));
+      put(static_cast<int64_t>(f.kind) << 16 | f.phase << 8 | f.key);
+      put(f.escape << 8 | f.utf8_left);
+      put(f.prop);
+      const int64_t least = f.node == nullptr       ? 0
+                            : f.kind == FrameKind::kArray ? f.node->min_items
+                                                          : f.node->min_length;
+      // A date's or date-time's length in full: what may follow depends on where it stands.
+      const bool formatted = f.node != nullptr && f.kind == FrameKind::kString &&
+                             f.node->format != StringFormat::kNone;
+      put(formatted ? f.count : std::min<int64_t>(f.count, least));
+      put(static_cast<int64_t>(f.extra_keys.size()));
+      put(static_cast<int64_t>(f.seen.size()));
+      for (uint8_t u : f.used) put(u);
+      for (uint16_t id : f.regex.ids) put(id);
+      put(f.regex.accepting);
+      if (f.kind == FrameKind::kLiteral) out += f.text + '\0';
+      if (f.kind == FrameKind::kNumber) {  // its length and form, not every digit
+        put(static_cast<int64_t>(f.text.size()));
+        put((f.text.find('-') != std::string::npos) << 1 | (f.text.find('.') != std::string::npos));
+      }
+    }
+    out += '|';
+  }
+  return out;
+}
+
 }  // namespace
 
 ToolCallMatcher::ToolCallMatcher(std::shared_ptr<const ToolCallGrammar> grammar)
@@ -724,6 +766,72 @@ bool ToolCallMatcher::can_end() const {
   for (const Config& c : configs_)
     if (config_can_end(c, *grammar_)) return true;
   return false;
+}
+
+std::optional<std::string> ToolCallMatcher::closing_bytes(size_t max_bytes) const {
+  static const std::string kOrder = [] {
+    std::string o =
+        "\"}],:0123456789<>/abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMNOPQRSTUVWXYZ-.[{\n ";
+    for (int b = 1; b < 256; ++b)
+      if (o.find(static_cast<char>(b)) == std::string::npos) o += static_cast<char>(b);
+    return o;
+  }();
+  const Rules rules = rules_of(*grammar_, grammar_->call_);
+  const auto ends = [&](const std::vector<Config>& configs) {
+    for (const Config& c : configs)
+      if (config_can_end(c, *grammar_)) return true;
+    return false;
+  };
+  if (ends(configs_)) return std::string();
+  // Greedy first: at each byte the first in kOrder that reaches a new place. It closes strings,
+  // objects and calls in one pass and is all most states need.
+  {
+    std::vector<Config> at = configs_;
+    std::set<std::string> reached = {place_of(at)};
+    std::string out;
+    while (out.size() < max_bytes) {
+      bool moved = false;
+      for (char b : kOrder) {
+        std::vector<Config> next = step_all(at, rules, static_cast<uint8_t>(b));
+        if (next.empty() || !reached.insert(place_of(next)).second) continue;
+        at = std::move(next);
+        out += b;
+        moved = true;
+        break;
+      }
+      if (!moved) break;  // every allowed byte leads back: search instead
+      if (ends(at)) return out;
+    }
+  }
+  // Else breadth first over places (an unanchored pattern such as [0-9]{2} after "9}": the
+  // greedy walk goes back and forth between "a digit last" and "no digit last").
+  struct Step {
+    std::vector<Config> configs;
+    int64_t parent;
+    char byte;
+    size_t depth;
+  };
+  std::vector<Step> steps;
+  steps.push_back({configs_, -1, 0, 0});
+  std::set<std::string> seen = {place_of(configs_)};
+  for (size_t i = 0; i < steps.size(); ++i) {
+    if (steps[i].depth >= max_bytes) continue;
+    for (char b : kOrder) {
+      std::vector<Config> next = step_all(steps[i].configs, rules, static_cast<uint8_t>(b));
+      if (next.empty() || !seen.insert(place_of(next)).second) continue;
+      const bool done = ends(next);
+      steps.push_back({std::move(next), static_cast<int64_t>(i), b, steps[i].depth + 1});
+      if (done) {
+        std::string out;
+        for (int64_t k = static_cast<int64_t>(steps.size()) - 1; k > 0; k = steps[k].parent)
+          out += steps[k].byte;
+        std::reverse(out.begin(), out.end());
+        return out;
+      }
+      if (steps.size() >= kMaxClosingSearch) return std::nullopt;
+    }
+  }
+  return std::nullopt;
 }
 
 bool ToolCallMatcher::in_call() const {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -93,6 +94,15 @@ class ToolCallMatcher {
   void allowed_bytes(bool out[256]) const;
   // Whether the reply may end here (EOS).
   bool can_end() const;
+  // Bytes that take the reply from here to a place where it may end, or nullopt if none is found
+  // within max_bytes; "" where the reply may already end. Found greedily: at each byte the first
+  // (in the order quote, brace, bracket, separators, digits, letters, the rest) that reaches a
+  // place in the grammar not reached before (so a pattern such as [0-9]+\.[0-9]+ moves on to its
+  // '.'); where that walk runs out of new places, breadth first over places, up to
+  // kMaxClosingSearch of them. Short in practice (open strings, objects and arrays closed,
+  // missing required keys given minimal values), not guaranteed shortest; deterministic.
+  std::optional<std::string> closing_bytes(size_t max_bytes = 256) const;
+  static constexpr size_t kMaxClosingSearch = 2048;
   // Whether the reply is inside a call (past the marker; no plain text possible).
   bool in_call() const;
   int64_t calls_finished() const;

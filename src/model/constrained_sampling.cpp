@@ -36,11 +36,50 @@ bool ToolCallConstraint::allows(int32_t id) const {
   return table_->is_text(id) && matcher_.allows(table_->bytes(id));
 }
 
-int32_t ToolCallConstraint::pick(Sampler& sampler, float* logits, int64_t V) {
+int32_t ToolCallConstraint::pick(Sampler& sampler, float* logits, int64_t V,
+                                 int64_t tokens_left) {
   const auto t0 = std::chrono::steady_clock::now();
-  const int32_t id = pick_token(sampler, logits, V);
+  int32_t id = pick_token(sampler, logits, V);
+  if (id >= 0 && tokens_left >= 1 && tokens_left <= kCloseWindow)
+    id = keep_closable(id, tokens_left);
   stats_.seconds += seconds_since(t0);
   return id;
+}
+
+int32_t ToolCallConstraint::keep_closable(int32_t id, int64_t tokens_left) {
+  if (table_->is_end(id)) return id;
+  ToolCallMatcher after = matcher_;
+  after.feed(table_->bytes(id));
+  int32_t first = -1;
+  const int64_t need = close_tokens(after, &first);
+  if (need >= 0 && need <= tokens_left - 1) return id;
+  const int64_t now = close_tokens(matcher_, &first);
+  if (now < 0 || first < 0) return id;  // no close known from here: leave the model's pick
+  ++stats_.forced;
+  return first;
+}
+
+int64_t ToolCallConstraint::close_tokens(const ToolCallMatcher& m, int32_t* first) const {
+  *first = -1;
+  if (m.can_end()) {
+    if (!table_->end_ids().empty()) *first = table_->end_ids()[0];
+    return 0;
+  }
+  const std::optional<std::string> bytes = m.closing_bytes();
+  if (!bytes) return -1;
+  int64_t n = 0;
+  for (size_t p = 0; p < bytes->size(); ++n) {
+    int32_t best = -1;
+    size_t len = 0;
+    for (int32_t id : table_->starting_with(static_cast<uint8_t>((*bytes)[p]))) {
+      const std::string& b = table_->bytes(id);
+      if (b.size() > len && bytes->compare(p, b.size(), b) == 0) best = id, len = b.size();
+    }
+    if (best < 0) return -1;  // a byte no token starts with
+    if (n == 0) *first = best;
+    p += len;
+  }
+  return n;
 }
 
 int32_t ToolCallConstraint::pick_token(Sampler& sampler, float* logits, int64_t V) {

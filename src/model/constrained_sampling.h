@@ -39,6 +39,7 @@ struct ConstraintStats {
   int64_t tokens = 0;      // tokens picked
   int64_t rejected = 0;    // sampler picks the constraint refused
   int64_t full_masks = 0;  // steps that had to test the whole vocabulary
+  int64_t forced = 0;      // tokens put in to close a call before the budget ran out
   double seconds = 0.0;    // spent in pick and accept
 };
 
@@ -57,7 +58,13 @@ class ToolCallConstraint {
   // table's size are candidates (padding rows of a model's embedding are never picked). Returns
   // -1 only if no token is allowed (the matcher's byte-level guarantee makes that a bug; callers
   // end the reply).
-  int32_t pick(Sampler& sampler, float* logits, int64_t V);
+  //
+  // tokens_left: the tokens the reply may still take, this one included (-1: no budget). Within
+  // kCloseWindow tokens of the budget, a pick after which the reply could no longer reach a valid
+  // end in the tokens left (by the matcher's closing_bytes) is replaced by the first token of the
+  // close from here (an end token where the reply may end), so a reply cut by its budget ends as
+  // complete calls or plain text, never as a broken call (ConstraintStats::forced counts these).
+  int32_t pick(Sampler& sampler, float* logits, int64_t V, int64_t tokens_left = -1);
 
   // Advances past `id` (which must be allowed).
   void accept(int32_t id);
@@ -66,9 +73,14 @@ class ToolCallConstraint {
   const ConstraintStats& stats() const { return stats_; }
 
   static constexpr int kFastTries = 8;
+  static constexpr int64_t kCloseWindow = 64;
 
  private:
   int32_t pick_token(Sampler& sampler, float* logits, int64_t V);
+  int32_t keep_closable(int32_t id, int64_t tokens_left);
+  // Tokens of m's closing bytes, split greedily into the longest tokens (0 where m may end;
+  // *first: an end token then), or -1 where no close is known. *first: the first of them.
+  int64_t close_tokens(const ToolCallMatcher& m, int32_t* first) const;
   void advance(int32_t id);
 
   std::shared_ptr<const TokenTable> table_;

@@ -49,7 +49,7 @@ GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCach
   for (int64_t i = 0; i < gen.max_new_tokens; ++i) {
     int32_t next;
     if (constraint) {
-      next = constraint->pick(sampler, logits.data(), V);
+      next = constraint->pick(sampler, logits.data(), V, gen.max_new_tokens - i);
       if (next < 0) break;  // no token fits (a grammar bug): end the reply as cut short
       constraint->accept(next);
     } else {

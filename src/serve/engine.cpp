@@ -240,7 +240,8 @@ void Engine::loop() {
           try {
             float* row = logits.data() + s * V;
             if (l.constraint) {
-              const int32_t id = l.constraint->pick(l.sampler, row, V);
+              const int32_t id =
+                  l.constraint->pick(l.sampler, row, V, l.job.max_tokens - l.generated);
               if (id >= 0) l.constraint->accept(id);
               next_token[s] = id >= 0 ? id : kNoToken;
             } else {
