@@ -117,6 +117,46 @@ TEST(CliEval, ToolCallingFreeAndConstrainedCompared) {
   EXPECT_NE(constrained["name"].get<std::string>().find("(constrained)"), std::string::npos);
   EXPECT_TRUE(constrained["constraint_seconds"].is_number());
   EXPECT_EQ(constrained["tool_calling"]["turns"], 3);
+  // The call gate: over the turns where the model called, with the rates at every threshold;
+  // its threshold for a stated precision applies to other data by --gate-from (names matched).
+  for (const json& m : j["models"]) {
+    const json& g = m["tool_calling"]["gate"];
+    ASSERT_TRUE(g.is_object()) << m.dump();
+    EXPECT_EQ(g["rates"].size(), g["curve"].size());
+    int64_t called = 0;  // turns with a call: predicted calls spread over at most 3 turns
+    if (!g["curve"].empty()) called = g["curve"].back()["answered"].get<int64_t>();
+    EXPECT_EQ(g["n"], called);
+    EXPECT_LE(called, 3);
+  }
+  {
+    // A held-out report naming both entries with their chosen thresholds (the untuned model
+    // calls nothing on these turns, so its own curve is empty): the thresholds are applied.
+    const std::string name = j["models"][0]["name"].get<std::string>();
+    const std::string base = name.substr(0, name.rfind(" (free)"));
+    std::ofstream(d + "/dev.json") << json{
+        {"format", "toolsft-eval/1"},
+        {"task", "tool_calling"},
+        {"models",
+         {{{"name", base + " (free)"},
+           {"tool_calling", {{"gate", {{"operating_point", {{"threshold", 0.25}}}}}}}},
+          {{"name", base + " (constrained)"},
+           {"tool_calling", {{"gate", {{"operating_point", {{"threshold", 0.5}}}}}}}}}}};
+    const CliResult t = run("eval --task tool-calling --decoding both --data " + d +
+                            "/calls.jsonl --max-examples 3 --max-new-tokens 48 --threads 2 " +
+                            "--gate-from " + d + "/dev.json --out " + d + "/gated");
+    ASSERT_EQ(t.exit_code, 0) << t.out;
+    const json g = read_json(d + "/gated/report.json");
+    for (size_t i = 0; i < 2; ++i) {
+      const json& gate = g["models"][i]["tool_calling"]["gate"];
+      const double want = i == 0 ? 0.25 : 0.5;
+      EXPECT_EQ(gate["fixed_threshold"]["threshold"], want);
+      EXPECT_EQ(gate["fixed_threshold_rates"]["threshold"], want);
+      EXPECT_EQ(gate["fixed_threshold_from"], d + "/dev.json");
+    }
+    const std::string md = read_text(d + "/gated/report.md");
+    EXPECT_NE(md.find(": call gate"), std::string::npos) << md;
+    EXPECT_NE(md.find("threshold from " + d + "/dev.json"), std::string::npos) << md;
+  }
   // A conversation without tools (as glaive's plain chats are) is answered in text only.
   {
     std::ofstream(d + "/no_tools.jsonl")
@@ -283,12 +323,13 @@ TEST(CliEval, BadInputsGiveOneLineErrors) {
     one_line(run(x + "--gate-threshold " + t),
              std::string("--gate-threshold: expected a confidence in [0, 1], got ") + t);
   one_line(run(x + "--gate-threshold 0.5 --gate-from r.json"), "give one or the other");
-  one_line(run(x + "--task tool-calling --gate-precision 0.9"), "need tool-selection scoring");
+  one_line(run(x + "--task perplexity --gate-precision 0.9"), "need tool-selection scoring");
   one_line(run(x + "--mode generation --gate-threshold 0.5"), "need tool-selection scoring");
   one_line(run(x + "--gate-from " + d + "/none.json"), "none.json: cannot open");
   one_line(run(x + "--gate-from " + d + "/x.jsonl"), "x.jsonl: not valid JSON");
   std::ofstream(d + "/calls.json") << R"({"format": "toolsft-eval/1", "task": "tool_calling", "models": []})";
-  one_line(run(x + "--gate-from " + d + "/calls.json"), "not a tool-selection report.json");
+  one_line(run(x + "--gate-from " + d + "/calls.json"),
+           "calls.json: a tool_calling report; a --task tool-selection gate needs thresholds");
   std::ofstream(d + "/gen.json")
       << R"({"task": "tool_selection", "models": [{"name": "base", "tool_selection": {"gate": null}}]})";
   one_line(run(x + "--gate-from " + d + "/gen.json"), "gen.json: no model has a confidence gate");

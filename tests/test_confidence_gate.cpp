@@ -1,6 +1,7 @@
 // The confidence gate of tool selection: coverage/precision curves computed by hand on small
 // inputs (ties, all right, all wrong, a target no threshold reaches, no examples), operating
-// points, a fixed threshold, the JSON shape, and the gate as ClassificationMetrics reports it.
+// points, a fixed threshold, the JSON shape, and the gate as ClassificationMetrics reports it;
+// the call gate of tool calling (a call kept only at a high enough call probability) by hand.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "eval/call_gate.h"
 #include "eval/classification_metrics.h"
 #include "eval/confidence_gate.h"
 
@@ -293,6 +295,64 @@ TEST(ConfidenceGateInMetrics, ScoringWithNoExamplesHasAnEmptyGate) {
   EXPECT_EQ(r.gate->n, 0);
   EXPECT_TRUE(r.gate->curve.empty());
   EXPECT_TRUE(to_json(r)["gate"]["operating_point"].is_null());
+}
+
+// The call gate, by hand. Seven turns (p = call probability; "called" = the model called):
+//   one-call turn, p 0.95, called, AST pass     one-call turn, p 0.6, called, AST pass
+//   one-call turn, p 0.8, called, AST fail      two-call turn, p 0.9, called, AST pass
+//   one-call turn, p 0.3, answered in text      no-call turn, p 0.7, called (hallucinated)
+//   no-call turn, p 0.2, answered in text
+// Examples (called turns): 0.95 right, 0.9 right, 0.8 right, 0.7 wrong, 0.6 right.
+std::vector<ToolCallReport::GateTurn> seven_turns() {
+  using T = ToolCallReport::GateTurn;
+  return {T{0.95, true, true, true, true},  T{0.6, true, true, true, true},
+          T{0.8, true, true, true, false},  T{0.9, true, false, true, true},
+          T{0.3, true, true, false, false}, T{0.7, false, false, true, false},
+          T{0.2, false, false, false, false}};
+}
+
+TEST(CallGate, RatesWithholdCallsBelowTheThreshold) {
+  const auto turns = seven_turns();
+  const CallGateRates all = call_gate_rates(turns, 0.0);  // no gate: the model's own rates
+  EXPECT_DOUBLE_EQ(*all.ast_accuracy_single, 2.0 / 4.0);
+  EXPECT_DOUBLE_EQ(*all.hallucinated_call_rate, 1.0 / 2.0);
+  EXPECT_DOUBLE_EQ(*all.missed_call_rate, 1.0 / 5.0);
+  const CallGateRates at75 = call_gate_rates(turns, 0.75);  // the 0.7 and 0.6 calls withheld
+  EXPECT_DOUBLE_EQ(*at75.ast_accuracy_single, 1.0 / 4.0);
+  EXPECT_DOUBLE_EQ(*at75.hallucinated_call_rate, 0.0);
+  EXPECT_DOUBLE_EQ(*at75.missed_call_rate, 2.0 / 5.0);
+  const CallGateRates none = call_gate_rates({}, 0.5);
+  EXPECT_FALSE(none.ast_accuracy_single.has_value());
+  EXPECT_FALSE(none.hallucinated_call_rate.has_value());
+}
+
+TEST(CallGate, OperatingPointAndFixedThresholdComeWithTheirRates) {
+  GateOptions opt;
+  opt.target_precision = 1.0;
+  opt.fixed_threshold = 0.65;
+  opt.fixed_threshold_from = "--gate-threshold";
+  const CallGateReport r = call_gate(seven_turns(), opt);
+  ASSERT_EQ(r.gate.n, 5);  // the called turns
+  ASSERT_EQ(r.gate.curve.size(), 5u);
+  ASSERT_EQ(r.rates.size(), 5u);
+  // Precision 1 holds down to 0.8 (3 of 3); at 0.7 the hallucinated call comes in.
+  ASSERT_TRUE(r.gate.operating_point.has_value());
+  EXPECT_EQ(r.gate.operating_point->threshold, 0.8);
+  ASSERT_TRUE(r.at_operating_point.has_value());
+  EXPECT_DOUBLE_EQ(*r.at_operating_point->ast_accuracy_single, 1.0 / 4.0);
+  EXPECT_DOUBLE_EQ(*r.at_operating_point->hallucinated_call_rate, 0.0);
+  ASSERT_TRUE(r.at_fixed.has_value());
+  EXPECT_EQ(r.at_fixed->threshold, 0.65);
+  EXPECT_DOUBLE_EQ(*r.at_fixed->hallucinated_call_rate, 1.0 / 2.0);
+  EXPECT_DOUBLE_EQ(*r.at_fixed->missed_call_rate, 2.0 / 5.0);
+  for (size_t k = 0; k < r.rates.size(); ++k) EXPECT_EQ(r.rates[k].threshold, r.gate.curve[k].threshold);
+  const Json j = to_json(r);
+  EXPECT_EQ(j["operating_point"]["threshold"], 0.8);
+  EXPECT_EQ(j["operating_point_rates"]["threshold"], 0.8);
+  EXPECT_EQ(j["fixed_threshold_from"], "--gate-threshold");
+  EXPECT_EQ(j["rates"].size(), j["curve"].size());
+  EXPECT_EQ(j.items().begin().key(), "target_precision");
+  EXPECT_EQ((--j.end()).key(), "curve");
 }
 
 }  // namespace

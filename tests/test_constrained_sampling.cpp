@@ -4,6 +4,8 @@
 // constrained, writes calls that validate on hand-written rows where unconstrained it does not.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -13,6 +15,7 @@
 #include "chat/tool_call.h"
 #include "core/rng.h"
 #include "io/model_loader.h"
+#include "model/call_start.h"
 #include "model/constrained_sampling.h"
 #include "model/generate.h"
 #include "test_util.h"
@@ -150,6 +153,37 @@ TEST_F(ConstrainedSampling, RepliesCutByTheBudgetEndAsValidCalls) {
   }
   EXPECT_GT(cut_in_call, 4);  // walks the budget closed, not only ones that ended by themselves
   EXPECT_GT(forced, 0);
+}
+
+// The call probability is the softmax mass of the tokens that begin the call marker, and only
+// of those: "<", "<tool" and the like are in, words and whitespace are out.
+TEST_F(ConstrainedSampling, CallStartProbabilityIsTheMassOfTokensOpeningACall) {
+  const Tokenizer& tok = *model_->tokenizer;
+  const TokenTable table(tok, model_->gen_defaults.eos_ids);
+  const CallStart start(table, "<tool_call>");
+  ASSERT_FALSE(start.ids().empty());
+  for (int32_t id : start.ids()) {
+    std::string b = table.bytes(id);
+    b.erase(0, b.find_first_not_of(" \t\n\r"));
+    EXPECT_TRUE(std::string("<tool_call>").starts_with(b) || b.starts_with("<tool_call>")) << b;
+  }
+  const auto lt = tok.token_id("<");
+  ASSERT_TRUE(lt.has_value());
+  EXPECT_NE(std::find(start.ids().begin(), start.ids().end(), *lt), start.ids().end());
+  const int32_t word = tok.encode("Sure", false)[0];
+  const int32_t space = tok.encode(" ", false)[0];
+  for (int32_t id : {word, space})
+    EXPECT_EQ(std::find(start.ids().begin(), start.ids().end(), id), start.ids().end()) << id;
+
+  const int64_t V = tok.vocab_size();
+  std::vector<float> logits(static_cast<size_t>(V), -1e9f);
+  logits[*lt] = 0.0f;
+  logits[word] = 0.0f;
+  EXPECT_NEAR(start.probability(logits.data(), V), 0.5, 1e-9);
+  logits[*lt] = std::log(3.0f);  // 3 : 1
+  EXPECT_NEAR(start.probability(logits.data(), V), 0.75, 1e-6);
+  logits[*lt] = -1e9f;
+  EXPECT_NEAR(start.probability(logits.data(), V), 0.0, 1e-12);
 }
 
 TEST_F(ConstrainedSampling, GreedyPicksTheMostLikelyAllowedToken) {

@@ -72,16 +72,18 @@ int cmd_eval(int argc, char** argv) {
       {"max-seq-len", "N", "perplexity: longest sequence; longer ones are dropped", "2048"},
       {"batch-tokens", "N", "scoring and perplexity: tokens per batched forward", "1024"},
       {"gate-precision", "P",
-       "tool selection (scoring): the confidence gate's target precision in (0, 1]; the report "
-       "gives the lowest threshold reaching it on this data and the coverage/precision curve",
+       "tool selection (scoring) and tool calling: the confidence gate's target precision in "
+       "(0, 1]; the report gives the lowest threshold reaching it on this data and the "
+       "coverage/precision curve (tool calling: a call is kept only when the model's probability "
+       "of opening it is >= the threshold; precision = calls kept that the turn wanted)",
        "0.99"},
       {"gate-threshold", "T",
-       "tool selection (scoring): also report the coverage and precision of answering only at "
-       "confidence >= T, in [0, 1] (a threshold chosen on held-out data)",
+       "tool selection (scoring) and tool calling: also report what gating at confidence >= T "
+       "gives, in [0, 1] (a threshold chosen on held-out data)",
        ""},
       {"gate-from", "REPORT",
-       "tool selection (scoring): like --gate-threshold, with each model's chosen threshold "
-       "taken from a report.json of the same models on held-out data (matched by name)",
+       "like --gate-threshold, with each model's chosen threshold taken from a report.json of "
+       "the same models and task on held-out data (matched by name)",
        ""},
       {"skip-invalid", "", "skip rows that fail validation instead of stopping", ""},
       {"out", "DIR", "where report.json, report.md and report.html go", "eval-report"},
@@ -141,12 +143,12 @@ int cmd_eval(int argc, char** argv) {
     fail("--gate-threshold and --gate-from: give one or the other");
   const bool gated = args.given("gate-precision") || args.given("gate-threshold") ||
                      args.given("gate-from");
-  if (gated && (q.task != "tool-selection" || q.mode == "generation"))
+  if (gated && (q.task == "perplexity" || (q.task == "tool-selection" && q.mode == "generation")))
     fail("--gate-precision, --gate-threshold and --gate-from need tool-selection scoring "
-         "(--task tool-selection with --mode scoring or both)");
+         "(--task tool-selection with --mode scoring or both) or --task tool-calling");
   if (args.given("gate-from")) {
     q.gate_thresholds_from = args.str("gate-from");
-    q.gate_thresholds = read_gate_thresholds(q.gate_thresholds_from);
+    q.gate_thresholds = read_gate_thresholds(q.gate_thresholds_from, q.task);
   }
 
   // The models, in table order.

@@ -14,6 +14,7 @@
 #include "core/progress.h"
 #include "data/dataset_rows.h"
 #include "data/sft_dataset.h"
+#include "eval/call_gate.h"
 #include "eval/perplexity_eval.h"
 #include "eval/report_html.h"
 #include "eval/report_markdown.h"
@@ -82,10 +83,15 @@ std::vector<int32_t> stop_ids(const LoadedModel& m) {
 
 }  // namespace
 
-GateThresholds gate_thresholds_of(const ordered_json& report, const std::string& source) {
-  if (!report.is_object() || report.value("task", "") != "tool_selection" ||
-      !report.contains("models") || !report["models"].is_array())
-    fail(source, ": not a tool-selection report.json of toolsft eval");
+GateThresholds gate_thresholds_of(const ordered_json& report, const std::string& source,
+                                  const std::string& eval_task) {
+  const std::string task = report.is_object() ? report.value("task", "") : "";
+  if ((task != "tool_selection" && task != "tool_calling") || !report.contains("models") ||
+      !report["models"].is_array())
+    fail(source, ": not a tool-selection or tool-calling report.json of toolsft eval");
+  if (eval_task != (task == "tool_selection" ? "tool-selection" : "tool-calling"))
+    fail(source, ": a ", task, " report; a --task ", eval_task, " gate needs thresholds chosen on ",
+         eval_task, " data");
   GateThresholds out;
   for (size_t i = 0; i < report["models"].size(); ++i) {
     const ordered_json& m = report["models"][i];
@@ -93,30 +99,31 @@ GateThresholds gate_thresholds_of(const ordered_json& report, const std::string&
     if (!m.is_object() || !m.contains("name") || !m["name"].is_string())
       fail(where, ": expected an object with a \"name\"");
     const std::string name = m["name"].get<std::string>();
-    const ordered_json* ts = m.contains("tool_selection") ? &m["tool_selection"] : nullptr;
+    const ordered_json* ts = m.contains(task) ? &m[task] : nullptr;
     if (!ts || !ts->is_object() || !ts->contains("gate") || (*ts)["gate"].is_null())
-      continue;  // a generation-mode entry: no probabilities, no gate
+      continue;  // a generation-mode entry, or turns without tools: no probabilities, no gate
+    const std::string gw = str(where, ".", task, ".gate");
     const ordered_json& gate = (*ts)["gate"];
     if (!gate.is_object() || !gate.contains("operating_point"))
-      fail(where, ".tool_selection.gate: expected an object with \"operating_point\"");
+      fail(gw, ": expected an object with \"operating_point\"");
     const ordered_json& op = gate["operating_point"];
     if (op.is_null()) {
       out[name] = std::nullopt;
       continue;
     }
     if (!op.is_object() || !op.contains("threshold") || !op["threshold"].is_number())
-      fail(where, ".tool_selection.gate.operating_point.threshold: expected a number");
+      fail(gw, ".operating_point.threshold: expected a number");
     const double t = op["threshold"].get<double>();
-    if (!(t >= 0 && t <= 1))
-      fail(where, ".tool_selection.gate.operating_point.threshold: ", t, " is not in [0, 1]");
+    if (!(t >= 0 && t <= 1)) fail(gw, ".operating_point.threshold: ", t, " is not in [0, 1]");
     out[name] = t;
   }
   if (out.empty())
-    fail(source, ": no model has a confidence gate (tool selection in scoring mode)");
+    fail(source, ": no model has a confidence gate (tool selection in scoring mode, or tool "
+         "calling with tools offered)");
   return out;
 }
 
-GateThresholds read_gate_thresholds(const std::string& report_path) {
+GateThresholds read_gate_thresholds(const std::string& report_path, const std::string& task) {
   std::ifstream in(report_path, std::ios::binary);
   if (!in) fail(report_path, ": cannot open");
   ordered_json report;
@@ -125,7 +132,7 @@ GateThresholds read_gate_thresholds(const std::string& report_path) {
   } catch (const ordered_json::exception& e) {  // parse_error, or out_of_range (1e309)
     fail(report_path, ": not valid JSON: ", e.what());
   }
-  return gate_thresholds_of(report, report_path);
+  return gate_thresholds_of(report, report_path, task);
 }
 
 ordered_json run_evaluation(const EvalRequest& q) {
@@ -259,6 +266,18 @@ ordered_json run_evaluation(const EvalRequest& q) {
         e["decoding"] = dec;
         if (ro2.constrained) e["constraint_seconds"] = constraint_seconds;
         e["tool_calling"] = to_json(r);
+        if (!r.gate_turns.empty()) {  // turns with tools, in a format whose calls open with text
+          GateOptions gate;
+          gate.target_precision = q.gate_precision;
+          if (q.gate_threshold) {
+            gate.fixed_threshold = q.gate_threshold;
+            gate.fixed_threshold_from = "--gate-threshold";
+          } else if (!q.gate_thresholds.empty()) {
+            gate.fixed_threshold = gate_threshold_for(q, e["name"].get<std::string>());
+            gate.fixed_threshold_from = q.gate_thresholds_from;
+          }
+          e["tool_calling"]["gate"] = to_json(call_gate(r.gate_turns, gate));
+        }
         entries.push_back(e);
       }
     } else {

@@ -34,21 +34,24 @@ struct EvalRequest {
   int64_t max_seq_len = 2048;             // perplexity
   int64_t batch_tokens = 1024;            // scoring and perplexity
   bool progress = true;
-  // Tool selection (scoring): the confidence gate's target precision, in (0, 1], and optionally
-  // a threshold chosen on other data to apply here: one for every model (gate_threshold), or one
-  // per model by name (gate_thresholds, from gate_thresholds_of). At most one of the two.
+  // Tool selection (scoring) and tool calling: the confidence gate's target precision, in
+  // (0, 1], and optionally a threshold chosen on other data to apply here: one for every model
+  // (gate_threshold), or one per model by name (gate_thresholds, from gate_thresholds_of). At
+  // most one of the two. Tool calling gates the call itself (eval/call_gate.h).
   double gate_precision = 0.99;
   std::optional<double> gate_threshold;
   GateThresholds gate_thresholds;
   std::string gate_thresholds_from;  // where gate_thresholds came from, for the report
 };
 
-// Each scoring model's chosen threshold (its gate.operating_point) in a report.json document, by
+// Each gated model's chosen threshold (its gate.operating_point) in a report.json document, by
 // model name; nullopt for a model whose gate reached no threshold there. `source` names the
-// report in errors. tsft::Error when the document is not a tool-selection report or no model in
-// it has a gate (scoring mode).
-GateThresholds gate_thresholds_of(const nlohmann::ordered_json& report, const std::string& source);
-GateThresholds read_gate_thresholds(const std::string& report_path);
+// report in errors; `task` is the evaluation's (tool-selection or tool-calling). tsft::Error when
+// the document is not a report of that task or no model in it has a gate (tool selection in
+// scoring mode; tool calling on turns with tools).
+GateThresholds gate_thresholds_of(const nlohmann::ordered_json& report, const std::string& source,
+                                  const std::string& task);
+GateThresholds read_gate_thresholds(const std::string& report_path, const std::string& task);
 
 // Loads each model in turn and evaluates it. tsft::Error for bad requests and data.
 nlohmann::ordered_json run_evaluation(const EvalRequest& request);

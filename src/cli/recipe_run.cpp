@@ -494,7 +494,7 @@ int run_recipe(TrainConfig cfg, const RecipeOptions& opt) {
       // and the further test set reports what it gives there.
       if (q.gate_thresholds.empty() && q.task == "tool-selection" && q.mode != "generation") {
         q.gate_thresholds_from = t.dir + "/report.json";
-        q.gate_thresholds = gate_thresholds_of(report, q.gate_thresholds_from);
+        q.gate_thresholds = gate_thresholds_of(report, q.gate_thresholds_from, q.task);
       }
       const Headline h = headline(report, cfg.report.task);
       lines.push_back(t.name + " (" + std::to_string(report["dataset"]["examples"].get<int64_t>()) +

@@ -326,18 +326,20 @@ void reliability_chart(Charts& charts, const ordered_json& report, size_t last) 
   charts.chart(reliability_svg(chart));
 }
 
-// Coverage/precision curves of every model with a confidence gate (scoring mode), each with its
-// chosen operating point; the target precision is the last such model's.
-void gate_chart(Charts& charts, const ordered_json& report, size_t last) {
+// Coverage/precision curves of every model with a confidence gate (tool selection in scoring
+// mode; tool calling's call gate), each with its chosen operating point; the target precision is
+// the last such model's. `task`: the models' section, "tool_selection" or "tool_calling".
+void gate_chart(Charts& charts, const ordered_json& report, size_t last, const char* task) {
+  const bool calls = std::string(task) == "tool_calling";
   CoveragePrecisionChart chart;
   chart.width = 580;
   chart.height = 430;
   const size_t n = report["models"].size();
   for (size_t i = 0; i < n; ++i) {
-    const ordered_json* ts = model_section(report, i, "tool_selection");
+    const ordered_json* ts = model_section(report, i, task);
     auto g = ts ? ts->find("gate") : ordered_json::const_iterator();
     if (!ts || g == ts->end() || g->is_null()) continue;
-    const std::string where = str("report.models[", i, "].tool_selection.gate");
+    const std::string where = str("report.models[", i, "].", task, ".gate");
     if (!g->is_object()) fail(where, ": expected an object");
     GateSeries s;
     s.name = model_name(report, i);
@@ -369,7 +371,8 @@ void gate_chart(Charts& charts, const ordered_json& report, size_t last) {
       if (!coverage || !precision || !threshold) return;
       at = std::make_pair(*coverage, *precision);
       label = str(what, " ", format_threshold(*threshold), ": ", format_percent(*coverage),
-                  " answered at ", format_percent(*precision), " precision");
+                  calls ? " of the calls kept at " : " answered at ", format_percent(*precision),
+                  " precision");
     };
     point("operating_point", "threshold", s.chosen, s.chosen_label);
     point("fixed_threshold", "held-out threshold", s.fixed, s.fixed_label);
@@ -378,13 +381,21 @@ void gate_chart(Charts& charts, const ordered_json& report, size_t last) {
     chart.series.push_back(std::move(s));
   }
   if (chart.series.empty()) {
-    charts.note("No coverage/precision curve: the confidence gate is measured in scoring mode "
-                "only.");
+    if (!calls)
+      charts.note("No coverage/precision curve: the confidence gate is measured in scoring mode "
+                  "only.");
     return;
   }
   if (chart.target_precision) chart.target_label = "target " + format_target(*chart.target_precision);
-  chart.title = str("Coverage vs precision \xE2\x80\x94 ",
-                    chart.series.size() == 1 ? chart.series[0].name : "confidence gate");
+  if (calls) {
+    chart.x_label = "share of the model's calls kept (call probability \xE2\x89\xA5 the threshold)";
+    chart.y_label = "calls kept that the turn wanted";
+  }
+  chart.title = str(calls ? "Calls kept vs their precision \xE2\x80\x94 "
+                          : "Coverage vs precision \xE2\x80\x94 ",
+                    chart.series.size() == 1 ? chart.series[0].name
+                    : calls                  ? "call gate"
+                                             : "confidence gate");
   charts.chart(coverage_precision_svg(chart));
 }
 
@@ -461,12 +472,15 @@ std::string render_html(const ordered_json& report) {
   const std::string last_name = n_models ? model_name(report, last) : "";
   b += "<section><h2>Charts</h2>\n";
   if (task == ReportTask::kToolSelection) f1_chart(charts, report);
-  if (task == ReportTask::kToolCalling) calling_chart(charts, report);
+  if (task == ReportTask::kToolCalling) {
+    calling_chart(charts, report);
+    if (n_models) gate_chart(charts, report, last, "tool_calling");
+  }
   training_chart(charts, report);
   if (task == ReportTask::kToolSelection && n_models) {
     confusion_chart(charts, report, last);
     reliability_chart(charts, report, last);
-    gate_chart(charts, report, last);
+    gate_chart(charts, report, last, "tool_selection");
   }
   b += charts.html() + "</section>\n";
 
@@ -480,6 +494,13 @@ std::string render_html(const ordered_json& report) {
            "<p class=\"lead\">Answer only when the chosen tool's probability is at least the "
            "threshold; below it, abstain (say no tool fits, or ask the user). " +
            html_escape(*gate_summary(report, last)) + "</p>\n" + table_html(*gate) +
+           "</section>\n";
+    }
+  }
+  if (task == ReportTask::kToolCalling && n_models) {
+    if (auto gate = call_gate_table(report, last)) {
+      b += "<section><h2>Call gate \xE2\x80\x94 " + html_escape(last_name) + "</h2>\n" +
+           "<p class=\"lead\">" + html_escape(kCallGateLead) + "</p>\n" + table_html(*gate) +
            "</section>\n";
     }
   }

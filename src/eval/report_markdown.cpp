@@ -242,6 +242,10 @@ std::string render_markdown(const ordered_json& report) {
       out += str("\n", name, " has no tool-selection results.\n");
     }
   }
+  if (task == ReportTask::kToolCalling) {
+    if (auto gate = call_gate_table(report, last))
+      out += str("\n## ", name, ": call gate\n\n", kCallGateLead, "\n\n", table_text(*gate));
+  }
   if (auto errors = errors_table(report, last)) {
     out += str("\n## ", name, ": errors\n\n");
     const size_t n = errors->rows.size();

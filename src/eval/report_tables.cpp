@@ -437,6 +437,67 @@ std::optional<ReportTable> gate_table(const ordered_json& report, size_t i) {
   return t;
 }
 
+std::optional<ReportTable> call_gate_table(const ordered_json& report, size_t i) {
+  const char kCallGate[] = "tool_calling.gate";
+  const std::string where = models_where(i) + "." + kCallGate;
+  const ordered_json* g = section(model_at(report, i), kCallGate, models_where(i));
+  if (!g) return std::nullopt;
+  const auto target = number_field(*g, "target_precision", where);
+  auto curve = g->find("curve");
+  auto rates = g->find("rates");
+  if (curve == g->end() || !curve->is_array() || rates == g->end() || !rates->is_array() ||
+      rates->size() != curve->size())
+    fail(where, ": expected \"curve\" and \"rates\" arrays of one length");
+  ReportTable t;
+  t.headers = {"Gate", "Threshold", "Calls kept", "Precision", "AST one-call", "Hallucinated",
+               "Missed"};
+  t.kinds = {CellKind::kLabel,  CellKind::kNumber, CellKind::kNumber, CellKind::kNumber,
+             CellKind::kNumber, CellKind::kNumber, CellKind::kNumber};
+  // A row: the point's threshold, calls kept and precision, then the rates at that threshold
+  // (`at`, or looked up in "rates" by the point's threshold).
+  auto row = [&](std::string label, const ordered_json* point, const ordered_json* at,
+                 const std::string& pw, bool show_threshold) {
+    std::vector<std::string> r = {std::move(label)};
+    if (!point) {
+      for (int k = 0; k < 6; ++k) r.push_back(kDash);
+      t.rows.push_back(std::move(r));
+      return;
+    }
+    if (!point->is_object()) fail(pw, ": expected an object or null");
+    const auto threshold = number_field(*point, "threshold", pw);
+    if (!at && threshold)
+      for (const ordered_json& x : *rates)
+        if (x.is_object() && number_field(x, "threshold", where + ".rates") == threshold) at = &x;
+    r.push_back(show_threshold && threshold ? format_threshold(*threshold) : kDash);
+    r.push_back(format_count(number_field(*point, "answered", pw)));
+    r.push_back(format_percent(number_field(*point, "precision", pw)));
+    for (const char* key : {"ast_accuracy_single", "hallucinated_call_rate", "missed_call_rate"})
+      r.push_back(at ? format_percent(number_field(*at, key, where + ".rates")) : kDash);
+    t.rows.push_back(std::move(r));
+  };
+  if (!curve->empty())
+    row("no gate (every call)", &curve->back(), &rates->back(), where + ".curve[-1]", false);
+  auto ops = g->find("operating_points");
+  if (ops != g->end() && ops->is_array()) {
+    for (size_t k = 0; k < ops->size(); ++k) {
+      const ordered_json& op = (*ops)[k];
+      const std::string ow = str(where, ".operating_points[", k, "]");
+      if (!op.is_object()) fail(ow, ": expected an object");
+      const auto p = number_field(op, "target_precision", ow);
+      row(str("precision \xE2\x89\xA5 ", p ? format_target(*p) : kDash,
+              p && target && *p == *target ? " (target)" : ""),
+          gate_point(op, "point"), nullptr, ow + ".point", true);
+    }
+  }
+  if (const ordered_json* fixed = gate_point(*g, "fixed_threshold")) {
+    auto from = g->find("fixed_threshold_from");
+    const std::string source = from != g->end() && from->is_string() ? from->get<std::string>() : "";
+    row(source.empty() ? "threshold given" : "threshold from " + source, fixed,
+        gate_point(*g, "fixed_threshold_rates"), where + ".fixed_threshold", true);
+  }
+  return t;
+}
+
 std::optional<std::string> gate_summary(const ordered_json& report, size_t i) {
   const std::string where = models_where(i) + "." + kGate;
   const ordered_json* g = section(model_at(report, i), kGate, models_where(i));

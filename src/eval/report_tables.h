@@ -61,6 +61,18 @@ std::optional<ReportTable> errors_table(const nlohmann::ordered_json& report, si
 // everything. nullopt when the model has no gate (generation mode, other tasks).
 std::optional<ReportTable> gate_table(const nlohmann::ordered_json& report, size_t i);
 
+// The call gate of one model's tool calling (its tool_calling.gate, eval/call_gate.h): no gate,
+// a row per target precision, then the threshold chosen elsewhere when one was applied; each
+// with its threshold, calls kept, their precision, and AST one-call, hallucinated and missed
+// rates once the calls below it are withheld. nullopt when the model has no call gate.
+std::optional<ReportTable> call_gate_table(const nlohmann::ordered_json& report, size_t i);
+// What the call gate table means, for the sentence above it.
+inline constexpr const char* kCallGateLead =
+    "Keep a tool call only when the model's probability of opening a call (at its first token) "
+    "is at least the threshold; below it the call is withheld and the turn is answered in text. "
+    "Precision: calls kept that the turn wanted. The rates are the tool-calling ones with the "
+    "gate applied.";
+
 // One or two sentences on the same gate: what the target precision's threshold gives, or that no
 // threshold reaches it, and what the applied threshold gives. nullopt when there is no gate.
 std::optional<std::string> gate_summary(const nlohmann::ordered_json& report, size_t i);

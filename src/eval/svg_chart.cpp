@@ -537,10 +537,8 @@ std::string coverage_precision_svg(const CoveragePrecisionChart& c) {
   }
   svg.line(left, top, left, top + ph, kAxis);
   svg.line(left, top + ph, left + pw, top + ph, kAxis);
-  svg.text(left + pw / 2, c.height - 8,
-           "coverage (share of requests answered at confidence \xE2\x89\xA5 the threshold)",
-           "middle", 12, kAxis);
-  svg.text(14, top + ph / 2, "precision of the answers", "middle", 12, kAxis, false, -90);
+  svg.text(left + pw / 2, c.height - 8, c.x_label, "middle", 12, kAxis);
+  svg.text(14, top + ph / 2, c.y_label, "middle", 12, kAxis, false, -90);
   return svg.finish();
 }
 

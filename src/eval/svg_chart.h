@@ -107,6 +107,9 @@ struct CoveragePrecisionChart {
   std::vector<GateSeries> series;
   std::optional<double> target_precision;
   std::string target_label;  // the legend's name for the target line ("target 99%")
+  std::string x_label =
+      "coverage (share of requests answered at confidence \xE2\x89\xA5 the threshold)";
+  std::string y_label = "precision of the answers";
   double width = 580, height = 430;
 };
 std::string coverage_precision_svg(const CoveragePrecisionChart& chart);

@@ -397,6 +397,10 @@ TurnResult ToolCallMetrics::add(const ToolCallTurn& turn) {
     hallucinated_ += r.predicted_calls > 0;
   }
   parse_errors_ += !turn.predicted.valid;
+  if (turn.call_probability >= 0.0)
+    s.gate_turns.push_back({turn.call_probability, r.call_turn,
+                            r.call_turn && r.expected_calls == 1, r.predicted_calls > 0,
+                            r.ast_pass});
 
   if (!r.ast_pass && static_cast<int>(s.errors.size()) < max_errors_) {
     Json expected = Json::array();

@@ -25,6 +25,7 @@ struct ToolCallTurn {
   ParsedReply predicted;               // parse_tool_calls of the model's output
   std::string prompt;                  // for the error sample
   std::string raw_output;              // for the error sample; to_openai_json(predicted) if empty
+  double call_probability = -1.0;      // the model's first-token call probability; -1 unknown
 };
 
 // How one turn fared.
@@ -74,6 +75,13 @@ struct ToolCallReport {
     std::string prompt, expected, got, reason;
   };
   std::vector<Error> errors;  // the first max_errors failing turns
+  // Turns with a call probability, for the call gate (a call made below a threshold is
+  // withheld): what each turn needed and what it did.
+  struct GateTurn {
+    double call_probability = 0.0;
+    bool call_turn = false, single = false, called = false, ast_pass = false;
+  };
+  std::vector<GateTurn> gate_turns;
 };
 
 // Accumulates turns. A call turn passes the AST check when the reply parsed (valid), the

@@ -8,6 +8,7 @@
 #include "data/dataset_rows.h"
 #include "data/sft_dataset.h"
 #include "eval/prompt_split.h"
+#include "model/call_start.h"
 #include "model/generate.h"
 #include "model/transformer.h"
 #include "tokenizer/tokenizer.h"
@@ -89,6 +90,14 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
     }
     gen.token_table = std::make_shared<TokenTable>(tok, opt.eos_ids);
   }
+  // The call probability of every turn with tools, for the report's call gate, where the format
+  // opens calls with text (Mistral's [TOOL_CALLS] is a special token: no text token starts it).
+  if (!gen.token_table) gen.token_table = std::make_shared<TokenTable>(tok, opt.eos_ids);
+  const bool json_calls = opt.format == ToolCallFormat::kLlama3Json ||
+                          opt.format == ToolCallFormat::kNameParameters;
+  auto call_start = std::make_shared<CallStart>(*gen.token_table, json_calls ? "{" : "<tool_call>");
+  if (opt.format != ToolCallFormat::kMistral && !call_start->ids().empty())
+    gen.call_start = std::move(call_start);
   KvCache cache = model.make_cache(std::min<int64_t>(ctx, longest + opt.max_new_tokens + 1));
   prefill_prefix(model, task.shared_prefix, cache);
   const int64_t n = static_cast<int64_t>(task.cases.size());
@@ -123,6 +132,7 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
       constraint_seconds += r.constraint.seconds;
       turn.predicted = parse_tool_calls(r.text, opt.format);
       turn.raw_output = r.text;
+      if (!c.tools.is_null() && !c.tools.empty()) turn.call_probability = r.call_probability;
     }
     metrics.add(turn);
     if (opt.on_progress) opt.on_progress(i + 1, n);

@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "model/call_start.h"
 #include "model/text_stream.h"
 
 namespace tsft {
@@ -38,6 +39,7 @@ GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCach
   auto t0 = std::chrono::steady_clock::now();
   model.forward(prompt.data(), static_cast<int64_t>(prompt.size()), cache, logits.data(), 1);
   res.prompt_seconds = seconds_since(t0);
+  if (gen.call_start) res.call_probability = gen.call_start->probability(logits.data(), V);
 
   std::unique_ptr<ToolCallConstraint> constraint;
   if (gen.tool_grammar) {

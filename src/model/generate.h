@@ -14,6 +14,8 @@
 
 namespace tsft {
 
+class CallStart;  // model/call_start.h
+
 struct GenerationConfig {
   int64_t max_new_tokens = 256;
   SamplingParams sampling;
@@ -25,6 +27,8 @@ struct GenerationConfig {
   // tokenizer and eos_ids when not given (share one across many generations).
   std::shared_ptr<const ToolCallGrammar> tool_grammar;
   std::shared_ptr<const TokenTable> token_table;
+  // Set: the result's call_probability is the probability that the first token starts a call.
+  std::shared_ptr<const CallStart> call_start;
 };
 
 struct GenerationResult {
@@ -35,6 +39,7 @@ struct GenerationResult {
   double prompt_seconds = 0.0;
   double decode_seconds = 0.0;
   ConstraintStats constraint;  // with a tool grammar
+  double call_probability = -1.0;  // with gen.call_start (model/call_start.h); -1 otherwise
 };
 
 // on_text, when set, receives the text as it becomes final (held back while it could still be
