@@ -345,7 +345,8 @@ TEST(CallGate, OperatingPointAndFixedThresholdComeWithTheirRates) {
   EXPECT_EQ(r.at_fixed->threshold, 0.65);
   EXPECT_DOUBLE_EQ(*r.at_fixed->hallucinated_call_rate, 1.0 / 2.0);
   EXPECT_DOUBLE_EQ(*r.at_fixed->missed_call_rate, 2.0 / 5.0);
-  for (size_t k = 0; k < r.rates.size(); ++k) EXPECT_EQ(r.rates[k].threshold, r.gate.curve[k].threshold);
+  for (size_t k = 0; k < r.rates.size(); ++k)
+    EXPECT_EQ(r.rates[k].threshold, r.gate.curve[k].threshold);
   const Json j = to_json(r);
   EXPECT_EQ(j["operating_point"]["threshold"], 0.8);
   EXPECT_EQ(j["operating_point_rates"]["threshold"], 0.8);

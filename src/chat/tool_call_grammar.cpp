@@ -681,8 +681,9 @@ std::vector<Config> step_all(const std::vector<Config>& configs, const Rules& ru
 // Where a set of configurations stands, as far as its way to an end goes: envelope and stack,
 // each frame's kind, phase and property, and of what it has written only what decides what may
 // follow (a literal's text, a number's length and sign and point, a pattern's automaton state,
-// a date's length, a string's or array's length up to its minimum). closing_bytes prefers bytes that reach a place not reached before,
-// so a pattern such as [0-9]+\.[0-9]+ goes on to its '.' rather than writing digits for ever.
+// a date's length, a string's or array's length up to its minimum). closing_bytes prefers bytes
+// that reach a place not reached before, so a pattern such as [0-9]+\.[0-9]+ goes on to its '.'
+// rather than writing digits for ever.
 std::string place_of(const std::vector<Config>& configs) {
   std::string out;
   const auto put = [&out](int64_t v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };

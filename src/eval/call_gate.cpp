@@ -61,7 +61,8 @@ nlohmann::ordered_json to_json(const CallGateReport& r) {
   Json j = to_json(r.gate);
   Json curve = std::move(j["curve"]);
   j.erase("curve");
-  j["operating_point_rates"] = r.at_operating_point ? to_json(*r.at_operating_point) : Json(nullptr);
+  j["operating_point_rates"] =
+      r.at_operating_point ? to_json(*r.at_operating_point) : Json(nullptr);
   j["fixed_threshold_rates"] = r.at_fixed ? to_json(*r.at_fixed) : Json(nullptr);
   Json rates = Json::array();
   for (const CallGateRates& x : r.rates) rates.push_back(to_json(x));

@@ -491,7 +491,8 @@ std::optional<ReportTable> call_gate_table(const ordered_json& report, size_t i)
   }
   if (const ordered_json* fixed = gate_point(*g, "fixed_threshold")) {
     auto from = g->find("fixed_threshold_from");
-    const std::string source = from != g->end() && from->is_string() ? from->get<std::string>() : "";
+    const std::string source =
+        from != g->end() && from->is_string() ? from->get<std::string>() : "";
     row(source.empty() ? "threshold given" : "threshold from " + source, fixed,
         gate_point(*g, "fixed_threshold_rates"), where + ".fixed_threshold", true);
   }
