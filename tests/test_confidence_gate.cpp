@@ -356,5 +356,31 @@ TEST(CallGate, OperatingPointAndFixedThresholdComeWithTheirRates) {
   EXPECT_EQ((--j.end()).key(), "curve");
 }
 
+// call_gate() sweeps the curve once; each point's rates must be those counted directly at its
+// threshold, ties of equal probabilities included.
+TEST(CallGate, SweptRatesEqualRatesCountedAtEachThreshold) {
+  std::mt19937 rng(11);
+  std::vector<ToolCallReport::GateTurn> turns;
+  for (int i = 0; i < 300; ++i) {
+    ToolCallReport::GateTurn t;
+    t.call_probability = static_cast<double>(rng() % 11) / 10.0;  // 0, 0.1, ..., 1: many ties
+    t.call_turn = rng() % 4 != 0;
+    t.single = t.call_turn && rng() % 3 != 0;
+    t.called = rng() % 5 != 0;
+    t.ast_pass = t.called && t.call_turn && rng() % 2 == 0;
+    turns.push_back(t);
+  }
+  const CallGateReport r = call_gate(turns, GateOptions{});
+  ASSERT_EQ(r.rates.size(), r.gate.curve.size());
+  ASSERT_GE(r.rates.size(), 10u);
+  for (const CallGateRates& swept : r.rates) {
+    const CallGateRates direct = call_gate_rates(turns, swept.threshold);
+    SCOPED_TRACE(swept.threshold);
+    EXPECT_EQ(swept.ast_accuracy_single, direct.ast_accuracy_single);
+    EXPECT_EQ(swept.hallucinated_call_rate, direct.hallucinated_call_rate);
+    EXPECT_EQ(swept.missed_call_rate, direct.missed_call_rate);
+  }
+}
+
 }  // namespace
 }  // namespace tsft

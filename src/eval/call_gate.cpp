@@ -1,49 +1,80 @@
 #include "eval/call_gate.h"
 
+#include <algorithm>
+
+#include "eval/rate.h"
+
 namespace tsft {
 
 namespace {
 
 using Json = nlohmann::ordered_json;
+using GateTurn = ToolCallReport::GateTurn;
 
-std::optional<double> ratio(int64_t a, int64_t b) {
-  if (b == 0) return std::nullopt;
-  return static_cast<double>(a) / static_cast<double>(b);
-}
+// The rates' numerators and denominators: every turn is counted once by total(), and each call
+// the gate keeps once more by keep().
+struct GateCounts {
+  int64_t single = 0, single_pass = 0, no_call = 0, hallucinated = 0, call = 0, kept = 0;
 
-Json or_null(const std::optional<double>& v) {
-  return v ? Json(*v) : Json(nullptr);
+  void total(const GateTurn& t) {
+    if (t.call_turn) {
+      ++call;
+      single += t.single ? 1 : 0;
+    } else {
+      ++no_call;
+    }
+  }
+  void keep(const GateTurn& t) {
+    if (t.call_turn) {
+      ++kept;
+      single_pass += t.single && t.ast_pass ? 1 : 0;
+    } else {
+      ++hallucinated;
+    }
+  }
+  CallGateRates at(double threshold) const {
+    return {threshold, ratio(single_pass, single), ratio(hallucinated, no_call),
+            ratio(call - kept, call)};
+  }
+};
+
+bool kept_at(const GateTurn& t, double threshold) {
+  return t.called && t.call_probability >= threshold;
 }
 
 }  // namespace
 
-CallGateRates call_gate_rates(std::span<const ToolCallReport::GateTurn> turns, double threshold) {
-  int64_t single = 0, single_pass = 0, no_call = 0, hallucinated = 0, call = 0, missed = 0;
-  for (const auto& t : turns) {
-    const bool calls = t.called && t.call_probability >= threshold;
-    if (t.call_turn) {
-      ++call;
-      missed += calls ? 0 : 1;
-      if (t.single) {
-        ++single;
-        single_pass += calls && t.ast_pass ? 1 : 0;
-      }
-    } else {
-      ++no_call;
-      hallucinated += calls ? 1 : 0;
-    }
+CallGateRates call_gate_rates(std::span<const GateTurn> turns, double threshold) {
+  GateCounts c;
+  for (const GateTurn& t : turns) {
+    c.total(t);
+    if (kept_at(t, threshold)) c.keep(t);
   }
-  return {threshold, ratio(single_pass, single), ratio(hallucinated, no_call), ratio(missed, call)};
+  return c.at(threshold);
 }
 
-CallGateReport call_gate(std::span<const ToolCallReport::GateTurn> turns,
-                         const GateOptions& options) {
+CallGateReport call_gate(std::span<const GateTurn> turns, const GateOptions& options) {
   std::vector<GateExample> examples;
-  for (const auto& t : turns)
-    if (t.called) examples.push_back({t.call_probability, t.call_turn});
+  std::vector<const GateTurn*> called;
+  GateCounts c;
+  for (const GateTurn& t : turns) {
+    c.total(t);
+    if (!t.called) continue;
+    examples.push_back({t.call_probability, t.call_turn});
+    called.push_back(&t);
+  }
   CallGateReport r;
-  r.gate = confidence_gate(examples, options);
-  for (const GatePoint& p : r.gate.curve) r.rates.push_back(call_gate_rates(turns, p.threshold));
+  r.gate = confidence_gate(examples, options);  // also checks every probability lies in [0, 1]
+  // One sweep: the curve's thresholds descend, so each point keeps the calls of the one before
+  // it and those whose probability reaches its lower threshold.
+  std::sort(called.begin(), called.end(), [](const GateTurn* a, const GateTurn* b) {
+    return a->call_probability > b->call_probability;
+  });
+  size_t next = 0;
+  for (const GatePoint& p : r.gate.curve) {
+    while (next < called.size() && kept_at(*called[next], p.threshold)) c.keep(*called[next++]);
+    r.rates.push_back(c.at(p.threshold));
+  }
   if (r.gate.operating_point)
     r.at_operating_point = call_gate_rates(turns, r.gate.operating_point->threshold);
   if (r.gate.fixed) r.at_fixed = call_gate_rates(turns, r.gate.fixed->threshold);

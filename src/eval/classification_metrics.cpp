@@ -7,21 +7,13 @@
 #include <unordered_set>
 
 #include "core/error.h"
+#include "eval/rate.h"
 
 namespace tsft {
 
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-std::optional<double> ratio(double num, double den) {
-  if (den == 0) return std::nullopt;
-  return num / den;
-}
-
-Json or_null(const std::optional<double>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "eval/rate.h"
 
 namespace tsft {
 
@@ -25,10 +26,6 @@ GatePoint point_of(double threshold, int64_t answered, int64_t correct, int64_t 
   p.coverage = n > 0 ? static_cast<double>(answered) / static_cast<double>(n) : 0.0;
   if (answered > 0) p.precision = static_cast<double>(correct) / static_cast<double>(answered);
   return p;
-}
-
-Json or_null(const std::optional<double>& v) {
-  return v ? Json(*v) : Json(nullptr);
 }
 
 Json or_null(const std::optional<GatePoint>& p) {

@@ -9,21 +9,13 @@
 
 #include "chat/json_schema.h"
 #include "core/error.h"
+#include "eval/rate.h"
 
 namespace tsft {
 
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-std::optional<double> ratio(int64_t num, int64_t den) {
-  if (den == 0) return std::nullopt;
-  return static_cast<double>(num) / static_cast<double>(den);
-}
-
-Json or_null(const std::optional<double>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
 
 // Lower-case (ASCII), whitespace runs -> one space, trimmed: "  New   York" == "new york".
 std::string normalise_string(const std::string& s) {
