@@ -140,6 +140,18 @@ TEST(Cli, GenerateConstrainedToolCalls) {
   EXPECT_FALSE(nlohmann::json::parse(none.out).contains("tool_calls")) << none.out;
   expect_one_line_error(run(base + " --tool-choice open_window"), "open_window");
   expect_one_line_error(run(base + " --decoding fancy"), "--decoding");
+  // The call gate: at 1 the reply is text, constrained or free; it needs tool choice auto and
+  // a conversation with tools.
+  for (const char* decoding : {"constrained", "free"}) {
+    const CliResult gated = run(base + " --call-gate 1 --decoding " + decoding);
+    ASSERT_EQ(gated.exit_code, 0) << gated.out;
+    EXPECT_FALSE(nlohmann::json::parse(gated.out).contains("tool_calls")) << gated.out;
+  }
+  expect_one_line_error(run(base + " --call-gate 1 --tool-choice required"),
+                        "--call-gate needs --tool-choice auto");
+  expect_one_line_error(run(base + " --call-gate 1.5"), "call gate threshold must be in [0, 1]");
+  expect_one_line_error(run("generate --model " + kDefaultModel + " --prompt hi --call-gate 0.5"),
+                        "--call-gate need a --conversation that offers tools");
 }
 
 TEST(Cli, InspectProbesTheChatTemplateForTools) {

@@ -177,6 +177,32 @@ TEST(CliEval, ToolCallingFreeAndConstrainedCompared) {
   }
 }
 
+// --call-gate: the gate applied while decoding. At 1 every turn with tools is answered in text
+// (free and constrained), counted in the entry's call_gate; at 0 nothing is withheld.
+TEST(CliEval, CallGateWhileDecodingWithholdsCalls) {
+  const std::string d = temp_dir("tc_call_gate");
+  ASSERT_EQ(run("gen tool-calling --n 4 --seed 5 --out " + d + "/calls.jsonl").exit_code, 0);
+  for (const char* t : {"1", "0"}) {
+    const CliResult r = run("eval --task tool-calling --decoding both --data " + d +
+                            "/calls.jsonl --max-examples 3 --max-new-tokens 24 --threads 2 " +
+                            "--call-gate " + t + " --out " + d + "/gate" + t);
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const json j = read_json(d + "/gate" + t + "/report.json");
+    ASSERT_EQ(j["models"].size(), 2u);
+    for (const json& m : j["models"]) {
+      const json& tc = m["tool_calling"];
+      ASSERT_EQ(tc["turns"], 3);
+      EXPECT_EQ(m["call_gate"]["threshold"], std::stod(t));
+      if (std::string(t) == "1") {
+        EXPECT_EQ(m["call_gate"]["calls_withheld"], 3) << m.dump();
+        EXPECT_EQ(tc["predicted_calls"], 0) << m.dump();
+      } else {
+        EXPECT_EQ(m["call_gate"]["calls_withheld"], 0) << m.dump();
+      }
+    }
+  }
+}
+
 // The confidence gate end to end: a threshold chosen on one generated set at a stated precision,
 // then applied to another by --gate-from (and one given by hand with --gate-threshold).
 TEST(CliEval, ConfidenceGateChosenOnOneSetAndAppliedToAnother) {
@@ -326,6 +352,10 @@ TEST(CliEval, BadInputsGiveOneLineErrors) {
   one_line(run(x + "--task perplexity --gate-precision 0.9"), "need tool-selection scoring");
   one_line(run(x + "--mode generation --gate-threshold 0.5"), "need tool-selection scoring");
   one_line(run(x + "--gate-from " + d + "/none.json"), "none.json: cannot open");
+  one_line(run(x + "--call-gate 0.5"), "--call-gate applies to --task tool-calling only");
+  for (const char* t : {"-0.1", "2", "nan"})
+    one_line(run(x + "--task tool-calling --call-gate " + t),
+             std::string("--call-gate: expected a probability in [0, 1], got ") + t);
   one_line(run(x + "--gate-from " + d + "/x.jsonl"), "x.jsonl: not valid JSON");
   std::ofstream(d + "/calls.json") << R"({"format": "toolsft-eval/1", "task": "tool_calling", "models": []})";
   one_line(run(x + "--gate-from " + d + "/calls.json"),

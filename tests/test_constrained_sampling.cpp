@@ -1,7 +1,8 @@
 // Constrained decoding at the token level, on SmolLM2's real vocabulary: random token walks
 // (random logits, so both the sampler's pick and the whole-vocabulary mask are exercised) always
 // decode to valid replies, greedy picks the most likely allowed token, and the real model,
-// constrained, writes calls that validate on hand-written rows where unconstrained it does not.
+// constrained, writes calls that validate on hand-written rows where unconstrained it does not;
+// the call gate withholds calls below its threshold.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "chat/chat_format.h"
 #include "chat/json_schema.h"
 #include "chat/tool_call.h"
+#include "core/error.h"
 #include "core/rng.h"
 #include "io/model_loader.h"
 #include "model/call_start.h"
@@ -184,6 +186,70 @@ TEST_F(ConstrainedSampling, CallStartProbabilityIsTheMassOfTokensOpeningACall) {
   EXPECT_NEAR(start.probability(logits.data(), V), 0.75, 1e-6);
   logits[*lt] = -1e9f;
   EXPECT_NEAR(start.probability(logits.data(), V), 0.0, 1e-12);
+}
+
+// The call gate while decoding. Two worked calls before the question lead the untuned model to
+// call (greedy); gated at 0 nothing changes, gated just above its call probability (or at 1) the
+// reply is text that neither opens a call nor begins like one, with constrained decoding and
+// without; gated exactly at the probability the call is kept (it needs probability >= threshold).
+TEST_F(ConstrainedSampling, CallGateWithholdsCallsBelowItsThreshold) {
+  Transformer& model = *model_->model;
+  const Tokenizer& tok = *model_->tokenizer;
+  const ChatFormat chat = ChatFormat::from_tokenizer(tok, kModel);
+  const ordered_json tools = ordered_json::parse(R"([{"type": "function", "function": {
+      "name": "get_weather", "description": "Get the current weather for a city",
+      "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                     "required": ["city"]}}}])");
+  const ordered_json messages = ordered_json::parse(R"([
+      {"role": "user", "content": "What's the weather in London?"},
+      {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{\"city\": \"London\"}"}}]},
+      {"role": "user", "content": "What's the weather in Berlin?"},
+      {"role": "assistant", "content": null, "tool_calls": [{"id": "call_2", "type": "function",
+        "function": {"name": "get_weather", "arguments": "{\"city\": \"Berlin\"}"}}]},
+      {"role": "user", "content": "What's the weather in Paris?"}])");
+  const std::vector<int32_t> prompt = tok.encode(chat.render(messages, tools, true));
+  auto table = std::make_shared<TokenTable>(tok, model_->gen_defaults.eos_ids);
+  const ToolCallSyntax syntax = ToolCallSyntax::hermes();
+  for (const bool constrained : {true, false}) {
+    SCOPED_TRACE(constrained ? "constrained" : "free");
+    GenerationConfig gen = model_->gen_defaults;
+    gen.max_new_tokens = 40;
+    gen.token_table = table;
+    if (constrained)
+      gen.tool_grammar = std::make_shared<ToolCallGrammar>(tools, ToolChoiceSpec{}, syntax);
+    gen.call_start = std::make_shared<CallStart>(*table, "<tool_call>");
+    const GenerationResult ungated = generate(model, tok, prompt, gen);
+    const double p = ungated.call_probability;
+    ASSERT_GT(p, 0.0);
+    ASSERT_LT(p, 1.0);
+    const ParsedReply called = parse_tool_calls(ungated.text, ToolCallFormat::kHermes);
+    ASSERT_EQ(called.calls.size(), 1u) << ungated.text;  // the model calls when not gated
+    EXPECT_FALSE(ungated.calls_withheld);
+
+    gen.call_start = nullptr;
+    for (const double threshold : {0.0, p}) {
+      gen.call_gate = std::make_shared<CallGate>(*table, syntax, threshold);
+      const GenerationResult r = generate(model, tok, prompt, gen);
+      EXPECT_EQ(r.call_probability, p);
+      EXPECT_FALSE(r.calls_withheld) << threshold;
+      EXPECT_EQ(r.tokens, ungated.tokens) << threshold;
+    }
+    for (const double threshold : {std::nextafter(p, 1.0), 1.0}) {
+      gen.call_gate = std::make_shared<CallGate>(*table, syntax, threshold);
+      const GenerationResult r = generate(model, tok, prompt, gen);
+      EXPECT_TRUE(r.calls_withheld) << threshold;
+      EXPECT_EQ(r.text.find("<tool_call>"), std::string::npos) << r.text;
+      const ParsedReply reply = parse_tool_calls(r.text, ToolCallFormat::kHermes);
+      EXPECT_TRUE(reply.valid) << reply.error;
+      EXPECT_TRUE(reply.calls.empty()) << r.text;
+      const size_t first = r.text.find_first_not_of(" \n");
+      ASSERT_NE(first, std::string::npos) << r.text;
+      EXPECT_NE(r.text[first], '<') << r.text;
+    }
+  }
+  EXPECT_THROW(CallGate(*table, syntax, 1.5), Error);
+  EXPECT_THROW(CallGate(*table, syntax, std::nan("")), Error);
 }
 
 TEST_F(ConstrainedSampling, GreedyPicksTheMostLikelyAllowedToken) {

@@ -368,6 +368,73 @@ TEST_F(EngineTest, ConstrainedJobsMatchGenerateAlone) {
   EXPECT_EQ(s.constraint.tokens, constrained_tokens);
 }
 
+// Jobs with the call gate (withholding at 1, keeping at 0; constrained and free) batched with an
+// ungated one give what generate() gives with the same gate alone, and the engine counts them.
+TEST_F(EngineTest, GatedJobsMatchGenerateAlone) {
+  const Tokenizer& tok = *model_->tokenizer;
+  const ChatFormat chat = ChatFormat::from_tokenizer(tok, kModel);
+  const std::string with_tools = chat.render(kAsk, kTools, true);
+  auto table = std::make_shared<const TokenTable>(tok, model_->gen_defaults.eos_ids);
+  auto auto_grammar = std::make_shared<const ToolCallGrammar>(kTools, ToolChoiceSpec{});
+  auto gate = [&](double t) {
+    return std::make_shared<const CallGate>(*table, ToolCallSyntax{}, t);
+  };
+  struct Case {
+    std::shared_ptr<const ToolCallGrammar> grammar;  // null: free
+    std::shared_ptr<const CallGate> gate;            // null: no gate
+  };
+  const std::vector<Case> cases = {{auto_grammar, gate(1.0)},
+                                   {nullptr, gate(1.0)},
+                                   {auto_grammar, gate(0.0)},
+                                   {nullptr, nullptr}};
+  auto make = [&](const Case& c) {
+    Job j = job(with_tools, 40);
+    j.tool_grammar = c.grammar;
+    j.call_gate = c.gate;
+    if (c.grammar || c.gate) j.token_table = table;
+    return j;
+  };
+  EngineOptions opt;
+  opt.max_batch = 4;
+  opt.threads = 2;
+  std::vector<JobEvents> got;
+  EngineStats s;
+  {
+    Engine engine(*model_->model, tok, opt);
+    std::vector<std::shared_ptr<JobHandle>> handles;
+    for (const Case& c : cases) handles.push_back(engine.submit(make(c)));
+    for (auto& h : handles) {
+      ASSERT_NE(h, nullptr);
+      got.push_back(wait_done(*h));
+    }
+    for (int tries = 0; tries < 200; ++tries) {
+      s = engine.stats();
+      if (s.running == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  int withheld = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Job j = make(cases[i]);
+    GenerationConfig gen;
+    gen.max_new_tokens = j.max_tokens;
+    gen.eos_ids = j.eos_ids;
+    gen.tool_grammar = j.tool_grammar;
+    gen.token_table = j.token_table;
+    gen.call_gate = j.call_gate;
+    const GenerationResult ref = generate(*model_->model, tok, j.prompt, gen);
+    EXPECT_EQ(got[i].text, ref.text) << i;
+    EXPECT_EQ(got[i].finish_reason, ref.finish_reason) << i;
+    EXPECT_EQ(got[i].completion_tokens, static_cast<int64_t>(ref.tokens.size())) << i;
+    EXPECT_EQ(ref.calls_withheld, cases[i].gate && cases[i].gate->threshold == 1.0) << i;
+    withheld += ref.calls_withheld ? 1 : 0;
+  }
+  for (size_t i : {0, 1}) EXPECT_EQ(got[i].text.find("<tool_call>"), std::string::npos) << i;
+  EXPECT_EQ(s.gated_requests, 3);
+  EXPECT_EQ(s.calls_withheld, withheld);
+  EXPECT_EQ(s.constrained_requests, 2);
+}
+
 TEST_F(EngineTest, RefusesWhatCanNeverRun) {
   EngineOptions opt;
   opt.kv_budget_tokens = 64;

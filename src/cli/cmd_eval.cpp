@@ -85,6 +85,10 @@ int cmd_eval(int argc, char** argv) {
        "like --gate-threshold, with each model's chosen threshold taken from a report.json of "
        "the same models and task on held-out data (matched by name)",
        ""},
+      {"call-gate", "T",
+       "tool calling: decode with the call gate at T in [0, 1] (as serve --call-gate): a turn "
+       "whose call probability is below T is answered in text, never with a call",
+       ""},
       {"skip-invalid", "", "skip rows that fail validation instead of stopping", ""},
       {"out", "DIR", "where report.json, report.md and report.html go", "eval-report"},
       {"threads", "N", "worker threads; 0 = all cores", "0"},
@@ -146,6 +150,12 @@ int cmd_eval(int argc, char** argv) {
   if (gated && (q.task == "perplexity" || (q.task == "tool-selection" && q.mode == "generation")))
     fail("--gate-precision, --gate-threshold and --gate-from need tool-selection scoring "
          "(--task tool-selection with --mode scoring or both) or --task tool-calling");
+  if (args.given("call-gate")) {
+    if (q.task != "tool-calling") fail("--call-gate applies to --task tool-calling only");
+    q.call_gate = args.number("call-gate");
+    if (!(*q.call_gate >= 0 && *q.call_gate <= 1))
+      fail("--call-gate: expected a probability in [0, 1], got ", args.str("call-gate"));
+  }
   if (args.given("gate-from")) {
     q.gate_thresholds_from = args.str("gate-from");
     q.gate_thresholds = read_gate_thresholds(q.gate_thresholds_from, q.task);

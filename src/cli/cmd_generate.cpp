@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/threads.h"
 #include "io/model_loader.h"
+#include "model/call_start.h"
 
 namespace tsft {
 
@@ -34,6 +35,9 @@ const std::vector<OptionSpec>& generate_options() {
       {"tool-choice", "CHOICE",
        "with constrained decoding: auto, none, required, or a function name (must call it)",
        "auto"},
+      {"call-gate", "T",
+       "with a --conversation that offers tools (tool choice auto): answer in text when the "
+       "model's probability of opening a call is below T in [0, 1]", ""},
       {"max-new-tokens", "N", "most tokens to generate", "128"},
       {"temperature", "T", "sampling temperature; 0 = greedy", "0"},
       {"top-k", "K", "sample among the K most likely tokens; 0 = off", "0"},
@@ -118,26 +122,38 @@ int cmd_generate(int argc, char** argv) {
     const std::string decoding = args.str("decoding");
     if (decoding != "constrained" && decoding != "free")
       fail("--decoding: expected constrained or free, got '", decoding, "'");
-    if (decoding == "constrained" && tools.is_array() && !tools.empty()) {
+    const bool offers_tools = tools.is_array() && !tools.empty();
+    const bool gated = args.given("call-gate");
+    if (gated && !offers_tools) fail("--call-gate needs a --conversation that offers tools");
+    if ((decoding == "constrained" || gated) && offers_tools) {
       const ToolCallFormat wire = reply_format(format, tool_format);
       if (wire != ToolCallFormat::kHermes && wire != ToolCallFormat::kLlama3Json)
-        fail("constrained decoding writes Hermes (<tool_call>) or Llama 3 JSON calls; give "
-             "--tool-format hermes or llama3 for this model, or --decoding free");
+        fail("constrained decoding and the call gate write Hermes (<tool_call>) or Llama 3 JSON "
+             "calls; give --tool-format hermes or llama3 for this model, or --decoding free");
+      const ToolCallSyntax syntax = wire == ToolCallFormat::kLlama3Json
+                                        ? ToolCallSyntax::llama3_json()
+                                        : ToolCallSyntax::hermes();
       const std::string choice = args.str("tool-choice");
-      ToolChoiceSpec spec;
-      if (choice == "none") spec.mode = ToolChoiceMode::kNone;
-      else if (choice == "required") spec.mode = ToolChoiceMode::kRequired;
-      else if (choice != "auto") spec = {ToolChoiceMode::kNamed, choice};
-      try {
-        gen.tool_grammar = std::make_shared<ToolCallGrammar>(
-            tools, spec,
-            wire == ToolCallFormat::kLlama3Json ? ToolCallSyntax::llama3_json() : ToolCallSyntax::hermes());
-      } catch (const Error& e) {
-        fail(args.str("conversation"), ": ", e.what());
+      if (decoding == "constrained") {
+        ToolChoiceSpec spec;
+        if (choice == "none") spec.mode = ToolChoiceMode::kNone;
+        else if (choice == "required") spec.mode = ToolChoiceMode::kRequired;
+        else if (choice != "auto") spec = {ToolChoiceMode::kNamed, choice};
+        try {
+          gen.tool_grammar = std::make_shared<ToolCallGrammar>(tools, spec, syntax);
+        } catch (const Error& e) {
+          fail(args.str("conversation"), ": ", e.what());
+        }
+      }
+      if (gated) {
+        if (choice != "auto") fail("--call-gate needs --tool-choice auto (the model chooses)");
+        gen.token_table = std::make_shared<TokenTable>(*m.tokenizer, gen.eos_ids);
+        gen.call_gate = std::make_shared<CallGate>(*gen.token_table, syntax,
+                                                   args.number("call-gate"));
       }
     }
-  } else if (args.given("decoding") || args.given("tool-choice")) {
-    fail("--decoding and --tool-choice need a --conversation that offers tools");
+  } else if (args.given("decoding") || args.given("tool-choice") || args.given("call-gate")) {
+    fail("--decoding, --tool-choice and --call-gate need a --conversation that offers tools");
   }
 
   std::vector<int32_t> ids = m.tokenizer->encode(prompt);
@@ -157,6 +173,9 @@ int cmd_generate(int argc, char** argv) {
     std::fprintf(stderr, "generated ids: %s\n", ids_to_string(r.tokens).c_str());
   const double pp = r.prompt_seconds > 0 ? r.prompt_tokens / r.prompt_seconds : 0.0;
   const double tg = r.decode_seconds > 0 ? r.tokens.size() / r.decode_seconds : 0.0;
+  if (gen.call_gate)
+    log_info("call probability ", r.call_probability, r.calls_withheld
+                 ? ": below the call gate, answered in text" : ": at or above the call gate");
   log_info("prompt ", r.prompt_tokens, " tokens (", static_cast<int>(pp), " tok/s), generated ",
            r.tokens.size(), " tokens (", static_cast<int>(tg), " tok/s), finish: ", r.finish_reason);
   return 0;

@@ -37,6 +37,11 @@ int cmd_serve(int argc, char** argv) {
        "against its tools, tool_choice required/named enforced by the grammar; off: calls are "
        "parsed from free text",
        "on"},
+      {"call-gate", "T",
+       "the call gate: a chat request with tools (tool_choice auto) whose reply opens a call "
+       "with probability below T in [0, 1] is answered in text; choose T on held-out data "
+       "(toolsft eval --task tool-calling --gate-precision P)",
+       ""},
       {"threads", "N", "compute threads; 0 = all cores", "0"},
       {"help", "", "show this help", ""},
   };
@@ -88,6 +93,11 @@ int cmd_serve(int argc, char** argv) {
   cfg.engine.kv_budget_tokens = args.integer("kv-budget");
   if (cfg.engine.kv_budget_tokens < 0) fail("--kv-budget must be >= 0");
   cfg.constrained_decoding = constrained == "on";
+  if (args.given("call-gate")) {
+    cfg.call_gate = args.number("call-gate");
+    if (!(*cfg.call_gate >= 0 && *cfg.call_gate <= 1))
+      fail("--call-gate: expected a probability in [0, 1], got ", args.str("call-gate"));
+  }
 
   http::ServerOptions hopt;
   hopt.host = args.str("host");
@@ -103,13 +113,14 @@ int cmd_serve(int argc, char** argv) {
   });
   server.start();
   std::printf("toolsft serve: %s%s on http://%s:%d (ctx %lld, %lld concurrent, KV budget %lld "
-              "positions, constrained decoding %s%s)\n",
+              "positions, constrained decoding %s%s%s)\n",
               app.config().model_name.c_str(),
               n_adapters ? (" + " + std::to_string(n_adapters) + " adapter(s)").c_str() : "",
               hopt.host.c_str(), server.port(), static_cast<long long>(app.config().context),
               static_cast<long long>(cfg.engine.max_batch),
               static_cast<long long>(app.config().engine.kv_budget_tokens),
               app.constrained_decoding_summary().c_str(),
+              cfg.call_gate ? (", call gate " + args.str("call-gate")).c_str() : "",
               cfg.api_key.empty() ? "" : ", API key required");
   std::fflush(stdout);
   server.run_until_signal();

@@ -75,6 +75,21 @@ std::optional<double> gate_threshold_for(const EvalRequest& q, const std::string
        "); name the models alike with --name");
 }
 
+// The gate options of one report entry: the target precision and a fixed threshold, from
+// --gate-threshold or, when `look_up`, from the --gate-from report's entry named `name`.
+GateOptions gate_options(const EvalRequest& q, bool look_up, const std::string& name) {
+  GateOptions gate;
+  gate.target_precision = q.gate_precision;
+  if (q.gate_threshold) {
+    gate.fixed_threshold = q.gate_threshold;
+    gate.fixed_threshold_from = "--gate-threshold";
+  } else if (look_up && !q.gate_thresholds.empty()) {
+    gate.fixed_threshold = gate_threshold_for(q, name);
+    gate.fixed_threshold_from = q.gate_thresholds_from;
+  }
+  return gate;
+}
+
 std::vector<int32_t> stop_ids(const LoadedModel& m) {
   std::vector<int32_t> ids = m.gen_defaults.eos_ids;
   if (m.tokenizer->eos_id() >= 0) ids.push_back(m.tokenizer->eos_id());
@@ -151,15 +166,16 @@ ordered_json run_evaluation(const EvalRequest& q) {
     fail("gate precision must be in (0, 1], got ", q.gate_precision);
   if (q.gate_threshold && !(*q.gate_threshold >= 0 && *q.gate_threshold <= 1))
     fail("gate threshold must be in [0, 1], got ", *q.gate_threshold);
+  if (q.call_gate && !(*q.call_gate >= 0 && *q.call_gate <= 1))
+    fail("call gate threshold must be in [0, 1], got ", *q.call_gate);
   if (q.gate_threshold && !q.gate_thresholds.empty())
     fail("give one gate threshold for every model or thresholds by model, not both");
   // Thresholds by model, looked up before any model is loaded so that a missing name fails early.
-  std::map<std::string, std::optional<double>> fixed_thresholds;
+  // (Tool calling looks its thresholds up by entry name, which depends on the decoding, later.)
+  std::map<std::string, GateOptions> selection_gates;
   for (const EvalModelSpec& spec : q.models) {
-    if (q.gate_threshold)
-      fixed_thresholds[spec.name] = q.gate_threshold;
-    else if (!q.gate_thresholds.empty() && q.task == "tool-selection" && q.mode != "generation")
-      fixed_thresholds[spec.name] = gate_threshold_for(q, spec.name);
+    const bool look_up = q.task == "tool-selection" && q.mode != "generation";
+    selection_gates[spec.name] = gate_options(q, look_up, spec.name);
   }
   // The rows, read and validated once.
   const std::string data = q.data;
@@ -212,13 +228,7 @@ ordered_json run_evaluation(const EvalRequest& q) {
       for (const char* md : {"generation", "scoring"}) {  // scoring last: the report details its calibration
         if (q.mode != "both" && q.mode != md) continue;
         SelectionRunOptions ro2;
-        GateOptions& gate = ro2.metrics.gate;
-        gate.target_precision = q.gate_precision;
-        if (const auto t = fixed_thresholds.find(spec.name); t != fixed_thresholds.end()) {
-          gate.fixed_threshold = t->second;
-          gate.fixed_threshold_from =
-              q.gate_threshold ? "--gate-threshold" : q.gate_thresholds_from;
-        }
+        ro2.metrics.gate = selection_gates.at(spec.name);
         ro2.batch_tokens = q.batch_tokens;
         ro2.metrics.max_errors = static_cast<int>(q.max_errors);
         ro2.max_new_tokens = q.max_new_tokens;
@@ -252,6 +262,9 @@ ordered_json run_evaluation(const EvalRequest& q) {
         ro2.eos_ids = stop_ids(m);
         ro2.format = reply_format(*chat, q.tool_format);
         ro2.constrained = std::string(dec) == "constrained";
+        ro2.call_gate = q.call_gate;
+        int64_t calls_withheld = 0;
+        ro2.calls_withheld = &calls_withheld;
         double constraint_seconds = 0.0;
         ro2.constraint_seconds = &constraint_seconds;
         const std::string label = "eval " + spec.name + (q.decoding == "both" ? str(" (", dec, ")") : "");
@@ -265,17 +278,11 @@ ordered_json run_evaluation(const EvalRequest& q) {
         e["seconds"] = seconds_since(t0);
         e["decoding"] = dec;
         if (ro2.constrained) e["constraint_seconds"] = constraint_seconds;
+        if (q.call_gate)
+          e["call_gate"] = {{"threshold", *q.call_gate}, {"calls_withheld", calls_withheld}};
         e["tool_calling"] = to_json(r);
         if (!r.gate_turns.empty()) {  // turns with tools, in a format whose calls open with text
-          GateOptions gate;
-          gate.target_precision = q.gate_precision;
-          if (q.gate_threshold) {
-            gate.fixed_threshold = q.gate_threshold;
-            gate.fixed_threshold_from = "--gate-threshold";
-          } else if (!q.gate_thresholds.empty()) {
-            gate.fixed_threshold = gate_threshold_for(q, e["name"].get<std::string>());
-            gate.fixed_threshold_from = q.gate_thresholds_from;
-          }
+          const GateOptions gate = gate_options(q, true, e["name"].get<std::string>());
           e["tool_calling"]["gate"] = to_json(call_gate(r.gate_turns, gate));
         }
         entries.push_back(e);

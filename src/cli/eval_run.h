@@ -42,6 +42,8 @@ struct EvalRequest {
   std::optional<double> gate_threshold;
   GateThresholds gate_thresholds;
   std::string gate_thresholds_from;  // where gate_thresholds came from, for the report
+  // Tool calling: the call gate applied while decoding (model/call_start.h), in [0, 1].
+  std::optional<double> call_gate;
 };
 
 // Each gated model's chosen threshold (its gate.operating_point) in a report.json document, by

@@ -80,13 +80,13 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
   gen.max_new_tokens = opt.max_new_tokens;
   gen.eos_ids = opt.eos_ids;
   ToolCallSyntax syntax;
-  if (opt.constrained) {
+  if (opt.constrained || opt.call_gate) {
     if (opt.format == ToolCallFormat::kLlama3Json) {
       syntax = ToolCallSyntax::llama3_json();
     } else if (opt.format != ToolCallFormat::kHermes) {
-      fail("constrained decoding writes Hermes (<tool_call>) or Llama 3 JSON calls; this model's "
-           "tool-call format is '", tool_call_format_name(opt.format),
-           "': give --tool-format hermes or llama3");
+      fail(opt.constrained ? "constrained decoding" : "the call gate",
+           " writes Hermes (<tool_call>) or Llama 3 JSON calls; this model's tool-call format is '",
+           tool_call_format_name(opt.format), "': give --tool-format hermes or llama3");
     }
     gen.token_table = std::make_shared<TokenTable>(tok, opt.eos_ids);
   }
@@ -98,15 +98,19 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
   auto call_start = std::make_shared<CallStart>(*gen.token_table, json_calls ? "{" : "<tool_call>");
   if (opt.format != ToolCallFormat::kMistral && !call_start->ids().empty())
     gen.call_start = std::move(call_start);
+  if (opt.call_gate)
+    gen.call_gate = std::make_shared<CallGate>(*gen.token_table, syntax, *opt.call_gate);
   KvCache cache = model.make_cache(std::min<int64_t>(ctx, longest + opt.max_new_tokens + 1));
   prefill_prefix(model, task.shared_prefix, cache);
   const int64_t n = static_cast<int64_t>(task.cases.size());
   double constraint_seconds = 0.0;
+  int64_t withheld = 0;
   for (int64_t i = 0; i < n; ++i) {
     const ToolCallingCase& c = task.cases[static_cast<size_t>(i)];
     cache.truncate(P);
     const std::vector<int32_t> rest(c.prompt_ids.begin() + P, c.prompt_ids.end());
     GenerationConfig g = gen;
+    if (c.tools.is_null() || c.tools.empty()) g.call_gate = nullptr;  // no call to withhold
     g.max_new_tokens = std::min<int64_t>(gen.max_new_tokens,
                                          cache.capacity() - static_cast<int64_t>(c.prompt_ids.size()) - 1);
     ToolCallTurn turn;
@@ -130,6 +134,7 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
       }
       const GenerationResult r = generate_after(model, tok, cache, rest, g);
       constraint_seconds += r.constraint.seconds;
+      withheld += r.calls_withheld ? 1 : 0;
       turn.predicted = parse_tool_calls(r.text, opt.format);
       turn.raw_output = r.text;
       if (!c.tools.is_null() && !c.tools.empty()) turn.call_probability = r.call_probability;
@@ -138,6 +143,7 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
     if (opt.on_progress) opt.on_progress(i + 1, n);
   }
   if (opt.constraint_seconds) *opt.constraint_seconds = constraint_seconds;
+  if (opt.calls_withheld) *opt.calls_withheld = withheld;
   return metrics.report();
 }
 

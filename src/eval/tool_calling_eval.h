@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct ToolCallingRunOptions {
   // tool_choice auto: the reply is text or calls that validate. Needs format hermes or llama3.
   bool constrained = false;
   double* constraint_seconds = nullptr;  // when set: the constraint's time over the run
+  // Set: the call gate while decoding (model/call_start.h, threshold in [0, 1]): a turn with
+  // tools whose call probability is below it is answered in text. Needs format hermes or llama3.
+  std::optional<double> call_gate;
+  int64_t* calls_withheld = nullptr;  // when set: the turns the call gate made text only
   int max_errors = 20;
   std::function<void(int64_t, int64_t)> on_progress;  // (done, total)
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
@@ -26,6 +27,25 @@ double CallStart::probability(const float* logits, int64_t V) const {
   for (int32_t id : ids_)
     if (id < V) call += std::exp(static_cast<double>(logits[id] - top));
   return call / all;
+}
+
+CallGate::CallGate(const TokenTable& table, const ToolCallSyntax& syntax, double at)
+    : start(table, syntax.open.empty() ? "{" : syntax.open),
+      threshold(at),
+      text_only(std::make_shared<const ToolCallGrammar>(
+          nlohmann::ordered_json::array(), ToolChoiceSpec{ToolChoiceMode::kNone, ""}, syntax)) {
+  if (!(threshold >= 0 && threshold <= 1))
+    fail("call gate threshold must be in [0, 1], got ", threshold);
+}
+
+bool CallGate::withhold(float* logits, int64_t V, double* probability) const {
+  *probability = start.probability(logits, V);
+  if (*probability >= threshold) return false;
+  // A reply begun with "<" or "<tool" would go on writing what looks like a call (the grammar
+  // refuses only the marker itself: "<tool_call]" is text), so it must begin otherwise.
+  for (int32_t id : start.ids())
+    if (id < V) logits[id] = -std::numeric_limits<float>::infinity();
+  return true;
 }
 
 }  // namespace tsft

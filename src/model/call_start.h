@@ -1,8 +1,10 @@
 // Whether a reply opens with a tool call, as the model sees it: the probability its first token
-// starts the call marker. What gates a tool call on the model's confidence (eval's call gate).
+// starts the call marker (eval's call gate measures it), and the call gate that acts on it while
+// decoding: below a threshold the reply is written as text, never as a call.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +30,25 @@ class CallStart {
  private:
   std::string marker_;
   std::vector<int32_t> ids_;
+};
+
+// The call gate at decoding time: when the call probability of a reply's first token is below
+// `threshold`, the first token is chosen among the others and the whole reply is decoded under
+// `text_only` (tool_choice "none" in the call syntax: text that never opens a call), so the
+// model answers, or asks for what is missing, instead of calling. Immutable; one per server or
+// evaluation, shared by every reply.
+struct CallGate {
+  // syntax: how calls open (Hermes "<tool_call>", Llama 3 JSON "{"); threshold in [0, 1].
+  CallGate(const TokenTable& table, const ToolCallSyntax& syntax, double threshold);
+
+  // Applied to the logits of a reply's first token: sets *probability to the call probability
+  // and, when it is below the threshold, masks the call-start tokens (-inf) and returns true:
+  // the caller then decodes the reply under text_only.
+  bool withhold(float* logits, int64_t V, double* probability) const;
+
+  CallStart start;
+  double threshold;
+  std::shared_ptr<const ToolCallGrammar> text_only;
 };
 
 }  // namespace tsft

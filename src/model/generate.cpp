@@ -41,10 +41,18 @@ GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCach
   res.prompt_seconds = seconds_since(t0);
   if (gen.call_start) res.call_probability = gen.call_start->probability(logits.data(), V);
 
+  std::shared_ptr<const ToolCallGrammar> grammar = gen.tool_grammar;
+  if (gen.call_gate) {
+    TSFT_CHECK(gen.token_table, "the call gate needs a token table");
+    if (gen.call_gate->withhold(logits.data(), V, &res.call_probability)) {
+      grammar = gen.call_gate->text_only;
+      res.calls_withheld = true;
+    }
+  }
   std::unique_ptr<ToolCallConstraint> constraint;
-  if (gen.tool_grammar) {
+  if (grammar) {
     auto table = gen.token_table ? gen.token_table : std::make_shared<TokenTable>(tok, gen.eos_ids);
-    constraint = std::make_unique<ToolCallConstraint>(std::move(table), gen.tool_grammar);
+    constraint = std::make_unique<ToolCallConstraint>(std::move(table), grammar);
   }
 
   t0 = std::chrono::steady_clock::now();

@@ -15,6 +15,7 @@
 namespace tsft {
 
 class CallStart;  // model/call_start.h
+struct CallGate;  // model/call_start.h
 
 struct GenerationConfig {
   int64_t max_new_tokens = 256;
@@ -29,6 +30,10 @@ struct GenerationConfig {
   std::shared_ptr<const TokenTable> token_table;
   // Set: the result's call_probability is the probability that the first token starts a call.
   std::shared_ptr<const CallStart> call_start;
+  // Set: the call gate (model/call_start.h). A reply whose first-token call probability is below
+  // its threshold is decoded as text only (the result's calls_withheld); the result's
+  // call_probability is then set too. Needs token_table.
+  std::shared_ptr<const CallGate> call_gate;
 };
 
 struct GenerationResult {
@@ -39,7 +44,8 @@ struct GenerationResult {
   double prompt_seconds = 0.0;
   double decode_seconds = 0.0;
   ConstraintStats constraint;  // with a tool grammar
-  double call_probability = -1.0;  // with gen.call_start (model/call_start.h); -1 otherwise
+  double call_probability = -1.0;  // with gen.call_start or call_gate; -1 otherwise
+  bool calls_withheld = false;     // the call gate made this reply text only
 };
 
 // on_text, when set, receives the text as it becomes final (held back while it could still be

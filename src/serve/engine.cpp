@@ -78,7 +78,8 @@ Engine::~Engine() {
 std::shared_ptr<JobHandle> Engine::submit(Job job) {
   if (job.prompt.empty()) fail("the prompt is empty");
   if (job.max_tokens < 1) fail("max_tokens must be at least 1");
-  TSFT_CHECK(!job.tool_grammar == !job.token_table, "a tool grammar needs a token table");
+  TSFT_CHECK(!job.tool_grammar == !job.token_table || (job.call_gate && job.token_table),
+             "a tool grammar or a call gate needs a token table, and only they use one");
   const int64_t need = static_cast<int64_t>(job.prompt.size()) + job.max_tokens;
   if (need > opt_.kv_budget_tokens)
     fail("the prompt (", job.prompt.size(), " tokens) plus max_tokens (", job.max_tokens,
@@ -139,6 +140,7 @@ struct Live {
   int32_t last = -1;     // the token sampled last (the next step's input)
   int64_t generated = 0;
   bool done = false;
+  bool withheld = false;  // the call gate made the reply text only
 };
 
 }  // namespace
@@ -172,6 +174,7 @@ void Engine::loop() {
           live.push_back(std::make_unique<Live>(std::move(p.job), p.handle, model_.config(), tok_));
           reserved += need;
           if (live.back()->constraint) ++stats_.constrained_requests;
+          if (live.back()->job.call_gate) ++stats_.gated_requests;
         } catch (const std::exception& e) {  // e.g. out of memory for the cache
           p.handle->finish("error", e.what(), 0);
         }
@@ -239,6 +242,13 @@ void Engine::loop() {
           if (l.fed + seqs[s].n < static_cast<int64_t>(l.job.prompt.size())) continue;
           try {
             float* row = logits.data() + s * V;
+            const CallGate* gate = l.job.call_gate.get();
+            double call_probability = 0.0;
+            if (gate && l.generated == 0 && gate->withhold(row, V, &call_probability)) {
+              l.constraint =
+                  std::make_unique<ToolCallConstraint>(l.job.token_table, gate->text_only);
+              l.withheld = true;
+            }
             if (l.constraint) {
               const int32_t id =
                   l.constraint->pick(l.sampler, row, V, l.job.max_tokens - l.generated);
@@ -288,10 +298,12 @@ void Engine::loop() {
       }
     }
     ConstraintStats ended;  // of the constrained sequences that ended this step
+    int64_t withheld = 0;
     for (auto& l : live) {
       if (!l->done) continue;
       reserved -= l->reserved();
-      if (l->constraint) add_to(ended, l->constraint->stats());
+      if (l->constraint && l->job.tool_grammar) add_to(ended, l->constraint->stats());
+      withheld += l->withheld ? 1 : 0;
     }
     live.erase(std::remove_if(live.begin(), live.end(), [](const auto& l) { return l->done; }),
                live.end());
@@ -299,6 +311,7 @@ void Engine::loop() {
     stats_.steps += seqs.empty() ? 0 : 1;
     stats_.generated_tokens += sampled;
     add_to(stats_.constraint, ended);
+    stats_.calls_withheld += withheld;
     stats_.running = static_cast<int64_t>(live.size());
     stats_.kv_reserved = reserved;
   }

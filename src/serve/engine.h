@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "chat/tool_call_grammar.h"
+#include "model/call_start.h"
 #include "model/constrained_sampling.h"
 #include "model/lora.h"
 #include "model/sampler.h"
@@ -48,6 +49,9 @@ struct Job {
   // The grammar is the request's; the table is the server's, shared by every request.
   std::shared_ptr<const ToolCallGrammar> tool_grammar;
   std::shared_ptr<const TokenTable> token_table;
+  // Set: the call gate (model/call_start.h; needs token_table). A reply whose first-token call
+  // probability is below its threshold is decoded as text only: the call is withheld.
+  std::shared_ptr<const CallGate> call_gate;
 };
 
 // What arrived for a job since the last look.
@@ -93,6 +97,9 @@ struct EngineStats {
   // Constrained decoding (Job::tool_grammar), summed over the sequences that ended.
   int64_t constrained_requests = 0;  // admitted with a grammar
   ConstraintStats constraint;        // tokens, refused picks, whole-vocabulary masks, seconds
+  // The call gate (Job::call_gate): requests decoded with it, and those whose call it withheld.
+  int64_t gated_requests = 0;
+  int64_t calls_withheld = 0;
 };
 
 class Engine {

@@ -98,7 +98,13 @@ std::string ServerMetrics::render(const GaugeValues& g, const ConstraintCounters
        "Decoding steps where a tool-call grammar tested the whole vocabulary.",
        std::to_string(c.full_masks)},
       {"toolsft_constraint_seconds_total", "Time spent picking and accepting under a grammar.",
-       num(c.seconds)}};
+       num(c.seconds)},
+      {"toolsft_call_gated_requests_total",
+       "Chat requests decoded with the call gate (serve --call-gate).",
+       std::to_string(c.gated_requests)},
+      {"toolsft_calls_withheld_total",
+       "Chat replies the call gate made text only (call probability below its threshold).",
+       std::to_string(c.calls_withheld)}};
   for (const auto& [name, help, v] : constraint) {
     o += std::string("# HELP ") + name + " " + help + "\n";
     o += std::string("# TYPE ") + name + " counter\n";

@@ -32,10 +32,12 @@ struct GaugeValues {
 
 // Constrained decoding's counters, as the engine keeps them: requests decoded under a tool-call
 // grammar, and over those that ended, tokens picked, sampler picks the grammar refused, steps
-// that tested the whole vocabulary, and the time spent in the grammar.
+// that tested the whole vocabulary, and the time spent in the grammar; and the call gate's:
+// requests decoded with it, and those whose call it withheld.
 struct ConstraintCounters {
   int64_t requests = 0, tokens = 0, rejected = 0, full_masks = 0;
   double seconds = 0.0;
+  int64_t gated_requests = 0, calls_withheld = 0;
 };
 
 class ServerMetrics {

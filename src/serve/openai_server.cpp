@@ -119,24 +119,32 @@ OpenAiServer::OpenAiServer(LoadedModel model,
     chat_error_ = e.what();
     log_warn("serve: /v1/chat/completions is unavailable: ", chat_error_);
   }
+  // The grammar and the call gate write calls the way the model was shown them; a template
+  // that writes them some other way gets neither rather than a syntax it never learned.
+  std::string unavailable;
+  if (!chat_) {
+    unavailable = "unavailable (no chat template)";
+  } else if (const ToolCallFormat written = chat_->written_call_format();
+             written == ToolCallFormat::kHermes || written == ToolCallFormat::kLlama3Json) {
+    call_syntax_ = written == ToolCallFormat::kLlama3Json ? ToolCallSyntax::llama3_json()
+                                                          : ToolCallSyntax::hermes();
+    if (cfg_.constrained_decoding || cfg_.call_gate)
+      token_table_ =
+          std::make_shared<const TokenTable>(*model_.tokenizer, model_.gen_defaults.eos_ids);
+    constraint_summary_ = std::string("on, ") + tool_call_format_name(written) + " syntax";
+  } else {
+    unavailable = "unavailable (the chat template writes tool calls in neither the Hermes nor the "
+                  "Llama 3 JSON syntax)";
+  }
+  if (cfg_.call_gate) {
+    if (!unavailable.empty()) fail("--call-gate: the call gate is ", unavailable);
+    call_gate_ = std::make_shared<const CallGate>(*token_table_, call_syntax_, *cfg_.call_gate);
+  }
   if (!cfg_.constrained_decoding) {
     constraint_summary_ = "off";
-  } else if (chat_) {
-    // The grammar writes calls the way the model was shown them; a template that writes them
-    // some other way gets no constraint rather than a syntax it never learned.
-    const ToolCallFormat written = chat_->written_call_format();
-    if (written == ToolCallFormat::kHermes || written == ToolCallFormat::kLlama3Json) {
-      call_syntax_ = written == ToolCallFormat::kLlama3Json ? ToolCallSyntax::llama3_json()
-                                                            : ToolCallSyntax::hermes();
-      token_table_ = std::make_shared<const TokenTable>(*model_.tokenizer, model_.gen_defaults.eos_ids);
-      constraint_summary_ = std::string("on, ") + tool_call_format_name(written) + " syntax";
-    } else {
-      constraint_summary_ = "unavailable (the chat template writes tool calls in neither the "
-                            "Hermes nor the Llama 3 JSON syntax)";
-      log_warn("serve: constrained decoding is ", constraint_summary_);
-    }
-  } else {
-    constraint_summary_ = "unavailable (no chat template)";
+  } else if (!unavailable.empty()) {
+    constraint_summary_ = unavailable;
+    if (chat_) log_warn("serve: constrained decoding is ", constraint_summary_);
   }
   created_ = unix_now();
   engine_ = std::make_unique<Engine>(*model_.model, *model_.tokenizer, cfg_.engine);
@@ -201,7 +209,8 @@ void OpenAiServer::route(const http::Request& req, http::Responder& res, std::st
     GaugeValues g{s.queued, s.running, s.kv_reserved, cfg_.engine.kv_budget_tokens,
                   connections_ ? connections_() : 0};
     ConstraintCounters c{s.constrained_requests, s.constraint.tokens, s.constraint.rejected,
-                         s.constraint.full_masks, s.constraint.seconds};
+                         s.constraint.full_masks, s.constraint.seconds,
+                         s.gated_requests,        s.calls_withheld};
     res.respond(200, "text/plain; version=0.0.4", metrics_.render(g, c));
     status = 200;
     return;
@@ -266,7 +275,7 @@ void apply_sampling(const SamplingFields& s, const GenerationConfig& defaults, i
 }  // namespace
 
 std::shared_ptr<const ToolCallGrammar> OpenAiServer::tool_grammar(const ChatRequest& r) const {
-  if (!token_table_ || r.tools.is_null()) return nullptr;
+  if (!cfg_.constrained_decoding || !token_table_ || r.tools.is_null()) return nullptr;
   ToolChoiceSpec choice;
   switch (r.tool_choice) {
     case ToolChoice::kAuto: choice.mode = ToolChoiceMode::kAuto; break;
@@ -298,6 +307,11 @@ int OpenAiServer::chat_completions(const http::Request& req, http::Responder& re
   if (g.job.tool_grammar) g.job.token_table = token_table_;
   const bool offer_tools = !r.tools.is_null() && r.tool_choice != ToolChoice::kNone;
   g.parse_calls = offer_tools;
+  // The call gate decides whether to call only where the model may choose (tool_choice auto).
+  if (call_gate_ && offer_tools && r.tool_choice == ToolChoice::kAuto) {
+    g.job.call_gate = call_gate_;
+    g.job.token_table = token_table_;
+  }
   g.format = reply_format(*chat_, ToolCallFormat::kAuto);
   std::string prompt;
   try {

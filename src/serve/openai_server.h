@@ -33,6 +33,11 @@ struct ServerConfig {
   // enforced by the grammar. Off: tools are only parsed from what the model wrote, and
   // required / named prefill the reply with a call opener.
   bool constrained_decoding = true;
+  // Set: the call gate (model/call_start.h), in [0, 1]. A chat request with tools and
+  // tool_choice auto whose reply's first-token call probability is below it is answered in text
+  // (the model asks or says no tool fits) instead of calling. Choose it on held-out data
+  // (toolsft eval --task tool-calling --gate-precision P: the report's operating point).
+  std::optional<double> call_gate;
 };
 
 class OpenAiServer {
@@ -82,7 +87,8 @@ class OpenAiServer {
   // Constrained decoding: the call syntax of the template and one token table for every
   // request (null when off or unavailable).
   ToolCallSyntax call_syntax_;
-  std::shared_ptr<const TokenTable> token_table_;
+  std::shared_ptr<const TokenTable> token_table_;  // with constrained decoding or the call gate
+  std::shared_ptr<const CallGate> call_gate_;       // with ServerConfig::call_gate
   std::string constraint_summary_;
   ServerMetrics metrics_;
   std::unique_ptr<Engine> engine_;

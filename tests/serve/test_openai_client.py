@@ -4,8 +4,8 @@ Run by ctest (tests/CMakeLists.txt) with the virtual environment scripts/setup.s
     .venv/bin/python tests/serve/test_openai_client.py --binary build/toolsft --model models/...gguf
 Starts real servers (SmolLM2-135M-Instruct, greedy decoding) and checks plain chat, streaming,
 tool calls parsed into tool_calls, every tool_choice form (with schema-constrained decoding on,
-the default, and off), adapter selection by `model`, the error answers, the 429 of a full queue
-and the slot a disconnecting client frees.
+the default, and off), the call gate, adapter selection by `model`, the error answers, the 429
+of a full queue and the slot a disconnecting client frees.
 """
 import argparse
 import concurrent.futures
@@ -49,6 +49,19 @@ FEW_SHOT = [
          "function": {"name": "get_weather", "arguments": "{\"city\": \"London\"}"}}]},
     {"role": "tool", "tool_call_id": "call_1", "content": "{\"temp_c\": 14}"},
     {"role": "assistant", "content": "It is 14 degrees in London."},
+    {"role": "user", "content": "What's the weather in Paris?"},
+]
+
+# Two worked calls before the question: SmolLM2 calls again by itself (tool_choice auto, greedy).
+CALLS_SHOWN = [
+    {"role": "user", "content": "What's the weather in London?"},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_1", "type": "function",
+         "function": {"name": "get_weather", "arguments": "{\"city\": \"London\"}"}}]},
+    {"role": "user", "content": "What's the weather in Berlin?"},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_2", "type": "function",
+         "function": {"name": "get_weather", "arguments": "{\"city\": \"Berlin\"}"}}]},
     {"role": "user", "content": "What's the weather in Paris?"},
 ]
 
@@ -255,6 +268,13 @@ class ServeTest(ToolChoiceTests, unittest.TestCase):
         cls.tmp.cleanup()
         assert code == 0, f"the server exited with {code} on SIGTERM"
 
+    def test_auto_calls_after_worked_calls(self):
+        # What CallGateTest's server withholds: ungated, the model calls here.
+        r = self.chat(messages=CALLS_SHOWN, tools=[WEATHER_TOOL], tool_choice="auto",
+                      max_tokens=40)
+        self.assertEqual(r.choices[0].finish_reason, "tool_calls")
+        self.assertEqual(r.choices[0].message.tool_calls[0].function.name, "get_weather")
+
     def test_health_and_models(self):
         self.assertEqual(self.server.get("/health"), (200, '{"status":"ok"}'))
         models = {m.id: m for m in self.client.models.list().data}
@@ -435,6 +455,7 @@ class ServeTest(ToolChoiceTests, unittest.TestCase):
         self.assertRegex(text, r"toolsft_generation_tokens_total [1-9]")
         self.assertRegex(text, r'toolsft_time_to_first_token_seconds_bucket\{le="\+Inf"\} [1-9]')
         self.assertIn("toolsft_queue_depth 0", text)
+        self.assertIn("toolsft_call_gated_requests_total 0", text)  # no --call-gate here
 
 
 class ConstraintOffTest(ToolChoiceTests, unittest.TestCase):
@@ -464,6 +485,66 @@ class ConstraintOffTest(ToolChoiceTests, unittest.TestCase):
                            timeout=60)
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("--constrained-decoding: expected on or off", p.stderr + p.stdout)
+
+
+class CallGateTest(unittest.TestCase):
+    """--call-gate 1: every reply that tool_choice auto leaves to the model is written as text
+    (no call probability reaches 1), here where the ungated model calls (ServeTest), counted in
+    /metrics; required and named calls are not
+    gated, and requests without tools are not either."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("--call-gate", "1", "--ctx", "1024", "--max-tokens-limit", "512")
+        cls.client = cls.server.client()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.server.close() == 0
+
+    def chat(self, **kw):
+        return self.client.chat.completions.create(model=BASE, temperature=0, **kw)
+
+    def test_auto_replies_are_text(self):
+        gated = self.server.metric("toolsft_call_gated_requests_total")
+        withheld = self.server.metric("toolsft_calls_withheld_total")
+        for stream in (False, True):
+            r = self.chat(messages=CALLS_SHOWN, tools=[WEATHER_TOOL], tool_choice="auto",
+                          max_tokens=40, stream=stream)
+            if stream:
+                chunks = [c for c in r if c.choices]
+                self.assertFalse(any(c.choices[0].delta.tool_calls for c in chunks))
+                text = "".join(c.choices[0].delta.content or "" for c in chunks)
+                reasons = [c.choices[0].finish_reason for c in chunks if c.choices[0].finish_reason]
+                self.assertEqual(len(reasons), 1)
+                reason = reasons[0]
+            else:
+                self.assertIsNone(r.choices[0].message.tool_calls)
+                text, reason = r.choices[0].message.content, r.choices[0].finish_reason
+            self.assertIn(reason, ("stop", "length"))
+            self.assertNotIn("<tool_call>", text)
+            self.assertTrue(text.strip())
+            self.assertFalse(text.strip().startswith("<"), text)  # nor begins like a call
+        self.assertEqual(self.server.metric("toolsft_call_gated_requests_total"), gated + 2)
+        self.assertEqual(self.server.metric("toolsft_calls_withheld_total"), withheld + 2)
+
+    def test_required_named_and_toolless_requests_are_not_gated(self):
+        gated = self.server.metric("toolsft_call_gated_requests_total")
+        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], tool_choice="required",
+                      max_tokens=40)
+        self.assertEqual(r.choices[0].finish_reason, "tool_calls")
+        r = self.chat(messages=FEW_SHOT, tools=[WEATHER_TOOL], max_tokens=40,
+                      tool_choice={"type": "function", "function": {"name": "get_weather"}})
+        self.assertEqual(r.choices[0].message.tool_calls[0].function.name, "get_weather")
+        self.chat(messages=[{"role": "user", "content": "hi"}], max_tokens=3)
+        self.assertEqual(self.server.metric("toolsft_call_gated_requests_total"), gated)
+
+    def test_bad_threshold_is_refused(self):
+        for bad in ("1.5", "-0.1", "x"):
+            p = subprocess.run([ARGS.binary, "serve", "--model", ARGS.model, "--call-gate", bad],
+                               capture_output=True, text=True, timeout=60)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("--call-gate", p.stderr + p.stdout)
 
 
 class LimitsTest(unittest.TestCase):
