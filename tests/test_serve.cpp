@@ -204,6 +204,39 @@ class EngineTest : public ::testing::Test {
     j.eos_ids = model_->gen_defaults.eos_ids;
     return j;  // greedy: SamplingParams{} has temperature 0
   }
+  // Submits every job to one engine, waits for all, and returns their events in job order, with
+  // the engine's counters once no sequence is left running.
+  static std::vector<JobEvents> run_jobs(const std::vector<Job>& jobs, const EngineOptions& opt,
+                                         EngineStats* stats) {
+    std::vector<JobEvents> got;
+    Engine engine(*model_->model, *model_->tokenizer, opt);
+    std::vector<std::shared_ptr<JobHandle>> handles;
+    for (const Job& j : jobs) handles.push_back(engine.submit(j));
+    for (auto& h : handles) {
+      EXPECT_NE(h, nullptr);
+      if (!h) return got;
+      got.push_back(wait_done(*h));
+    }
+    // The loop drops finished sequences just after posting their end: wait for it.
+    for (int tries = 0; tries < 200; ++tries) {
+      *stats = engine.stats();
+      if (stats->running == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return got;
+  }
+  // What generate() gives for a job alone (run after the engine has stopped: a model is used by
+  // one thread at a time).
+  static GenerationResult generate_alone(const Job& j) {
+    GenerationConfig gen;
+    gen.max_new_tokens = j.max_tokens;
+    gen.stop = j.stop;
+    gen.eos_ids = j.eos_ids;
+    gen.tool_grammar = j.tool_grammar;
+    gen.token_table = j.token_table;
+    gen.call_gate = j.call_gate;
+    return generate(*model_->model, *model_->tokenizer, j.prompt, gen);
+  }
   static JobEvents wait_done(JobHandle& h) {
     JobEvents all;
     for (;;) {
@@ -230,31 +263,14 @@ TEST_F(EngineTest, BatchedRequestsMatchGenerateAlone) {
   opt.prefill_chunk = 6;  // prompts run in chunks beside the others' decode steps
   opt.max_step_tokens = 9;  // and a step holds few rows: some prompts wait a step for room
   opt.threads = 2;
-  std::vector<JobEvents> got;
+  std::vector<Job> jobs;
+  for (const auto& [text, n] : reqs) jobs.push_back(job(text, n, {"\n\n"}));
   EngineStats s;
-  {
-    Engine engine(*model_->model, *model_->tokenizer, opt);
-    std::vector<std::shared_ptr<JobHandle>> handles;
-    for (const auto& [text, n] : reqs) handles.push_back(engine.submit(job(text, n, {"\n\n"})));
-    for (auto& h : handles) {
-      ASSERT_NE(h, nullptr);
-      got.push_back(wait_done(*h));
-    }
-    // The loop drops finished sequences just after posting their end: wait for it.
-    for (int tries = 0; tries < 200; ++tries) {
-      s = engine.stats();
-      if (s.running == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
-  // The references run after the engine has stopped: a model is used by one thread at a time.
+  const std::vector<JobEvents> got = run_jobs(jobs, opt, &s);
+  ASSERT_EQ(got.size(), jobs.size());
   for (size_t i = 0; i < reqs.size(); ++i) {
-    const Job j = job(reqs[i].first, reqs[i].second, {"\n\n"});
-    GenerationConfig gen;
-    gen.max_new_tokens = j.max_tokens;
-    gen.stop = j.stop;
-    gen.eos_ids = j.eos_ids;
-    const GenerationResult ref = generate(*model_->model, *model_->tokenizer, j.prompt, gen);
+    const Job& j = jobs[i];
+    const GenerationResult ref = generate_alone(j);
     EXPECT_EQ(got[i].text, ref.text) << reqs[i].first;
     EXPECT_EQ(got[i].finish_reason, ref.finish_reason) << reqs[i].first;
     EXPECT_EQ(got[i].completion_tokens, static_cast<int64_t>(ref.tokens.size())) << reqs[i].first;
@@ -320,31 +336,15 @@ TEST_F(EngineTest, ConstrainedJobsMatchGenerateAlone) {
   EngineOptions opt;
   opt.max_batch = 3;
   opt.threads = 2;
-  std::vector<JobEvents> got;
+  std::vector<Job> jobs;
+  for (const Case& c : cases) jobs.push_back(make(c));
   EngineStats s;
-  {
-    Engine engine(*model_->model, tok, opt);
-    std::vector<std::shared_ptr<JobHandle>> handles;
-    for (const Case& c : cases) handles.push_back(engine.submit(make(c)));
-    for (auto& h : handles) {
-      ASSERT_NE(h, nullptr);
-      got.push_back(wait_done(*h));
-    }
-    for (int tries = 0; tries < 200; ++tries) {
-      s = engine.stats();
-      if (s.running == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
+  const std::vector<JobEvents> got = run_jobs(jobs, opt, &s);
+  ASSERT_EQ(got.size(), jobs.size());
   int64_t constrained_tokens = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
-    const Job j = make(cases[i]);
-    GenerationConfig gen;
-    gen.max_new_tokens = j.max_tokens;
-    gen.eos_ids = j.eos_ids;
-    gen.tool_grammar = j.tool_grammar;
-    gen.token_table = j.token_table;
-    const GenerationResult ref = generate(*model_->model, tok, j.prompt, gen);
+    const Job& j = jobs[i];
+    const GenerationResult ref = generate_alone(j);
     EXPECT_EQ(got[i].text, ref.text) << i;
     EXPECT_EQ(got[i].finish_reason, ref.finish_reason) << i;
     EXPECT_EQ(got[i].completion_tokens, static_cast<int64_t>(ref.tokens.size())) << i;
@@ -397,32 +397,14 @@ TEST_F(EngineTest, GatedJobsMatchGenerateAlone) {
   EngineOptions opt;
   opt.max_batch = 4;
   opt.threads = 2;
-  std::vector<JobEvents> got;
+  std::vector<Job> jobs;
+  for (const Case& c : cases) jobs.push_back(make(c));
   EngineStats s;
-  {
-    Engine engine(*model_->model, tok, opt);
-    std::vector<std::shared_ptr<JobHandle>> handles;
-    for (const Case& c : cases) handles.push_back(engine.submit(make(c)));
-    for (auto& h : handles) {
-      ASSERT_NE(h, nullptr);
-      got.push_back(wait_done(*h));
-    }
-    for (int tries = 0; tries < 200; ++tries) {
-      s = engine.stats();
-      if (s.running == 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-  }
+  const std::vector<JobEvents> got = run_jobs(jobs, opt, &s);
+  ASSERT_EQ(got.size(), jobs.size());
   int withheld = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
-    const Job j = make(cases[i]);
-    GenerationConfig gen;
-    gen.max_new_tokens = j.max_tokens;
-    gen.eos_ids = j.eos_ids;
-    gen.tool_grammar = j.tool_grammar;
-    gen.token_table = j.token_table;
-    gen.call_gate = j.call_gate;
-    const GenerationResult ref = generate(*model_->model, tok, j.prompt, gen);
+    const GenerationResult ref = generate_alone(jobs[i]);
     EXPECT_EQ(got[i].text, ref.text) << i;
     EXPECT_EQ(got[i].finish_reason, ref.finish_reason) << i;
     EXPECT_EQ(got[i].completion_tokens, static_cast<int64_t>(ref.tokens.size())) << i;
