@@ -109,8 +109,9 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
     const ToolCallingCase& c = task.cases[static_cast<size_t>(i)];
     cache.truncate(P);
     const std::vector<int32_t> rest(c.prompt_ids.begin() + P, c.prompt_ids.end());
+    const bool offers_tools = !c.tools.is_null() && !c.tools.empty();
     GenerationConfig g = gen;
-    if (c.tools.is_null() || c.tools.empty()) g.call_gate = nullptr;  // no call to withhold
+    if (!offers_tools) g.call_gate = nullptr;  // no call to withhold
     g.max_new_tokens = std::min<int64_t>(gen.max_new_tokens,
                                          cache.capacity() - static_cast<int64_t>(c.prompt_ids.size()) - 1);
     ToolCallTurn turn;
@@ -137,7 +138,7 @@ ToolCallReport run_tool_calling(Transformer& model, const Tokenizer& tok,
       withheld += r.calls_withheld ? 1 : 0;
       turn.predicted = parse_tool_calls(r.text, opt.format);
       turn.raw_output = r.text;
-      if (!c.tools.is_null() && !c.tools.empty()) turn.call_probability = r.call_probability;
+      if (offers_tools) turn.call_probability = r.call_probability;
     }
     metrics.add(turn);
     if (opt.on_progress) opt.on_progress(i + 1, n);

@@ -39,15 +39,15 @@ GenerationResult generate_after(Transformer& model, const Tokenizer& tok, KvCach
   auto t0 = std::chrono::steady_clock::now();
   model.forward(prompt.data(), static_cast<int64_t>(prompt.size()), cache, logits.data(), 1);
   res.prompt_seconds = seconds_since(t0);
-  if (gen.call_start) res.call_probability = gen.call_start->probability(logits.data(), V);
-
   std::shared_ptr<const ToolCallGrammar> grammar = gen.tool_grammar;
-  if (gen.call_gate) {
+  if (gen.call_gate) {  // the gate measures the call probability itself
     TSFT_CHECK(gen.token_table, "the call gate needs a token table");
     if (gen.call_gate->withhold(logits.data(), V, &res.call_probability)) {
       grammar = gen.call_gate->text_only;
       res.calls_withheld = true;
     }
+  } else if (gen.call_start) {
+    res.call_probability = gen.call_start->probability(logits.data(), V);
   }
   std::unique_ptr<ToolCallConstraint> constraint;
   if (grammar) {

@@ -78,7 +78,7 @@ Engine::~Engine() {
 std::shared_ptr<JobHandle> Engine::submit(Job job) {
   if (job.prompt.empty()) fail("the prompt is empty");
   if (job.max_tokens < 1) fail("max_tokens must be at least 1");
-  TSFT_CHECK(!job.tool_grammar == !job.token_table || (job.call_gate && job.token_table),
+  TSFT_CHECK(!(job.tool_grammar || job.call_gate) == !job.token_table,
              "a tool grammar or a call gate needs a token table, and only they use one");
   const int64_t need = static_cast<int64_t>(job.prompt.size()) + job.max_tokens;
   if (need > opt_.kv_budget_tokens)
