@@ -526,6 +526,12 @@ class CallGateTest(unittest.TestCase):
             self.assertTrue(text.strip())
             self.assertFalse(text.strip().startswith("<"), text)  # nor begins like a call
         self.assertEqual(self.server.metric("toolsft_call_gated_requests_total"), gated + 2)
+        # The engine adds a reply to calls_withheld at the end of the step that finished it, just
+        # after the client has its answer: wait for that step.
+        for _ in range(100):
+            if self.server.metric("toolsft_calls_withheld_total") == withheld + 2:
+                break
+            time.sleep(0.05)
         self.assertEqual(self.server.metric("toolsft_calls_withheld_total"), withheld + 2)
 
     def test_required_named_and_toolless_requests_are_not_gated(self):
