@@ -3,6 +3,7 @@
 // GFLOP/s the prompt pass achieves against that ceiling. Prints a Markdown table.
 //
 //   build/bench/bench_forward [--model PATH] [--threads N] [--prompt-tokens 512] [--gen-tokens 128]
+//                             [--batches 1,4,8,16]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -48,12 +49,26 @@ double gemm_gflops(int64_t M, int64_t K, int64_t N, int reps) {
 int main(int argc, char** argv) {
   std::string model = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
   int threads = 2, prompt_tokens = 512, gen_tokens = 128, reps = 3;
+  std::vector<int> batches = {1, 4, 8, 16};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--model")) model = argv[i + 1];
     else if (!std::strcmp(argv[i], "--threads")) threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--prompt-tokens")) prompt_tokens = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--gen-tokens")) gen_tokens = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--batches")) {
+      batches.clear();
+      for (const char* p = argv[i + 1]; *p != '\0';) {
+        char* end = nullptr;
+        const long b = std::strtol(p, &end, 10);
+        if (end == p || b < 1 || b > 256 || (*end != ',' && *end != '\0')) {
+          std::fprintf(stderr, "--batches: expected sizes like 1,4,16, got %s\n", argv[i + 1]);
+          return 2;
+        }
+        batches.push_back(static_cast<int>(b));
+        p = *end == ',' ? end + 1 : end;
+      }
+    }
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;
@@ -88,7 +103,9 @@ int main(int argc, char** argv) {
 
     // Prompt processing: T random tokens, logits for the last position only.
     std::mt19937 gen(2);
-    std::vector<int32_t> ids(T);
+    // The batched section below starts sequence b at ids[b] with a 32-token prompt.
+    const int max_batch = *std::max_element(batches.begin(), batches.end());
+    std::vector<int32_t> ids(std::max<int64_t>(T, 32 + max_batch));
     for (auto& x : ids) x = static_cast<int32_t>(gen() % c.vocab);
     std::vector<float> logits(c.vocab);
     double best_pp = 1e30;
@@ -118,7 +135,7 @@ int main(int argc, char** argv) {
     // Batched decoding (what the server's engine runs): B sequences of one token per step, each
     // on its own cache after a 32-token prompt; aggregate tokens/s against one sequence's.
     std::vector<std::pair<int, double>> batched;
-    for (int B : {1, 4, 8, 16}) {
+    for (int B : batches) {
       std::vector<KvCache> caches;
       std::vector<int32_t> last(B);
       for (int b = 0; b < B; ++b) {
@@ -149,7 +166,7 @@ int main(int argc, char** argv) {
     std::printf("| generation (tokens/s) | %.1f |\n", tg);
     for (const auto& [B, rate] : batched)
       std::printf("| batched decoding, %d sequences (tokens/s, x one sequence) | %.1f (%.2fx) |\n", B,
-                  rate, rate / batched.front().second);
+                  rate, batches.front() == 1 ? rate / batched.front().second : 0.0);
   } catch (const Error& e) {
     std::fprintf(stderr, "bench_forward: error: %s\n", e.what());
     return 1;

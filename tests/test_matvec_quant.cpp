@@ -122,7 +122,7 @@ TEST(MatmulQuant, RandomBlocksMatchReference) {
   std::mt19937 gen(11);
   for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
     for (int64_t T : {1, 2, 5, 8, 9, 16, 23}) {
-      for (int64_t N : {1, 7, 96}) {
+      for (int64_t N : {1, 7, 13, 96}) {  // around the 6- or 12-row tiles, and several of them
         for (int64_t K : {32, 576, 1536}) {
           const auto w = random_blocks(t, N, K, gen);
           const auto x = random_vector(T * K, gen);
@@ -170,13 +170,13 @@ TEST(MatmulQuant, OutputLayout) {
 }
 
 // matmul_f32_broadcast and matmul_f32_dot against a double-precision sum of the same weights,
-// at every row count around their tiles (6 rows, 16-row passes) and at widths that are not
+// at every row count around their tiles (6 rows, or 12 with AVX-512; 16-row passes) and at widths that are not
 // multiples of a SIMD vector (the broadcast form takes any K, the dot form multiples of 8); the
 // bound is the float32 rounding of a K-term sum.
 TEST(MatmulF32, MatchesDoubleSum) {
   std::mt19937 gen(13);
   for (int64_t T : {1, 2, 5, 6, 7, 9, 15, 16, 17, 33}) {
-    for (int64_t N : {1, 5, 6, 7, 13}) {
+    for (int64_t N : {1, 5, 6, 7, 11, 12, 13, 25}) {
       for (int64_t K : {1, 3, 8, 16, 576}) {
         const auto w = random_vector(N * K, gen);
         const auto x = random_vector(T * K, gen);

@@ -19,6 +19,10 @@
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define TSFT_MATVEC_AVX2 1
 #include <immintrin.h>
+#if defined(__AVX512F__)
+// The broadcast form's kernel in 512-bit registers: 16 inputs are exactly one vector.
+#define TSFT_MATVEC_AVX512 1
+#endif
 #endif
 
 namespace tsft {
@@ -249,10 +253,31 @@ void dot_tile_r(const float* w, const float* x, int64_t K, int C, float* res) {
 // T = 16 it measured 69 GFLOP/s per thread against the dot form's 47 (where GCC loads each
 // input vector once per FMA); at T <= 8 it is slower than the dot form, its 6 broadcasts per
 // k step then feeding only 6 FMAs.
+//
+// With AVX-512 the 16 inputs of a k step are one vector: a tile of 12 weight rows is 12
+// accumulators (FMA latency 4 x 2 pipes needs at least 8) fed by 12 broadcasts and one load.
+#ifdef TSFT_MATVEC_AVX512
+constexpr int kBcRows = 12;  // weight rows per tile
+#else
 constexpr int kBcRows = 6;  // weight rows per tile
+#endif
 constexpr int kBcCols = 16;  // input rows per pass (xt's row length)
 
-#ifdef TSFT_MATVEC_AVX2
+#ifdef TSFT_MATVEC_AVX512
+template <int R>
+void bc_tile_avx512(const float* w, const float* xt, int64_t K, float* res) {
+  __m512 acc[R];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (int64_t k = 0; k < K; ++k) {
+    const __m512 x = _mm512_load_ps(xt + k * kBcCols);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(w[r * K + k]), x, acc[r]);
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) _mm512_storeu_ps(res + r * kBcCols, acc[r]);
+}
+#elif defined(TSFT_MATVEC_AVX2)
 template <int R>
 void bc_tile_avx2(const float* w, const float* xt, int64_t K, float* res) {
   __m256 acc[R][2];
@@ -278,7 +303,23 @@ void bc_tile_avx2(const float* w, const float* xt, int64_t K, float* res) {
 // res[r * kBcCols + j] = w_r . x_j for R <= kBcRows weight rows (stride K) and the first
 // `cols` inputs.
 void bc_tile(const float* w, const float* xt, int64_t K, int R, int64_t cols, float* res) {
-#ifdef TSFT_MATVEC_AVX2
+#ifdef TSFT_MATVEC_AVX512
+  (void)cols;  // the padded inputs are zeros: all 16 columns are computed
+  switch (R) {
+    case 12: return bc_tile_avx512<12>(w, xt, K, res);
+    case 11: return bc_tile_avx512<11>(w, xt, K, res);
+    case 10: return bc_tile_avx512<10>(w, xt, K, res);
+    case 9: return bc_tile_avx512<9>(w, xt, K, res);
+    case 8: return bc_tile_avx512<8>(w, xt, K, res);
+    case 7: return bc_tile_avx512<7>(w, xt, K, res);
+    case 6: return bc_tile_avx512<6>(w, xt, K, res);
+    case 5: return bc_tile_avx512<5>(w, xt, K, res);
+    case 4: return bc_tile_avx512<4>(w, xt, K, res);
+    case 3: return bc_tile_avx512<3>(w, xt, K, res);
+    case 2: return bc_tile_avx512<2>(w, xt, K, res);
+    default: return bc_tile_avx512<1>(w, xt, K, res);
+  }
+#elif defined(TSFT_MATVEC_AVX2)
   (void)cols;  // the padded inputs are zeros: all 16 columns are computed
   switch (R) {
     case 6: return bc_tile_avx2<6>(w, xt, K, res);
@@ -374,18 +415,24 @@ void broadcast_pass(float* out, const float* in, const float* bias, int64_t T, i
   const int64_t n_tiles = (N + kBcRows - 1) / kBcRows;
   Arena xt_mem = arena_for_floats(kBcCols * K);
   float* xt = floats(xt_mem, kBcCols * K);
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t j = 0; j < kBcCols; ++j) xt[k * kBcCols + j] = j < T ? in[j * K + k] : 0.0f;
 #pragma omp parallel if (N * K * T >= kMinParallelElems)
   {
+    // The transposition is shared out too: done by one thread it left the other waiting.
+#pragma omp for schedule(static)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < kBcCols; ++j) xt[k * kBcCols + j] = j < T ? in[j * K + k] : 0.0f;
     Arena w_mem = arena_for_floats(kBcRows * K);
     float* scratch = floats(w_mem, kBcRows * K);
-    alignas(32) float res[kBcRows * kBcCols];
+    alignas(64) float res[kBcRows * kBcCols];
 #pragma omp for schedule(static)
     for (int64_t tile = 0; tile < n_tiles; ++tile) {
       const int64_t n0 = tile * kBcRows;
       const int R = static_cast<int>(std::min<int64_t>(kBcRows, N - n0));
-      bc_tile(rows_of(n0, R, scratch), xt, K, R, T, res);
+      const float* wrows = rows_of(n0, R, scratch);
+      // The next tile's weights start coming from memory while this one is multiplied.
+      const int64_t next = n0 + kBcRows;
+      if (next < N) rows_of.prefetch(next, static_cast<int>(std::min<int64_t>(kBcRows, N - next)));
+      bc_tile(wrows, xt, K, R, T, res);
       for (int r = 0; r < R; ++r) {
         const float b = bias ? bias[n0 + r] : 0.0f;
         for (int64_t j = 0; j < T; ++j) out[j * N + n0 + r] = res[r * kBcCols + j] + b;
@@ -404,17 +451,31 @@ void broadcast_form(float* out, const float* in, const float* bias, int64_t T, i
 }
 
 // rows_of for the two forms: quantized rows dequantized into the scratch (L1) ...
-auto dequantized(const uint8_t* wb, DType t, int64_t K) {
-  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
-  return [=](int64_t n0, int R, float* scratch) {
+struct Dequantized {
+  const uint8_t* wb;
+  DType t;
+  int64_t K, row_bytes;
+  const float* operator()(int64_t n0, int R, float* scratch) const {
     dequantize_row(t, wb + n0 * row_bytes, scratch, R * K);
-    return static_cast<const float*>(scratch);
-  };
+    return scratch;
+  }
+  // Asks for rows n0..n0+R-1 to be brought into L2 (they are read next, once, in order).
+  void prefetch(int64_t n0, int R) const {
+    const uint8_t* p = wb + n0 * row_bytes;
+    for (int64_t off = 0; off < R * row_bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
+  }
+};
+Dequantized dequantized(const uint8_t* wb, DType t, int64_t K) {
+  return {wb, t, K, static_cast<int64_t>(dtype_bytes(t, K))};
 }
-// ... or float32 rows read where they are.
-auto in_place(const float* w, int64_t K) {
-  return [=](int64_t n0, int, float*) { return w + n0 * K; };
-}
+// ... or float32 rows read where they are (the hardware prefetcher follows them).
+struct InPlace {
+  const float* w;
+  int64_t K;
+  const float* operator()(int64_t n0, int, float*) const { return w + n0 * K; }
+  void prefetch(int64_t, int) const {}
+};
+InPlace in_place(const float* w, int64_t K) { return {w, K}; }
 
 }  // namespace
 
