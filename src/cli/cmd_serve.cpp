@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "backend/cpu/blas_core.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/model_files.h"
@@ -113,7 +114,7 @@ int cmd_serve(int argc, char** argv) {
   });
   server.start();
   std::printf("toolsft serve: %s%s on http://%s:%d (ctx %lld, %lld concurrent, KV budget %lld "
-              "positions, constrained decoding %s%s%s)\n",
+              "positions, constrained decoding %s%s%s, OpenBLAS kernels %s)\n",
               app.config().model_name.c_str(),
               n_adapters ? (" + " + std::to_string(n_adapters) + " adapter(s)").c_str() : "",
               hopt.host.c_str(), server.port(), static_cast<long long>(app.config().context),
@@ -121,7 +122,7 @@ int cmd_serve(int argc, char** argv) {
               static_cast<long long>(app.config().engine.kv_budget_tokens),
               app.constrained_decoding_summary().c_str(),
               cfg.call_gate ? (", call gate " + args.str("call-gate")).c_str() : "",
-              cfg.api_key.empty() ? "" : ", API key required");
+              cfg.api_key.empty() ? "" : ", API key required", openblas_core().c_str());
   std::fflush(stdout);
   server.run_until_signal();
   std::printf("toolsft serve: stopped\n");

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "backend/cpu/blas_core.h"
 #include "cli/commands.h"
 #include "core/error.h"
 
@@ -30,6 +31,7 @@ void print_usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tsft::restart_with_better_openblas_core(argv);
   if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
       std::strcmp(argv[1], "help") == 0) {
     print_usage();

@@ -142,12 +142,13 @@ def write_adapter(path, layers=30, hidden=576, rank=4, seed=3):
 class Server:
     """A toolsft serve process on a free loopback port."""
 
-    def __init__(self, *extra):
+    def __init__(self, *extra, env=None):
         cmd = [ARGS.binary, "serve", "--model", ARGS.model, "--port", "0", "--threads", "2",
                *extra]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
+                                     text=True, env=env)
         line = self.proc.stdout.readline()
+        self.startup_line = line
         m = re.search(r"http://([\d.]+):(\d+)", line)
         if not m:
             self.proc.kill()
@@ -607,6 +608,33 @@ class LimitsTest(unittest.TestCase):
                              [BASE])
         finally:
             server.close()
+
+
+class BlasKernelsTest(unittest.TestCase):
+    """The binary runs OpenBLAS's AVX2/AVX-512 kernels where the CPU has them, even when the
+    installed OpenBLAS is older than the CPU, and keeps the kernels a user asked for."""
+
+    @staticmethod
+    def kernels(env):
+        server = Server(env=env)
+        try:
+            m = re.search(r"OpenBLAS kernels (\w+)", server.startup_line)
+            return m.group(1) if m else None
+        finally:
+            server.close()
+
+    def test_user_choice_is_kept(self):
+        self.assertEqual(self.kernels({**os.environ, "OPENBLAS_CORETYPE": "Prescott"}),
+                         "Prescott")
+
+    def test_cpu_with_avx2_runs_avx2_kernels(self):
+        with open("/proc/cpuinfo") as f:
+            flags = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
+        if "avx2" not in flags or "fma" not in flags:
+            self.skipTest("this CPU has no AVX2/FMA: OpenBLAS's own choice is all there is")
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+        self.assertIn(self.kernels(env).lower(),
+                      {"haswell", "zen", "skylakex", "cooperlake", "sapphirerapids"})
 
 
 if __name__ == "__main__":
