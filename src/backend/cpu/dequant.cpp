@@ -221,9 +221,8 @@ inline void nibbles_to_f32(const uint8_t* qs, int bias, __m256 out[4]) {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // With AVX-512 a block is two 16-float vectors: half the instructions of the 8-float forms
 // (the batched-decoding kernels dequantize each weight once per step, a quarter of their time).
-inline __m512 bytes_to_f32(__m128i bytes16, bool is_signed) {
-  return _mm512_cvtepi32_ps(is_signed ? _mm512_cvtepi8_epi32(bytes16)
-                                      : _mm512_cvtepu8_epi32(bytes16));
+inline __m512 int8s_to_f32(__m128i bytes16) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(bytes16));
 }
 
 void fast_q8_0_avx512(const uint8_t* src, float* dst, int64_t n) {
@@ -231,8 +230,8 @@ void fast_q8_0_avx512(const uint8_t* src, float* dst, int64_t n) {
     const __m512 d = _mm512_set1_ps(load_f16_hw(src));
     const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2));
     const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 18));
-    _mm512_storeu_ps(dst, _mm512_mul_ps(bytes_to_f32(q0, true), d));
-    _mm512_storeu_ps(dst + 16, _mm512_mul_ps(bytes_to_f32(q1, true), d));
+    _mm512_storeu_ps(dst, _mm512_mul_ps(int8s_to_f32(q0), d));
+    _mm512_storeu_ps(dst + 16, _mm512_mul_ps(int8s_to_f32(q1), d));
   }
 }
 
@@ -240,22 +239,25 @@ void fast_q8_0_avx512(const uint8_t* src, float* dst, int64_t n) {
 template <bool kQ4_0>
 void fast_q4_avx512(const uint8_t* src, float* dst, int64_t n) {
   constexpr int64_t kBytes = kQ4_0 ? 18 : 20;
-  const __m128i mask = _mm_set1_epi8(0x0F);
   for (int64_t b = 0; b < n / kQK; ++b, src += kBytes, dst += kQK) {
     const __m512 d = _mm512_set1_ps(load_f16_hw(src));
     const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (kQ4_0 ? 2 : 4)));
-    __m128i lo = _mm_and_si128(raw, mask);
-    __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+    // One widening for both nibbles: byte j's low nibble is element j, its high nibble j + 16.
+    const __m512i v = _mm512_cvtepu8_epi32(raw);
+    __m512i lo = _mm512_and_si512(v, _mm512_set1_epi32(0x0F));
+    __m512i hi = _mm512_srli_epi32(v, 4);
     if constexpr (kQ4_0) {
-      const __m128i eight = _mm_set1_epi8(8);
-      lo = _mm_sub_epi8(lo, eight);
-      hi = _mm_sub_epi8(hi, eight);
-      _mm512_storeu_ps(dst, _mm512_mul_ps(d, bytes_to_f32(lo, true)));
-      _mm512_storeu_ps(dst + 16, _mm512_mul_ps(d, bytes_to_f32(hi, true)));
+      const __m512i eight = _mm512_set1_epi32(8);
+      lo = _mm512_sub_epi32(lo, eight);
+      hi = _mm512_sub_epi32(hi, eight);
+      _mm512_storeu_ps(dst, _mm512_mul_ps(d, _mm512_cvtepi32_ps(lo)));
+      _mm512_storeu_ps(dst + 16, _mm512_mul_ps(d, _mm512_cvtepi32_ps(hi)));
     } else {
+      // A fused multiply-add: d * q is exact in float32 (an f16 scale times a 4-bit integer
+      // needs 15 bits), so rounding (d * q) + m once gives numpy's two roundings bit for bit.
       const __m512 m = _mm512_set1_ps(load_f16_hw(src + 2));
-      _mm512_storeu_ps(dst, _mm512_add_ps(_mm512_mul_ps(d, bytes_to_f32(lo, false)), m));
-      _mm512_storeu_ps(dst + 16, _mm512_add_ps(_mm512_mul_ps(d, bytes_to_f32(hi, false)), m));
+      _mm512_storeu_ps(dst, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lo), m));
+      _mm512_storeu_ps(dst + 16, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(hi), m));
     }
   }
 }
