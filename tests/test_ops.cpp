@@ -128,12 +128,16 @@ TEST(Ops, AttentionIsCausal) {
 }
 
 TEST(Ops, SwigluMatchesReference) {
-  for (int64_t n : {1, 15, 1536, 100003}) {
+  // Serial below 8,192 values, split over the threads from there (uneven splits included).
+  for (int64_t n : {1, 15, 1536, 8191, 8193, 24576, 100003}) {
     auto g = randn(n, 13, 4.0f), u = randn(n, 14);
     std::vector<float> y(n), r(n);
     swiglu_forward(y.data(), g.data(), u.data(), n);
     swiglu_forward_ref(r.data(), g.data(), u.data(), n);
     EXPECT_LT(max_abs_diff(y, r), 1e-5f) << "n=" << n;
+    // In place over the gate, as the forward pass calls it.
+    swiglu_forward(g.data(), g.data(), u.data(), n);
+    EXPECT_EQ(g, y) << "n=" << n;
   }
 }
 
