@@ -407,6 +407,79 @@ void dot_form(float* out, const float* in, const float* bias, int64_t T, int64_t
   }
 }
 
+// GCC 12's own avx512fintrin.h trips -Wmaybe-uninitialized in its shuffles and masked loads
+// (their "undefined" source operand is a self-initialised variable); no such value is read here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#ifdef TSFT_MATVEC_AVX512
+// r[i] lane j -> r[j] lane i for a 16 x 16 block of floats: unpacks within 128-bit lanes, then
+// 4 x 4 shuffles, then moves of whole 128-bit lanes.
+inline void transpose16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int k = 0; k < 8; ++k) {
+    t[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+  }
+  __m512 u[16];  // u[4m + c], 128-bit lane L: column 4L + c of rows 4m .. 4m + 3
+  for (int m = 0; m < 4; ++m) {
+    u[4 * m] = _mm512_shuffle_ps(t[4 * m], t[4 * m + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * m + 1] = _mm512_shuffle_ps(t[4 * m], t[4 * m + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * m + 2] = _mm512_shuffle_ps(t[4 * m + 1], t[4 * m + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * m + 3] = _mm512_shuffle_ps(t[4 * m + 1], t[4 * m + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);  // lanes 0, 2 of each
+    const __m512 v2 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);  // lanes 1, 3 of each
+    const __m512 w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+    const __m512 w2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+    r[c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+    r[4 + c] = _mm512_shuffle_f32x4(v2, w2, 0x88);
+    r[8 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+    r[12 + c] = _mm512_shuffle_f32x4(v2, w2, 0xDD);
+  }
+}
+#endif
+
+// xt[k * kBcCols + j] = in[j * K + k] for j < T (rows T..15 zero), shared out over the threads
+// of the enclosing parallel region.
+void transpose_inputs(const float* in, int64_t T, int64_t K, float* xt) {
+  int64_t k_done = 0;
+#ifdef TSFT_MATVEC_AVX512
+  k_done = K / 16 * 16;
+#pragma omp for schedule(static)
+  for (int64_t k = 0; k < k_done; k += 16) {
+    __m512 r[16];
+    for (int64_t j = 0; j < 16; ++j)
+      r[j] = j < T ? _mm512_loadu_ps(in + j * K + k) : _mm512_setzero_ps();
+    transpose16x16(r);
+    for (int64_t i = 0; i < 16; ++i) _mm512_store_ps(xt + (k + i) * kBcCols, r[i]);
+  }
+#endif
+#pragma omp for schedule(static)
+  for (int64_t k = k_done; k < K; ++k)
+    for (int64_t j = 0; j < kBcCols; ++j) xt[k * kBcCols + j] = j < T ? in[j * K + k] : 0.0f;
+}
+
+// out[j * N + r] = res[r * kBcCols + j] (+ bias[r]) for r < R, j < T: a tile's results put in
+// place.
+void store_tile(const float* res, int R, int64_t T, const float* bias, float* out, int64_t N) {
+#ifdef TSFT_MATVEC_AVX512
+  __m512 r[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_setzero_ps();
+  for (int i = 0; i < std::min(R, kBcRows); ++i) r[i] = _mm512_load_ps(res + i * kBcCols);
+  transpose16x16(r);
+  const __mmask16 m = static_cast<__mmask16>((1u << R) - 1);
+  const __m512 b = bias ? _mm512_maskz_loadu_ps(m, bias) : _mm512_setzero_ps();
+  for (int64_t j = 0; j < T; ++j) _mm512_mask_storeu_ps(out + j * N, m, _mm512_add_ps(r[j], b));
+#else
+  for (int r = 0; r < R; ++r) {
+    const float b = bias ? bias[r] : 0.0f;
+    for (int64_t j = 0; j < T; ++j) out[j * N + r] = res[r * kBcCols + j] + b;
+  }
+#endif
+}
+#pragma GCC diagnostic pop
+
 // The broadcast form for up to 16 input rows; rows_of(n0, R, scratch) gives the R float32 weight
 // rows from n0 on (stride K), using `scratch` (room for kBcRows rows) if it has to make them.
 template <typename RowsOf>
@@ -418,9 +491,7 @@ void broadcast_pass(float* out, const float* in, const float* bias, int64_t T, i
 #pragma omp parallel if (N * K * T >= kMinParallelElems)
   {
     // The transposition is shared out too: done by one thread it left the other waiting.
-#pragma omp for schedule(static)
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t j = 0; j < kBcCols; ++j) xt[k * kBcCols + j] = j < T ? in[j * K + k] : 0.0f;
+    transpose_inputs(in, T, K, xt);
     Arena w_mem = arena_for_floats(kBcRows * K);
     float* scratch = floats(w_mem, kBcRows * K);
     alignas(64) float res[kBcRows * kBcCols];
@@ -428,15 +499,8 @@ void broadcast_pass(float* out, const float* in, const float* bias, int64_t T, i
     for (int64_t tile = 0; tile < n_tiles; ++tile) {
       const int64_t n0 = tile * kBcRows;
       const int R = static_cast<int>(std::min<int64_t>(kBcRows, N - n0));
-      const float* wrows = rows_of(n0, R, scratch);
-      // The next tile's weights start coming from memory while this one is multiplied.
-      const int64_t next = n0 + kBcRows;
-      if (next < N) rows_of.prefetch(next, static_cast<int>(std::min<int64_t>(kBcRows, N - next)));
-      bc_tile(wrows, xt, K, R, T, res);
-      for (int r = 0; r < R; ++r) {
-        const float b = bias ? bias[n0 + r] : 0.0f;
-        for (int64_t j = 0; j < T; ++j) out[j * N + n0 + r] = res[r * kBcCols + j] + b;
-      }
+      bc_tile(rows_of(n0, R, scratch), xt, K, R, T, res);
+      store_tile(res, R, T, bias ? bias + n0 : nullptr, out + n0, N);
     }
   }
 }
@@ -459,21 +523,15 @@ struct Dequantized {
     dequantize_row(t, wb + n0 * row_bytes, scratch, R * K);
     return scratch;
   }
-  // Asks for rows n0..n0+R-1 to be brought into L2 (they are read next, once, in order).
-  void prefetch(int64_t n0, int R) const {
-    const uint8_t* p = wb + n0 * row_bytes;
-    for (int64_t off = 0; off < R * row_bytes; off += 64) __builtin_prefetch(p + off, 0, 2);
-  }
 };
 Dequantized dequantized(const uint8_t* wb, DType t, int64_t K) {
   return {wb, t, K, static_cast<int64_t>(dtype_bytes(t, K))};
 }
-// ... or float32 rows read where they are (the hardware prefetcher follows them).
+// ... or float32 rows read where they are.
 struct InPlace {
   const float* w;
   int64_t K;
   const float* operator()(int64_t n0, int, float*) const { return w + n0 * K; }
-  void prefetch(int64_t, int) const {}
 };
 InPlace in_place(const float* w, int64_t K) { return {w, K}; }
 
