@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/blas_core.h"
 #include "chat/chat_format.h"
 #include "chat/json_schema.h"
 #include "chat/tool_call.h"
@@ -46,6 +47,7 @@ int invalid_calls(const std::string& text, const ordered_json& tools, int* cut) 
 }  // namespace
 
 int main(int argc, char** argv) {
+  tsft::restart_with_better_openblas_core(argv);  // as toolsft itself runs
   std::string model_path = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
   std::string data = "tests/data/handwritten/tool_calling.jsonl";
   std::string choice = "auto";

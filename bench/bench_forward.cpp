@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/blas_core.h"
 #include "backend/cpu/matmul.h"
 #include "core/error.h"
 #include "core/threads.h"
@@ -47,6 +48,7 @@ double gemm_gflops(int64_t M, int64_t K, int64_t N, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tsft::restart_with_better_openblas_core(argv);  // as toolsft itself runs
   std::string model = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
   int threads = 2, prompt_tokens = 512, gen_tokens = 128, reps = 3;
   std::vector<int> batches = {1, 4, 8, 16};
@@ -155,9 +157,9 @@ int main(int argc, char** argv) {
       batched.emplace_back(B, B * steps / (now() - b0));
     }
 
-    const char* coretype = std::getenv("OPENBLAS_CORETYPE");
     std::printf("\n| metric | value |\n|---|---|\n");
-    std::printf("| threads | %d |\n| OPENBLAS_CORETYPE | %s |\n", threads, coretype ? coretype : "(unset)");
+    std::printf("| threads | %d |\n| OpenBLAS kernels | %s |\n", threads,
+                openblas_kernels_summary().c_str());
     std::printf("| sgemm ceiling, best model shape (GFLOP/s) | %.1f |\n", ceiling);
     std::printf("| sgemm ceiling, layer mix (GFLOP/s) | %.1f |\n", layer_gemm_ceiling);
     std::printf("| prompt processing, %lld tokens (tokens/s) | %.1f |\n", static_cast<long long>(T), T / best_pp);

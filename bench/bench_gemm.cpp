@@ -15,6 +15,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
+#include "backend/cpu/blas_core.h"
 #include "core/threads.h"
 
 namespace {
@@ -38,6 +39,7 @@ double best_gflops(int64_t M, int64_t N, int64_t K, F&& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tsft::restart_with_better_openblas_core(argv);  // as toolsft itself runs
   int threads = 2;
   int64_t M = 512;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -48,9 +50,8 @@ int main(int argc, char** argv) {
   struct Shape { const char* name; int64_t K, N; };
   const Shape shapes[] = {{"q/o_proj", 576, 576}, {"k/v_proj", 576, 192}, {"gate/up_proj", 576, 1536},
                           {"down_proj", 1536, 576}, {"lm_head", 576, 49152}};
-  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
-  std::printf("threads %d, M %lld, OPENBLAS_CORETYPE=%s\n\n", threads, static_cast<long long>(M),
-              coretype ? coretype : "(unset)");
+  std::printf("threads %d, M %lld, OpenBLAS kernels %s\n\n", threads, static_cast<long long>(M),
+              tsft::openblas_kernels_summary().c_str());
   std::printf("| shape | K | N | OpenBLAS sgemm | oneDNN sgemm |\n|---|---|---|---|---|\n");
   std::mt19937 gen(1);
   std::normal_distribution<float> d;

@@ -20,6 +20,7 @@
 
 #include <cblas.h>
 
+#include "backend/cpu/blas_core.h"
 #include "backend/cpu/dequant.h"
 #include "backend/cpu/matvec_quant.h"
 #include "core/dtype.h"
@@ -74,6 +75,7 @@ double best_seconds_per_call(int64_t copies, F&& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tsft::restart_with_better_openblas_core(argv);  // as toolsft itself runs
   int only_threads = 0;
   double mb = 256.0;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -87,7 +89,8 @@ int main(int argc, char** argv) {
       {"lm_head", 49152, 576, tsft::DType::kQ4_1},     {"lm_head", 49152, 576, tsft::DType::kQ8_0},
   };
   const double target_bytes = mb * 1024 * 1024;
-  std::printf("weights: ~%.0f MB of distinct copies per format, best of 5 passes\n\n", mb);
+  std::printf("weights: ~%.0f MB of distinct copies per format, best of 5 passes; OpenBLAS "
+              "kernels %s\n\n", mb, tsft::openblas_kernels_summary().c_str());
   std::printf("| threads | shape | N x K | type | quant us/call | quant GB/s | sgemv us/call | "
               "sgemv GB/s | speedup |\n|---|---|---|---|---|---|---|---|---|\n");
   std::mt19937 gen(1);

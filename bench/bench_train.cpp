@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/blas_core.h"
 #include "backend/cpu/matmul.h"
 #include "core/malloc_tuning.h"
 #include "core/rng.h"
@@ -158,6 +159,7 @@ Result run_config(bool lora, int64_t B, int64_t T, int steps, bool ckpt) {
 }  // namespace tsft
 
 int main(int argc, char** argv) {
+  tsft::restart_with_better_openblas_core(argv);  // as toolsft itself runs
   int threads = 2, steps = 5;
   bool ckpt = false;
   int only = -1;
@@ -177,8 +179,9 @@ int main(int argc, char** argv) {
   const Cfg cfgs[] = {{"full", false, 8, 64}, {"full", false, 4, 256}, {"lora r=16", true, 8, 64},
                       {"lora r=16", true, 4, 256}};
   std::printf("toolsft training step, SmolLM2-135M shape, float32, %d threads%s, loss on the last 8 "
-              "tokens per sequence, %d timed steps\n\n",
-              threads, ckpt ? ", recomputation" : "", steps);
+              "tokens per sequence, %d timed steps, OpenBLAS kernels %s\n\n",
+              threads, ckpt ? ", recomputation" : "", steps,
+              tsft::openblas_kernels_summary().c_str());
   std::printf("| mode | batch | tokens/s | step (s) | GFLOP/s | sgemm GFLOP/s at these shapes | "
               "of peak | peak RSS (MiB) |\n|---|---|---|---|---|---|---|---|\n");
   std::string js = "[";

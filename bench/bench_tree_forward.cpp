@@ -17,6 +17,7 @@
 
 #include <time.h>
 
+#include "backend/cpu/blas_core.h"
 #include "core/error.h"
 #include "chat/tool_prompt.h"
 #include "core/threads.h"
@@ -124,6 +125,7 @@ std::string fill(const char* tmpl, const char* slot) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tsft::restart_with_better_openblas_core(argv);  // as toolsft itself runs
   std::string model = "models/SmolLM2-135M-Instruct.Q4_1.gguf", system_style = "tools";
   int threads = 2, n_examples = 200, batch = 24, gen_examples = 20, max_new = 8;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -270,9 +272,9 @@ int main(int argc, char** argv) {
     }
 
     const double score_eps = n_examples / t_score, gen_eps = ng / t_gen, dec_eps = ng / t_dec;
-    const char* coretype = std::getenv("OPENBLAS_CORETYPE");
     std::printf("| metric | value |\n|---|---|\n");
-    std::printf("| threads | %d |\n| OPENBLAS_CORETYPE | %s |\n", threads, coretype ? coretype : "(unset)");
+    std::printf("| threads | %d |\n| OpenBLAS kernels | %s |\n", threads,
+                openblas_kernels_summary().c_str());
     std::printf("| shared prefix (tokens), system prompt style | %lld, %s |\n", static_cast<long long>(P),
                 system_style.c_str());
     std::printf("| examples, mean prompt tokens | %d, %.1f |\n", n_examples,

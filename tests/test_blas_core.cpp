@@ -2,6 +2,11 @@
 #include "backend/cpu/blas_core.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdlib>
+#include <optional>
+#include <string>
 
 namespace tsft {
 namespace {
@@ -36,6 +41,27 @@ TEST(BlasCore, CpuWithoutAvx2KeepsOpenBlasChoice) {
 
 // The loaded library names the kernels it runs (serve prints it; the restart decides on it).
 TEST(BlasCore, LoadedLibraryReportsItsCore) { EXPECT_FALSE(openblas_core().empty()); }
+
+// Benchmarks say who chose the kernels: toolsft's restart (which leaves OpenBLAS's own pick in
+// TSFT_OPENBLAS_PICKED), the user's OPENBLAS_CORETYPE, or OpenBLAS.
+TEST(BlasCore, SummarySaysWhoChoseTheKernels) {
+  auto saved = [](const char* name) -> std::optional<std::string> {
+    const char* v = std::getenv(name);
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  const auto coretype = saved("OPENBLAS_CORETYPE"), picked = saved("TSFT_OPENBLAS_PICKED");
+  const std::string core = openblas_core();
+  setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+  setenv("TSFT_OPENBLAS_PICKED", "Prescott", 1);
+  EXPECT_EQ(openblas_kernels_summary(),
+            core + " (chosen by toolsft: OpenBLAS took this CPU for Prescott)");
+  unsetenv("TSFT_OPENBLAS_PICKED");
+  EXPECT_EQ(openblas_kernels_summary(), core + " (OPENBLAS_CORETYPE)");
+  unsetenv("OPENBLAS_CORETYPE");
+  EXPECT_EQ(openblas_kernels_summary(), core + " (OpenBLAS's choice)");
+  if (coretype) setenv("OPENBLAS_CORETYPE", coretype->c_str(), 1);
+  if (picked) setenv("TSFT_OPENBLAS_PICKED", picked->c_str(), 1);
+}
 
 }  // namespace
 }  // namespace tsft

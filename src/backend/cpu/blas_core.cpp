@@ -38,14 +38,25 @@ std::string openblas_core() {
 void restart_with_better_openblas_core(char** argv) {
 #ifdef __linux__
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
-  const std::string core = better_openblas_core(openblas_core(), cpu_vector_features());
+  const std::string picked = openblas_core();
+  const std::string core = better_openblas_core(picked, cpu_vector_features());
   if (core.empty()) return;
   if (setenv("OPENBLAS_CORETYPE", core.c_str(), 1) != 0) return;
+  setenv("TSFT_OPENBLAS_PICKED", picked.c_str(), 1);
   execv("/proc/self/exe", argv);
   unsetenv("OPENBLAS_CORETYPE");  // the restart failed: go on as loaded
+  unsetenv("TSFT_OPENBLAS_PICKED");
 #else
   (void)argv;
 #endif
+}
+
+std::string openblas_kernels_summary() {
+  const std::string core = openblas_core();
+  if (const char* picked = std::getenv("TSFT_OPENBLAS_PICKED"))
+    return core + " (chosen by toolsft: OpenBLAS took this CPU for " + picked + ")";
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return core + " (OPENBLAS_CORETYPE)";
+  return core + " (OpenBLAS's choice)";
 }
 
 }  // namespace tsft

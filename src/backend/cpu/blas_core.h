@@ -25,8 +25,13 @@ std::string better_openblas_core(std::string_view picked, CpuVectorFeatures cpu)
 std::string openblas_core();
 
 // Called first in main(): when OPENBLAS_CORETYPE is unset and better_openblas_core() names a
-// core, sets the variable and re-executes the binary with the same arguments (Linux; on failure
-// it returns and the process goes on with OpenBLAS's own choice).
+// core, sets the variable (and TSFT_OPENBLAS_PICKED to OpenBLAS's own pick) and re-executes the
+// binary with the same arguments (Linux; on failure it returns and the process goes on with
+// OpenBLAS's own choice).
 void restart_with_better_openblas_core(char** argv);
+
+// The kernels and who chose them, for benchmark reports: "SkylakeX (chosen by toolsft: OpenBLAS
+// took this CPU for Prescott)", "Haswell (OPENBLAS_CORETYPE)" or "Zen (OpenBLAS's choice)".
+std::string openblas_kernels_summary();
 
 }  // namespace tsft
