@@ -97,8 +97,11 @@ TEST(Ops, RopeInvFreqFollowsTransformers) {
 
 TEST(Ops, AttentionMatchesReference) {
   struct Case { int64_t T, past, Hq, Hkv, D; };
-  const Case cases[] = {{1, 0, 2, 1, 8}, {1, 13, 9, 3, 64}, {7, 0, 4, 2, 16}, {5, 11, 6, 3, 10},
-                        {33, 0, 9, 3, 64}};
+  // Decoding (T = 1) at the head sizes of the supported models (32, 64, 128) and odd ones (8,
+  // 10); odd and even key counts; groups of 1-7 query heads per key head.
+  const Case cases[] = {{1, 0, 2, 1, 8},   {1, 13, 9, 3, 64},  {1, 0, 9, 3, 64},   {1, 200, 16, 8, 128},
+                        {1, 6, 4, 4, 32},  {1, 36, 14, 2, 64}, {1, 5, 3, 3, 10},   {7, 0, 4, 2, 16},
+                        {5, 11, 6, 3, 10}, {33, 0, 9, 3, 64}};
   for (const auto& c : cases) {
     const int64_t S = c.past + c.T;
     auto q = randn(c.T * c.Hq * c.D, 7), k = randn(S * c.Hkv * c.D, 8), v = randn(S * c.Hkv * c.D, 9);
