@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "backend/cpu/dequant.h"
@@ -31,6 +32,19 @@ namespace {
 constexpr int64_t kQK = 32;  // elements per Q4_0/Q4_1/Q8_0 block
 // Below this many weights the OpenMP fork/join costs more than the work it splits.
 constexpr int64_t kMinParallelElems = 64 * 1024;
+
+// Calls f(std::integral_constant<int, n>{}) for the runtime n in 2..kMax, and with 1 for any
+// other n: the tile kernels are templates on their tile sizes so that their accumulators stay in
+// registers, and this turns a remainder tile's size into that template argument.
+template <int kMax, typename F>
+void with_tile_size(int n, const F& f) {
+  if constexpr (kMax > 1) {
+    if (n == kMax) return f(std::integral_constant<int, kMax>{});
+    return with_tile_size<kMax - 1>(n, f);
+  } else {
+    f(std::integral_constant<int, 1>{});
+  }
+}
 
 inline uint16_t load_u16(const uint8_t* p) {
   uint16_t v;
@@ -236,14 +250,7 @@ void dot_tile_avx2(const float* w, const float* x, int64_t K, float* res) {
 
 template <int R>
 void dot_tile_r(const float* w, const float* x, int64_t K, int C, float* res) {
-  switch (C) {
-    case 6: return dot_tile_avx2<R, 6>(w, x, K, res);
-    case 5: return dot_tile_avx2<R, 5>(w, x, K, res);
-    case 4: return dot_tile_avx2<R, 4>(w, x, K, res);
-    case 3: return dot_tile_avx2<R, 3>(w, x, K, res);
-    case 2: return dot_tile_avx2<R, 2>(w, x, K, res);
-    default: return dot_tile_avx2<R, 1>(w, x, K, res);
-  }
+  with_tile_size<6>(C, [&](auto c) { dot_tile_avx2<R, decltype(c)::value>(w, x, K, res); });
 }
 #endif
 
@@ -305,30 +312,10 @@ void bc_tile_avx2(const float* w, const float* xt, int64_t K, float* res) {
 void bc_tile(const float* w, const float* xt, int64_t K, int R, int64_t cols, float* res) {
 #ifdef TSFT_MATVEC_AVX512
   (void)cols;  // the padded inputs are zeros: all 16 columns are computed
-  switch (R) {
-    case 12: return bc_tile_avx512<12>(w, xt, K, res);
-    case 11: return bc_tile_avx512<11>(w, xt, K, res);
-    case 10: return bc_tile_avx512<10>(w, xt, K, res);
-    case 9: return bc_tile_avx512<9>(w, xt, K, res);
-    case 8: return bc_tile_avx512<8>(w, xt, K, res);
-    case 7: return bc_tile_avx512<7>(w, xt, K, res);
-    case 6: return bc_tile_avx512<6>(w, xt, K, res);
-    case 5: return bc_tile_avx512<5>(w, xt, K, res);
-    case 4: return bc_tile_avx512<4>(w, xt, K, res);
-    case 3: return bc_tile_avx512<3>(w, xt, K, res);
-    case 2: return bc_tile_avx512<2>(w, xt, K, res);
-    default: return bc_tile_avx512<1>(w, xt, K, res);
-  }
+  with_tile_size<kBcRows>(R, [&](auto r) { bc_tile_avx512<decltype(r)::value>(w, xt, K, res); });
 #elif defined(TSFT_MATVEC_AVX2)
   (void)cols;  // the padded inputs are zeros: all 16 columns are computed
-  switch (R) {
-    case 6: return bc_tile_avx2<6>(w, xt, K, res);
-    case 5: return bc_tile_avx2<5>(w, xt, K, res);
-    case 4: return bc_tile_avx2<4>(w, xt, K, res);
-    case 3: return bc_tile_avx2<3>(w, xt, K, res);
-    case 2: return bc_tile_avx2<2>(w, xt, K, res);
-    default: return bc_tile_avx2<1>(w, xt, K, res);
-  }
+  with_tile_size<kBcRows>(R, [&](auto r) { bc_tile_avx2<decltype(r)::value>(w, xt, K, res); });
 #else
   for (int r = 0; r < R; ++r)
     for (int64_t j = 0; j < cols; ++j) {
