@@ -502,25 +502,17 @@ void broadcast_form(float* out, const float* in, const float* bias, int64_t T, i
 }
 
 // rows_of for the two forms: quantized rows dequantized into the scratch (L1) ...
-struct Dequantized {
-  const uint8_t* wb;
-  DType t;
-  int64_t K, row_bytes;
-  const float* operator()(int64_t n0, int R, float* scratch) const {
+auto dequantized(const uint8_t* wb, DType t, int64_t K) {
+  const int64_t row_bytes = static_cast<int64_t>(dtype_bytes(t, K));
+  return [=](int64_t n0, int R, float* scratch) {
     dequantize_row(t, wb + n0 * row_bytes, scratch, R * K);
-    return scratch;
-  }
-};
-Dequantized dequantized(const uint8_t* wb, DType t, int64_t K) {
-  return {wb, t, K, static_cast<int64_t>(dtype_bytes(t, K))};
+    return static_cast<const float*>(scratch);
+  };
 }
 // ... or float32 rows read where they are.
-struct InPlace {
-  const float* w;
-  int64_t K;
-  const float* operator()(int64_t n0, int, float*) const { return w + n0 * K; }
-};
-InPlace in_place(const float* w, int64_t K) { return {w, K}; }
+auto in_place(const float* w, int64_t K) {
+  return [=](int64_t n0, int, float*) { return w + n0 * K; };
+}
 
 }  // namespace
 
