@@ -7,11 +7,8 @@
 
 namespace tsft {
 
-// Threads pay for themselves from this many values (a 16-sequence decoding step has 24,576).
-constexpr int64_t kParallelMin = 8192;
-
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t n) {
-  parallel_chunks(n, kParallelMin, [=](int64_t begin, int64_t end) {
+  parallel_chunks(n, kSwigluParallelMin, [=](int64_t begin, int64_t end) {
 #pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
       const float g = gate[i];

@@ -10,7 +10,7 @@ namespace tsft {
 // dup = dout * silu(g); dgate = dout * u * sigmoid(g) * (1 + g * (1 - sigmoid(g))).
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate,
                      const float* up, int64_t n) {
-  parallel_chunks(n, 8192, [=](int64_t begin, int64_t end) {
+  parallel_chunks(n, kSwigluParallelMin, [=](int64_t begin, int64_t end) {
 #pragma omp simd
     for (int64_t i = begin; i < end; ++i) {
       const float g = gate[i], u = up[i], dy = dout[i];
