@@ -10,13 +10,16 @@
 #include "chat/json_schema.h"
 #include "chat/tool_call.h"
 #include "chat/tool_call_grammar.h"
+#include "core/rng.h"
 #include "io/model_loader.h"
 #include "model/constrained_sampling.h"
 #include "model/generate.h"
+#include "model/lora.h"
 #include "model/text_stream.h"
 #include "serve/engine.h"
 #include "serve/openai_api.h"
 #include "serve/openai_server.h"
+#include "serve/prefix_cache.h"
 #include "test_util.h"
 
 namespace tsft::serve {
@@ -281,6 +284,100 @@ TEST_F(EngineTest, BatchedRequestsMatchGenerateAlone) {
   EXPECT_GT(s.generated_tokens, 0);
   // Batching happened: fewer steps than tokens generated one request at a time.
   EXPECT_LT(s.steps, s.generated_tokens);
+}
+
+// Prompts sharing a prefix run it once: requests arriving together with the same chat template
+// prefix wait for the first one's positions and copy them, a later request copies them from the
+// prefix cache, and every reply is still what generate() gives alone.
+TEST_F(EngineTest, SharedPrefixesRunOnceAndMatchGenerateAlone) {
+  const Tokenizer& tok = *model_->tokenizer;
+  const ChatFormat chat = ChatFormat::from_tokenizer(tok, kModel);
+  auto ask = [&](const std::string& text) {
+    return chat.render(ordered_json::array({{{"role", "user"}, {"content", text}}}),
+                       ordered_json(), true);
+  };
+  const std::vector<std::string> prompts = {ask("Name a fruit."), ask("Name a colour."),
+                                            ask("Name a fruit."), ask("Count to five.")};
+  for (int64_t cache_bytes : {int64_t{0}, int64_t{64} << 20}) {
+    EngineOptions opt;
+    opt.max_batch = 4;
+    opt.threads = 2;
+    opt.prefix_cache_bytes = cache_bytes;
+    std::vector<Job> jobs;
+    for (const std::string& p : prompts) jobs.push_back(job(p, 24));
+    // Submitted together: later prompts share the template's prefix with the first (and the
+    // third all of the first's prompt), so each copies instead of running those positions.
+    Engine engine(*model_->model, *model_->tokenizer, opt);
+    std::vector<std::shared_ptr<JobHandle>> handles;
+    for (const Job& j : jobs) handles.push_back(engine.submit(j));
+    std::vector<JobEvents> got;
+    for (auto& h : handles) {
+      ASSERT_NE(h, nullptr);
+      got.push_back(wait_done(*h));
+    }
+    auto shared = [&](size_t a, size_t b) {
+      return common_prefix(jobs[a].prompt.data(), static_cast<int64_t>(jobs[a].prompt.size()),
+                           jobs[b].prompt.data(), static_cast<int64_t>(jobs[b].prompt.size()));
+    };
+    ASSERT_GT(shared(0, 3), 10);  // the system prompt and the user turn's opener
+    // At least: the colour and count prompts what they share with the first, the repeated prompt
+    // all but its last token (whose logits pick the first reply token).
+    const int64_t at_least =
+        shared(0, 1) + shared(0, 3) + static_cast<int64_t>(jobs[2].prompt.size()) - 1;
+    EngineStats s;
+    for (int tries = 0; tries < 200; ++tries) {
+      s = engine.stats();
+      if (s.running == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_GE(s.prefix_reused_tokens, at_least) << cache_bytes;
+    // Later, alone: the whole repeated prompt (but its last token) comes from the prefix cache.
+    const JobEvents again = wait_done(*engine.submit(job(prompts[0], 24)));
+    for (int tries = 0; tries < 200 && engine.stats().running > 0; ++tries)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const EngineStats after = engine.stats();
+    EXPECT_EQ(after.prefix_reused_tokens - s.prefix_reused_tokens,
+              cache_bytes > 0 ? static_cast<int64_t>(jobs[0].prompt.size()) - 1 : 0);
+    EXPECT_EQ(after.prefix_cache_entries > 0, cache_bytes > 0);
+    EXPECT_LE(after.prefix_cache_bytes, cache_bytes);
+    EXPECT_EQ(again.text, got[0].text);
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      const GenerationResult ref = generate_alone(jobs[i]);
+      EXPECT_EQ(got[i].text, ref.text) << i;
+      EXPECT_EQ(got[i].completion_tokens, static_cast<int64_t>(ref.tokens.size())) << i;
+    }
+  }
+}
+
+// An adapter changes every position's keys and values: a request for an adapter never reuses a
+// prefix run without it (or with another), and gives what it gives in an engine of its own.
+TEST_F(EngineTest, PrefixesAreNotSharedAcrossAdapters) {
+  const ModelConfig& cfg = model_->model->config();
+  LoraConfig lc;
+  lc.rank = 4;
+  lc.alpha = 16.0f;
+  lc.target_modules = {"k_proj", "v_proj", "o_proj"};
+  Rng rng(3);
+  LoraWeights adapter = LoraWeights::create(cfg, lc, rng);
+  adapter.for_each([&](const std::string&, Tensor& t) {  // B starts at zero: fill both
+    float* d = t.f32();
+    for (int64_t i = 0; i < t.numel(); ++i) d[i] = static_cast<float>(rng.uniform() - 0.5) * 0.4f;
+  });
+  Job plain = job("The capital of France is", 12);
+  Job tuned = plain;
+  tuned.adapter = &adapter;
+  EngineOptions opt;
+  opt.max_batch = 2;
+  opt.threads = 2;
+  EngineStats s;
+  const std::vector<JobEvents> alone = run_jobs({tuned}, opt, &s);
+  const std::vector<JobEvents> mixed = run_jobs({plain, tuned, plain}, opt, &s);
+  ASSERT_EQ(alone.size(), 1u);
+  ASSERT_EQ(mixed.size(), 3u);
+  EXPECT_EQ(mixed[1].text, alone[0].text);
+  EXPECT_NE(mixed[1].text, mixed[0].text);  // the adapter does change the reply
+  // Only the second plain request reused (the first's prompt, but its last token).
+  EXPECT_EQ(s.prefix_reused_tokens, static_cast<int64_t>(plain.prompt.size()) - 1);
 }
 
 TEST_F(EngineTest, FullQueueRefusesAndCancelFreesTheSlot) {

@@ -30,6 +30,10 @@ int cmd_serve(int argc, char** argv) {
       {"max-queue", "N", "requests waiting beyond the running ones before 429", "64"},
       {"ctx", "N", "longest prompt + completion per request (0 = the model's context)", "0"},
       {"kv-budget", "N", "cache positions reserved across running requests (0 = 16 x ctx, at most 65536)", "0"},
+      {"prefix-cache-mb", "N",
+       "memory for the keys and values of past prompts, reused by requests that start the same "
+       "way (system prompt, tools); 0 = keep none (running requests still share)",
+       "128"},
       {"max-tokens-limit", "N", "the largest max_tokens a request may ask for", "4096"},
       {"max-body-bytes", "N", "largest request body accepted", "4194304"},
       {"max-connections", "N", "open connections beyond which new ones get 503", "256"},
@@ -93,6 +97,9 @@ int cmd_serve(int argc, char** argv) {
   if (cfg.context < 0) fail("--ctx must be >= 0");
   cfg.engine.kv_budget_tokens = args.integer("kv-budget");
   if (cfg.engine.kv_budget_tokens < 0) fail("--kv-budget must be >= 0");
+  const int64_t prefix_mb = args.integer("prefix-cache-mb");
+  if (prefix_mb < 0 || prefix_mb > (int64_t{1} << 30)) fail("--prefix-cache-mb: expected 0 to 1073741824 (MB), got ", prefix_mb);
+  cfg.engine.prefix_cache_bytes = prefix_mb << 20;
   cfg.constrained_decoding = constrained == "on";
   if (args.given("call-gate")) {
     cfg.call_gate = args.number("call-gate");
@@ -114,12 +121,13 @@ int cmd_serve(int argc, char** argv) {
   });
   server.start();
   std::printf("toolsft serve: %s%s on http://%s:%d (ctx %lld, %lld concurrent, KV budget %lld "
-              "positions, constrained decoding %s%s%s, OpenBLAS kernels %s)\n",
+              "positions, prefix cache %lld MB, constrained decoding %s%s%s, OpenBLAS kernels %s)\n",
               app.config().model_name.c_str(),
               n_adapters ? (" + " + std::to_string(n_adapters) + " adapter(s)").c_str() : "",
               hopt.host.c_str(), server.port(), static_cast<long long>(app.config().context),
               static_cast<long long>(cfg.engine.max_batch),
               static_cast<long long>(app.config().engine.kv_budget_tokens),
+              static_cast<long long>(prefix_mb),
               app.constrained_decoding_summary().c_str(),
               cfg.call_gate ? (", call gate " + args.str("call-gate")).c_str() : "",
               cfg.api_key.empty() ? "" : ", API key required", openblas_core().c_str());

@@ -2,7 +2,10 @@
 
 #include <sys/mman.h>
 
+#include <cstring>
 #include <new>
+
+#include "core/error.h"
 
 namespace tsft {
 namespace {
@@ -21,9 +24,26 @@ void KvCache::Unmap::operator()(float* p) const {
 
 KvCache::KvCache(const ModelConfig& cfg, int64_t capacity)
     : capacity_(capacity),
+      kv_dim_(cfg.kv_dim()),
+      n_layers_(cfg.n_layers),
       layer_stride_(capacity * cfg.kv_dim()),
       floats_(static_cast<size_t>(cfg.n_layers * layer_stride_)),
       k_(map_zeroed(mapped_bytes()), Unmap{mapped_bytes()}),
       v_(map_zeroed(mapped_bytes()), Unmap{mapped_bytes()}) {}
+
+void KvCache::copy_from(const KvCache& src, int64_t end) {
+  TSFT_CHECK(src.kv_dim_ == kv_dim_ && src.n_layers_ == n_layers_,
+             "KV caches of different model shapes");
+  TSFT_CHECK(end <= src.size_ && end <= capacity_, "copying ", end, " positions from a cache of ",
+             src.size_, " into one of capacity ", capacity_);
+  if (end <= size_) return;
+  const size_t offset = static_cast<size_t>(size_ * kv_dim_);
+  const size_t count = static_cast<size_t>((end - size_) * kv_dim_) * sizeof(float);
+  for (int64_t l = 0; l < n_layers_; ++l) {
+    std::memcpy(k(l) + offset, src.k(l) + offset, count);
+    std::memcpy(v(l) + offset, src.v(l) + offset, count);
+  }
+  size_ = end;
+}
 
 }  // namespace tsft

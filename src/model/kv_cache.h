@@ -18,6 +18,10 @@ class KvCache {
   void clear() { size_ = 0; }
   void truncate(int64_t n) { size_ = n < size_ ? n : size_; }
   void advance(int64_t n) { size_ += n; }
+  // Positions [size(), end) of `src` (a cache of the same model, holding the same tokens up to
+  // `end`) copied into this one, which then holds `end` positions: a shared prompt prefix reused
+  // instead of run again. The keys and values of a position depend only on the tokens up to it.
+  void copy_from(const KvCache& src, int64_t end);
 
   float* k(int64_t layer) { return k_.get() + layer * layer_stride_; }  // (capacity, Hkv, D)
   float* v(int64_t layer) { return v_.get() + layer * layer_stride_; }
@@ -33,6 +37,8 @@ class KvCache {
   };
   int64_t capacity_;
   int64_t size_ = 0;
+  int64_t kv_dim_;
+  int64_t n_layers_;
   int64_t layer_stride_;
   size_t floats_;
   // Anonymous mappings of their own: zero pages that become resident only as positions are

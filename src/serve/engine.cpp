@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/threads.h"
 #include "model/text_stream.h"
+#include "serve/prefix_cache.h"
 
 namespace tsft::serve {
 
@@ -63,6 +64,7 @@ Engine::Engine(Transformer& model, const Tokenizer& tok, EngineOptions opt)
   if (opt_.kv_budget_tokens < 2) fail("the KV budget must be at least 2 tokens");
   if (opt_.prefill_chunk < 1) fail("the prefill chunk must be at least 1 token");
   if (opt_.max_step_tokens < 1) fail("the step token budget must be at least 1");
+  if (opt_.prefix_cache_bytes < 0) fail("the prefix cache budget must be >= 0");
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -154,6 +156,8 @@ void Engine::loop() {
   std::vector<int32_t> next_token;  // per sequence of a step: its sampled token
   std::vector<BatchSeq> seqs;
   std::vector<size_t> order;
+  PrefixCache prefix_cache(model_.config(), opt_.prefix_cache_bytes);
+  std::vector<char> waits;
   for (;;) {
     {
       std::unique_lock<std::mutex> lk(mu_);
@@ -190,6 +194,43 @@ void Engine::loop() {
         l->handle->finish("cancelled", "", l->generated);
         l->done = true;
       }
+    // Prompt positions the prefix cache or another sequence already holds are copied, not run.
+    // A prompt sharing a longer prefix with an earlier one still being run waits for it: sixteen
+    // requests arriving together with the same system prompt and tools run that prefix once.
+    int64_t reused = 0;
+    waits.assign(live.size(), 0);
+    for (size_t i = 0; i < live.size(); ++i) {
+      Live& l = *live[i];
+      const int64_t P = static_cast<int64_t>(l.job.prompt.size());
+      const int64_t limit = P - 1;  // the last prompt token runs: its logits pick the first token
+      if (l.done || l.fed >= limit) continue;
+      const int32_t* prompt = l.job.prompt.data();
+      const KvCache* from = nullptr;
+      int64_t have = l.fed, pending = 0;
+      const PrefixCache::Match kept = prefix_cache.match(l.job.prompt, limit, l.job.adapter);
+      if (kept.tokens > have) {
+        from = kept.cache;
+        have = kept.tokens;
+      }
+      for (size_t j = 0; j < live.size(); ++j) {
+        const Live& d = *live[j];
+        if (j == i || d.done || d.job.adapter != l.job.adapter) continue;
+        const int64_t dP = static_cast<int64_t>(d.job.prompt.size());
+        const int64_t same = common_prefix(prompt, limit, d.job.prompt.data(), dP);
+        const int64_t ready = std::min(same, d.fed);  // of those, the positions d holds
+        if (ready > have) {
+          from = &d.cache;
+          have = ready;
+        }
+        if (j < i && same > ready) pending = std::max(pending, same);
+      }
+      if (from != nullptr) {
+        l.cache.copy_from(*from, have);
+        reused += have - l.fed;
+        l.fed = have;
+      }
+      waits[i] = pending > l.fed ? 1 : 0;
+    }
     seqs.clear();
     order.clear();
     // Decode tokens first (one row each), then prompt chunks while the step has rows to spare;
@@ -204,7 +245,7 @@ void Engine::loop() {
     for (size_t i = 0; i < live.size(); ++i) {
       Live& l = *live[i];
       const int64_t left = static_cast<int64_t>(l.job.prompt.size()) - l.fed;
-      if (l.done || left <= 0) continue;
+      if (l.done || left <= 0 || waits[i]) continue;
       const int64_t room = std::max<int64_t>(opt_.max_step_tokens - rows, 0);
       // The first sequence of a step always gets a chunk, so a step is never empty.
       chunk[i] = std::min({opt_.prefill_chunk, left, rows == 0 ? opt_.prefill_chunk : room});
@@ -265,7 +306,11 @@ void Engine::loop() {
         if (failure) std::rethrow_exception(failure);
         for (size_t s = 0; s < order.size(); ++s) {
           Live& l = *live[order[s]];
-          if (l.fed < static_cast<int64_t>(l.job.prompt.size())) l.fed += seqs[s].n;
+          const int64_t P = static_cast<int64_t>(l.job.prompt.size());
+          if (l.fed < P) {
+            l.fed += seqs[s].n;
+            if (l.fed >= P) prefix_cache.store(l.job.prompt.data(), P, l.job.adapter, l.cache);
+          }
           if (next_token[s] == kNotYet) continue;  // more prompt to run before the first token
           if (next_token[s] == kNoToken) {
             l.handle->post_text(l.stream.close("length"), l.generated);
@@ -310,6 +355,9 @@ void Engine::loop() {
     std::lock_guard<std::mutex> lk(mu_);
     stats_.steps += seqs.empty() ? 0 : 1;
     stats_.generated_tokens += sampled;
+    stats_.prefix_reused_tokens += reused;
+    stats_.prefix_cache_bytes = prefix_cache.bytes();
+    stats_.prefix_cache_entries = prefix_cache.entries();
     add_to(stats_.constraint, ended);
     stats_.calls_withheld += withheld;
     stats_.running = static_cast<int64_t>(live.size());

@@ -33,6 +33,9 @@ struct EngineOptions {
                                      // model's workspace, as vLLM's max_num_batched_tokens does)
   int threads = 0;                   // compute threads of the engine thread (0 = all cores);
                                      // OpenMP's count is per thread, so the loop sets its own
+  int64_t prefix_cache_bytes = int64_t{128} << 20;  // keys and values of past prompts kept for
+                                     // reuse (serve/prefix_cache.h); 0: none. Prompts sharing a
+                                     // prefix with a running one reuse it whatever this is.
 };
 
 // One generation request, as an HTTP thread hands it over (already templated and tokenized).
@@ -94,6 +97,10 @@ struct EngineStats {
   int64_t kv_reserved = 0;       // cache positions reserved by live sequences
   int64_t steps = 0;             // forward passes so far
   int64_t generated_tokens = 0;  // tokens sampled so far
+  // Prompt positions copied from the prefix cache or a running sequence instead of run.
+  int64_t prefix_reused_tokens = 0;
+  int64_t prefix_cache_bytes = 0;    // held by the prefix cache now
+  int64_t prefix_cache_entries = 0;
   // Constrained decoding (Job::tool_grammar), summed over the sequences that ended.
   int64_t constrained_requests = 0;  // admitted with a grammar
   ConstraintStats constraint;        // tokens, refused picks, whole-vocabulary masks, seconds

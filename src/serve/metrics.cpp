@@ -104,7 +104,11 @@ std::string ServerMetrics::render(const GaugeValues& g, const ConstraintCounters
        std::to_string(c.gated_requests)},
       {"toolsft_calls_withheld_total",
        "Chat replies the call gate made text only (call probability below its threshold).",
-       std::to_string(c.calls_withheld)}};
+       std::to_string(c.calls_withheld)},
+      {"toolsft_prefix_reused_tokens_total",
+       "Prompt tokens whose keys and values were copied from the prefix cache or a running "
+       "request instead of computed.",
+       std::to_string(g.prefix_reused_tokens)}};
   for (const auto& [name, help, v] : constraint) {
     o += std::string("# HELP ") + name + " " + help + "\n";
     o += std::string("# TYPE ") + name + " counter\n";
@@ -115,7 +119,9 @@ std::string ServerMetrics::render(const GaugeValues& g, const ConstraintCounters
       {"toolsft_running_requests", g.running},
       {"toolsft_kv_reserved_tokens", g.kv_reserved},
       {"toolsft_kv_budget_tokens", g.kv_budget},
-      {"toolsft_open_connections", g.connections}};
+      {"toolsft_open_connections", g.connections},
+      {"toolsft_prefix_cache_bytes", g.prefix_cache_bytes},
+      {"toolsft_prefix_cache_entries", g.prefix_cache_entries}};
   for (const auto& [name, v] : gauges) {
     o += std::string("# TYPE ") + name + " gauge\n";
     o += std::string(name) + " " + std::to_string(v) + "\n";

@@ -28,6 +28,8 @@ class Histogram {
 
 struct GaugeValues {
   int64_t queued = 0, running = 0, kv_reserved = 0, kv_budget = 0, connections = 0;
+  int64_t prefix_cache_bytes = 0, prefix_cache_entries = 0;
+  int64_t prefix_reused_tokens = 0;  // a counter, kept by the engine
 };
 
 // Constrained decoding's counters, as the engine keeps them: requests decoded under a tool-call

@@ -206,8 +206,14 @@ void OpenAiServer::route(const http::Request& req, http::Responder& res, std::st
   }
   if (p == "/metrics") {
     const EngineStats s = engine_->stats();
-    GaugeValues g{s.queued, s.running, s.kv_reserved, cfg_.engine.kv_budget_tokens,
-                  connections_ ? connections_() : 0};
+    GaugeValues g{s.queued,
+                  s.running,
+                  s.kv_reserved,
+                  cfg_.engine.kv_budget_tokens,
+                  connections_ ? connections_() : 0,
+                  s.prefix_cache_bytes,
+                  s.prefix_cache_entries,
+                  s.prefix_reused_tokens};
     ConstraintCounters c{s.constrained_requests, s.constraint.tokens, s.constraint.rejected,
                          s.constraint.full_masks, s.constraint.seconds,
                          s.gated_requests,        s.calls_withheld};
