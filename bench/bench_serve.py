@@ -7,6 +7,10 @@ errors by status. Standard library only.
     bench/bench_serve.py --url http://127.0.0.1:8000 --concurrency 16 --requests 64
     bench/bench_serve.py --url ... --concurrency 32 --duration 60 --server-pid PID
 
+Each request's user message cycles through six prompts, so whole prompts repeat (which a server's
+prefix cache turns into near-free prompts); --unique-prompts makes every prompt distinct (numbered
+requests), so only what the chat template puts first is shared.
+
 With --server-pid it also reports the server's resident memory before, at the peak and 5 s after
 the load (from /proc/PID/status).
 """
@@ -99,7 +103,10 @@ def run(args):
                     return
                 n = issued[0]
                 issued[0] += 1
-            status, ttft, gaps, tokens = one_request(args.url, args.model, PROMPTS[n % len(PROMPTS)],
+            prompt = PROMPTS[n % len(PROMPTS)]
+            if args.unique_prompts:
+                prompt = f"Request {n}: {prompt}"
+            status, ttft, gaps, tokens = one_request(args.url, args.model, prompt,
                                                      args.max_tokens, args.api_key)
             with lock:
                 stats["statuses"][status] = stats["statuses"].get(status, 0) + 1
@@ -154,6 +161,8 @@ def main():
     p.add_argument("--max-tokens", type=int, default=64)
     p.add_argument("--api-key", default="")
     p.add_argument("--server-pid", type=int, default=0)
+    p.add_argument("--unique-prompts", action="store_true",
+                   help="number each request's prompt, so that no whole prompt repeats")
     args = p.parse_args()
     if not args.requests and not args.duration:
         p.error("give --requests or --duration")
