@@ -377,7 +377,7 @@ void dot_form(float* out, const float* in, const float* bias, int64_t T, int64_t
     Arena w_mem = arena_for_floats(kTileRows * K);
     float* scratch = floats(w_mem, kTileRows * K);
     float res[kTileRows * kTileCols];
-#pragma omp for schedule(static)
+#pragma omp for schedule(guided)
     for (int64_t tile = 0; tile < n_tiles; ++tile) {
       const int64_t n0 = tile * kTileRows;
       const int R = static_cast<int>(std::min<int64_t>(kTileRows, N - n0));
@@ -482,7 +482,7 @@ void broadcast_pass(float* out, const float* in, const float* bias, int64_t T, i
     Arena w_mem = arena_for_floats(kBcRows * K);
     float* scratch = floats(w_mem, kBcRows * K);
     alignas(64) float res[kBcRows * kBcCols];
-#pragma omp for schedule(static)
+#pragma omp for schedule(guided)
     for (int64_t tile = 0; tile < n_tiles; ++tile) {
       const int64_t n0 = tile * kBcRows;
       const int R = static_cast<int>(std::min<int64_t>(kBcRows, N - n0));
@@ -532,8 +532,7 @@ void matvec_quant(float* out, const float* x, const void* w, DType t, const floa
     block_sums(x, nb, xsum.data());
   }
   const float* xs = xsum.data();
-  // Static schedule: each thread gets one contiguous range of rows, i.e. one sequential stream.
-#pragma omp parallel for schedule(static) if (N * K >= kMinParallelElems)
+#pragma omp parallel for schedule(guided) if (N * K >= kMinParallelElems)
   for (int64_t n = 0; n < N; ++n) {
     const float v = matvec_row(wb + n * row_bytes, x, xs, t, nb);
     out[n] = bias ? v + bias[n] : v;
