@@ -98,7 +98,8 @@ int cmd_serve(int argc, char** argv) {
   cfg.engine.kv_budget_tokens = args.integer("kv-budget");
   if (cfg.engine.kv_budget_tokens < 0) fail("--kv-budget must be >= 0");
   const int64_t prefix_mb = args.integer("prefix-cache-mb");
-  if (prefix_mb < 0 || prefix_mb > (int64_t{1} << 30)) fail("--prefix-cache-mb: expected 0 to 1073741824 (MB), got ", prefix_mb);
+  if (prefix_mb < 0 || prefix_mb > (int64_t{1} << 30))
+    fail("--prefix-cache-mb: expected 0 to 1073741824 (MB), got ", prefix_mb);
   cfg.engine.prefix_cache_bytes = prefix_mb << 20;
   cfg.constrained_decoding = constrained == "on";
   if (args.given("call-gate")) {

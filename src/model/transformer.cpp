@@ -159,7 +159,8 @@ void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
     };
     if (split_attention) {
 #pragma omp parallel for schedule(dynamic, 1)
-      for (size_t i = 0; i < seqs.size(); ++i) attend(i, scratch_.data() + thread_index() * scratch);
+      for (size_t i = 0; i < seqs.size(); ++i)
+        attend(i, scratch_.data() + thread_index() * scratch);
     } else {
       for (size_t i = 0; i < seqs.size(); ++i) attend(i, scratch_.data());
     }

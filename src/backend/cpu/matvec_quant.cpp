@@ -532,6 +532,8 @@ void matvec_quant(float* out, const float* x, const void* w, DType t, const floa
     block_sums(x, nb, xsum.data());
   }
   const float* xs = xsum.data();
+  // Guided: contiguous ranges of rows (sequential streams), shrinking toward the end so that a
+  // thread running slower (on a shared VM, often) does not leave the other waiting.
 #pragma omp parallel for schedule(guided) if (N * K >= kMinParallelElems)
   for (int64_t n = 0; n < N; ++n) {
     const float v = matvec_row(wb + n * row_bytes, x, xs, t, nb);
