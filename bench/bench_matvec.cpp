@@ -8,7 +8,8 @@
 // what a model with no quantized blocks runs for 7-16 rows) and matmul_f32_dot (matmul_quant's
 // dot form on the float32 rows: what it runs for 2-6).
 //
-//   build/bench/bench_matvec [--threads N] [--mb 256]   (threads: 0 = both 1 and 2)
+//   build/bench/bench_matvec [--threads N] [--mb 256] [--rows 12,16]
+//   (threads: 0 = both 1 and 2; --rows: only the batched table, for these T)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -22,6 +23,7 @@
 
 #include "backend/cpu/blas_core.h"
 #include "backend/cpu/dequant.h"
+#include "backend/cpu/matmul_int8.h"
 #include "backend/cpu/matvec_quant.h"
 #include "core/dtype.h"
 #include "core/half.h"
@@ -78,9 +80,26 @@ int main(int argc, char** argv) {
   tsft::restart_with_better_openblas_core(argv);  // as toolsft itself runs
   int only_threads = 0;
   double mb = 256.0;
+  std::vector<int64_t> rows = {4, 6, 8, 12, 16, 32, 64};
+  bool only_batched = false;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!std::strcmp(argv[i], "--threads")) only_threads = std::atoi(argv[i + 1]);
-    else if (!std::strcmp(argv[i], "--mb")) mb = std::atof(argv[i + 1]);
+    if (!std::strcmp(argv[i], "--threads")) {
+      only_threads = std::atoi(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--mb")) {
+      mb = std::atof(argv[i + 1]);
+    } else if (!std::strcmp(argv[i], "--rows")) {
+      rows.clear();
+      for (const char* p = argv[i + 1]; *p;) {
+        char* end = nullptr;
+        rows.push_back(std::strtoll(p, &end, 10));
+        if (end == p || rows.back() < 1) {
+          std::fprintf(stderr, "bench_matvec: --rows wants positive counts, e.g. 12,16\n");
+          return 2;
+        }
+        p = *end == ',' ? end + 1 : end;
+      }
+      only_batched = true;
+    }
   }
   struct Shape { const char* name; int64_t N, K; tsft::DType type; };
   const Shape shapes[] = {
@@ -92,9 +111,11 @@ int main(int argc, char** argv) {
   std::printf("weights: ~%.0f MB of distinct copies per format, best of 5 passes; OpenBLAS "
               "kernels %s\n\n", mb, tsft::openblas_kernels_summary().c_str());
   std::printf("| threads | shape | N x K | type | quant us/call | quant GB/s | sgemv us/call | "
-              "sgemv GB/s | speedup |\n|---|---|---|---|---|---|---|---|---|\n");
+              "sgemv GB/s | speedup | int8 us/call | int8 GB/s |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|\n");
   std::mt19937 gen(1);
   for (const Shape& s : shapes) {
+    if (only_batched) break;
     const std::vector<uint8_t> q1 = random_blocks(s.type, s.N, s.K, gen);
     std::vector<float> f1(static_cast<size_t>(s.N * s.K));
     tsft::dequantize_row(s.type, q1.data(), f1.data(), s.N * s.K);
@@ -116,17 +137,26 @@ int main(int argc, char** argv) {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, s.N, s.K, 1.0f, f.data() + c * f1.size(), s.K,
                     x.data(), 1, 0.0f, y.data(), 1);
       });
-      std::printf("| %d | %s | %lld x %lld | %s | %.1f | %.1f | %.1f | %.1f | %.2fx |\n", threads,
-                  s.name, static_cast<long long>(s.N), static_cast<long long>(s.K),
-                  std::string(tsft::dtype_name(s.type)).c_str(), tq * 1e6, q1.size() / tq / 1e9,
-                  tf * 1e6, f1.size() * sizeof(float) / tf / 1e9, tf / tq);
+      // int8 activations (matmul_int8), where this CPU has the kernels
+      const double ti = !tsft::matmul_int8_supported(s.type)
+                            ? 0.0
+                            : best_seconds_per_call(q_copies, [&](int64_t c) {
+                                tsft::matmul_int8(y.data(), x.data(), q.data() + c * q1.size(),
+                                                  s.type, nullptr, 1, s.N, s.K);
+                              });
+      std::printf("| %d | %s | %lld x %lld | %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.1f | %.1f "
+                  "|\n", threads, s.name, static_cast<long long>(s.N),
+                  static_cast<long long>(s.K), std::string(tsft::dtype_name(s.type)).c_str(),
+                  tq * 1e6, q1.size() / tq / 1e9, tf * 1e6, f1.size() * sizeof(float) / tf / 1e9,
+                  tf / tq, ti * 1e6, ti > 0 ? q1.size() / ti / 1e9 : 0.0);
       std::fflush(stdout);
     }
   }
 
   std::printf("\n| threads | shape | T rows | type | matmul_quant us/call | GFLOP/s | sgemm f32 us/call "
               "| GFLOP/s | speedup | matmul_f32_broadcast us/call | GFLOP/s | matmul_f32_dot us/call "
-              "| GFLOP/s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+              "| GFLOP/s | matmul_int8 us/call | GFLOP/s |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Shape& s : shapes) {
     const std::vector<uint8_t> q1 = random_blocks(s.type, s.N, s.K, gen);
     std::vector<float> f1(static_cast<size_t>(s.N * s.K));
@@ -136,7 +166,7 @@ int main(int argc, char** argv) {
         std::max<int64_t>(2, static_cast<int64_t>(target_bytes / (f1.size() * sizeof(float))));
     const std::vector<uint8_t> q = replicate(q1, q_copies);
     const std::vector<float> f = replicate(f1, f_copies);
-    for (int64_t T : {4, 6, 8, 12, 16, 32, 64}) {
+    for (int64_t T : rows) {
       // lm_head rows are computed for the last token of each sequence only: up to 16 in a step
       // of 16 streams, not a prompt's length
       if (s.N > 4096 && T > 16) continue;
@@ -161,13 +191,19 @@ int main(int argc, char** argv) {
         const double td = best_seconds_per_call(f_copies, [&](int64_t c) {
           tsft::matmul_f32_dot(y.data(), x.data(), f.data() + c * f1.size(), nullptr, T, s.N, s.K);
         });
+        const double ti = !tsft::matmul_int8_supported(s.type)
+                              ? 0.0
+                              : best_seconds_per_call(q_copies, [&](int64_t c) {
+                                  tsft::matmul_int8(y.data(), x.data(), q.data() + c * q1.size(),
+                                                    s.type, nullptr, T, s.N, s.K);
+                                });
         const double flop = 2.0 * T * s.N * s.K;
         std::printf("| %d | %s | %lld | %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.1f | %.1f | "
-                    "%.1f | %.1f |\n",
+                    "%.1f | %.1f | %.1f | %.1f |\n",
                     threads, s.name, static_cast<long long>(T),
                     std::string(tsft::dtype_name(s.type)).c_str(), tq * 1e6, flop / tq / 1e9,
                     tf * 1e6, flop / tf / 1e9, tf / tq, tb * 1e6, flop / tb / 1e9, td * 1e6,
-                    flop / td / 1e9);
+                    flop / td / 1e9, ti * 1e6, ti > 0 ? flop / ti / 1e9 : 0.0);
         std::fflush(stdout);
       }
     }

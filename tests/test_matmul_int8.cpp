@@ -1,0 +1,181 @@
+// matmul_int8 (quantized weights x int8 activations) against its scalar reference, and the
+// reference against the exact product: the inputs' rounding stays within the bound it reports.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/dequant.h"
+#include "backend/cpu/matmul_int8.h"
+#include "core/dtype.h"
+#include "core/half.h"
+
+namespace tsft {
+namespace {
+
+void put_f16(uint8_t* p, float v) {
+  const uint16_t h = f32_to_f16(v);
+  std::memcpy(p, &h, 2);
+}
+
+// N rows of K elements in type t, scales of the magnitude real SmolLM2 weights have.
+std::vector<uint8_t> random_blocks(DType t, int64_t N, int64_t K, std::mt19937& gen) {
+  const DTypeInfo& info = dtype_info(t);
+  const int64_t n_blocks = N * K / info.block_elems;
+  std::vector<uint8_t> buf(static_cast<size_t>(n_blocks * info.block_bytes));
+  std::uniform_real_distribution<float> d_dist(0.002f, 0.02f), m_dist(-0.15f, -0.01f);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    uint8_t* p = buf.data() + b * info.block_bytes;
+    put_f16(p, d_dist(gen));
+    const int header = t == DType::kQ4_1 ? 4 : 2;
+    if (t == DType::kQ4_1) put_f16(p + 2, m_dist(gen));
+    for (int64_t i = header; i < info.block_bytes; ++i) p[i] = static_cast<uint8_t>(byte(gen));
+  }
+  return buf;
+}
+
+// Inputs like a transformer's: mostly small, a few large outliers, some all-zero blocks.
+std::vector<float> random_inputs(int64_t n, std::mt19937& gen) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (auto& e : v) e = dist(gen) * (u(gen) < 0.01f ? 30.0f : 1.0f);
+  if (n >= 64) std::fill(v.begin() + 32, v.begin() + 64, 0.0f);
+  return v;
+}
+
+// sum_k |w_nk x_tk| for every output: the scale float rounding is measured against.
+std::vector<double> magnitudes(const std::vector<uint8_t>& w, DType t, const std::vector<float>& x,
+                               int64_t T, int64_t N, int64_t K) {
+  std::vector<float> row(static_cast<size_t>(K));
+  std::vector<double> mag(static_cast<size_t>(T * N));
+  const size_t row_bytes = dtype_bytes(t, K);
+  for (int64_t n = 0; n < N; ++n) {
+    dequantize_row_ref(t, w.data() + n * row_bytes, row.data(), K);
+    for (int64_t i = 0; i < T; ++i) {
+      double s = 0.0;
+      for (int64_t k = 0; k < K; ++k) s += std::fabs(static_cast<double>(row[k]) * x[i * K + k]);
+      mag[i * N + n] = s;
+    }
+  }
+  return mag;
+}
+
+TEST(QuantizeActivations, LargestMagnitudeIs127AndRoundingIsWithinHalfAStep) {
+  float x[32];
+  for (int i = 0; i < 32; ++i) x[i] = 0.37f * static_cast<float>(i - 13);
+  int8_t q[32];
+  const float scale = quantize_activations(x, q);
+  EXPECT_FLOAT_EQ(scale, 0.37f * 18.0f / 127.0f);
+  EXPECT_EQ(q[31], 127);  // 0.37 * 18, the largest magnitude
+  EXPECT_EQ(q[13], 0);
+  for (int i = 0; i < 32; ++i) EXPECT_LE(std::fabs(x[i] - scale * q[i]), 0.5f * scale * 1.0001f);
+  x[0] = -100.0f;  // now the largest, negative
+  quantize_activations(x, q);
+  EXPECT_EQ(q[0], -127);
+
+  float zeros[32] = {};
+  std::memset(q, 7, sizeof(q));
+  EXPECT_EQ(quantize_activations(zeros, q), 0.0f);
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(q[i], 0);
+}
+
+TEST(MatmulInt8Ref, StaysWithinItsBoundOfTheExactProduct) {
+  std::mt19937 gen(3);
+  const int64_t T = 3, N = 40, K = 576;
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
+    const auto w = random_blocks(t, N, K, gen);
+    const auto x = random_inputs(T * K, gen);
+    std::vector<float> exact(static_cast<size_t>(N)), got(static_cast<size_t>(T * N)),
+        bound(got.size());
+    matmul_int8_ref(got.data(), x.data(), w.data(), t, nullptr, T, N, K, bound.data());
+    const auto mag = magnitudes(w, t, x, T, N, K);
+    double err_sum = 0.0, mag_sum = 0.0;
+    for (int64_t i = 0; i < T; ++i) {
+      // the exact product of the dequantized weights with the float inputs, in double
+      std::vector<float> row(static_cast<size_t>(K));
+      for (int64_t n = 0; n < N; ++n) {
+        dequantize_row_ref(t, w.data() + n * dtype_bytes(t, K), row.data(), K);
+        double s = 0.0;
+        for (int64_t k = 0; k < K; ++k) s += static_cast<double>(row[k]) * x[i * K + k];
+        const double err = std::fabs(got[i * N + n] - s);
+        EXPECT_LE(err, bound[i * N + n] + 1e-6 * mag[i * N + n] + 1e-6)
+            << dtype_name(t) << " row " << i << " output " << n;
+        EXPECT_GT(bound[i * N + n], 0.0f);
+        err_sum += err;
+        mag_sum += mag[i * N + n];
+      }
+    }
+    // The rounding is small next to the products themselves (here about 0.2%).
+    EXPECT_LT(err_sum / mag_sum, 0.01) << dtype_name(t);
+  }
+}
+
+TEST(MatmulInt8, MatchesReferenceForEveryTypeAndShape) {
+  if (!matmul_int8_supported(DType::kQ4_1))
+    GTEST_SKIP() << "this build has no int8 kernels (the CPU lacks AVX512-VNNI); the reference "
+                    "is still tested above";
+  std::mt19937 gen(7);
+  for (DType t : {DType::kQ4_0, DType::kQ4_1, DType::kQ8_0}) {
+    for (int64_t K : {32, 96, 576, 1536}) {
+      for (int64_t N : {1, 7, 37}) {
+        const auto w = random_blocks(t, N, K, gen);
+        std::vector<float> bias(static_cast<size_t>(N));
+        for (auto& b : bias) b = std::normal_distribution<float>(0.0f, 1.0f)(gen);
+        for (int64_t T : {1, 2, 5, 9, 16, 17, 33}) {
+          const auto x = random_inputs(T * K, gen);
+          std::vector<float> fast(static_cast<size_t>(T * N)), ref(fast.size());
+          const float* b = (T % 2) ? bias.data() : nullptr;
+          matmul_int8(fast.data(), x.data(), w.data(), t, b, T, N, K);
+          matmul_int8_ref(ref.data(), x.data(), w.data(), t, b, T, N, K);
+          const auto mag = magnitudes(w, t, x, T, N, K);
+          for (int64_t i = 0; i < T * N; ++i)
+            ASSERT_NEAR(fast[i], ref[i], 1e-5 * mag[i] + 1e-5 * std::fabs(ref[i]) + 1e-6)
+                << dtype_name(t) << " T=" << T << " N=" << N << " K=" << K << " at " << i;
+        }
+      }
+    }
+  }
+}
+
+TEST(MatmulInt8, OneInputGivesTheSameAloneAsInABatch) {
+  if (!matmul_int8_supported(DType::kQ4_1))
+    GTEST_SKIP() << "this build has no int8 kernels (the CPU lacks AVX512-VNNI)";
+  std::mt19937 gen(11);
+  const int64_t T = 12, N = 64, K = 576;
+  const auto w = random_blocks(DType::kQ4_1, N, K, gen);
+  const auto x = random_inputs(T * K, gen);
+  std::vector<float> batch(static_cast<size_t>(T * N)), alone(static_cast<size_t>(N));
+  matmul_int8(batch.data(), x.data(), w.data(), DType::kQ4_1, nullptr, T, N, K);
+  const auto mag = magnitudes(w, DType::kQ4_1, x, T, N, K);
+  for (int64_t i = 0; i < T; ++i) {
+    matmul_int8(alone.data(), x.data() + i * K, w.data(), DType::kQ4_1, nullptr, 1, N, K);
+    for (int64_t n = 0; n < N; ++n)
+      EXPECT_NEAR(alone[n], batch[i * N + n], 1e-5 * mag[i * N + n] + 1e-6);
+  }
+}
+
+// Callers check the type and shape first; a wrong one is a bug, reported with the cause.
+TEST(MatmulInt8DeathTest, RejectsUnsupportedTypesAndShapes) {
+  std::vector<float> out(4), in(64);
+  std::vector<uint8_t> w(256);
+  EXPECT_DEATH(matmul_int8_ref(out.data(), in.data(), w.data(), DType::kF32, nullptr, 1, 1, 32),
+               "unsupported weight type F32");
+  EXPECT_DEATH(matmul_int8_ref(out.data(), in.data(), w.data(), DType::kQ4_1, nullptr, 1, 1, 48),
+               "K must be a multiple of 32");
+}
+
+TEST(Int8Activations, SwitchIsOffByDefaultAndToggles) {
+  EXPECT_FALSE(int8_activations());
+  set_int8_activations(true);
+  EXPECT_TRUE(int8_activations());
+  set_int8_activations(false);
+  EXPECT_FALSE(int8_activations());
+}
+
+}  // namespace
+}  // namespace tsft
