@@ -6,7 +6,9 @@
 // float32 copy (what a forward over T rows would otherwise run), and matmul_f32_broadcast (the
 // same kernel as matmul_quant's for 9-16 rows, reading that float32 copy without dequantizing:
 // what a model with no quantized blocks runs for 7-16 rows) and matmul_f32_dot (matmul_quant's
-// dot form on the float32 rows: what it runs for 2-6).
+// dot form on the float32 rows: what it runs for 2-6). Where the CPU has AVX512-VNNI both tables
+// add matmul_int (int8 inputs; the second table also int16, which a server's batched steps of
+// 6-16 rows run by default).
 //
 //   build/bench/bench_matvec [--threads N] [--mb 256] [--rows 12,16]
 //   (threads: 0 = both 1 and 2; --rows: only the batched table, for these T)
@@ -23,7 +25,7 @@
 
 #include "backend/cpu/blas_core.h"
 #include "backend/cpu/dequant.h"
-#include "backend/cpu/matmul_int8.h"
+#include "backend/cpu/matmul_int.h"
 #include "backend/cpu/matvec_quant.h"
 #include "core/dtype.h"
 #include "core/half.h"
@@ -137,12 +139,12 @@ int main(int argc, char** argv) {
         cblas_sgemv(CblasRowMajor, CblasNoTrans, s.N, s.K, 1.0f, f.data() + c * f1.size(), s.K,
                     x.data(), 1, 0.0f, y.data(), 1);
       });
-      // int8 activations (matmul_int8), where this CPU has the kernels
-      const double ti = !tsft::matmul_int8_supported(s.type)
+      // int8 activations (matmul_int), where this CPU has the kernels
+      const double ti = !tsft::matmul_int_supported(s.type)
                             ? 0.0
                             : best_seconds_per_call(q_copies, [&](int64_t c) {
-                                tsft::matmul_int8(y.data(), x.data(), q.data() + c * q1.size(),
-                                                  s.type, nullptr, 1, s.N, s.K);
+                                tsft::matmul_int(y.data(), x.data(), q.data() + c * q1.size(),
+                                                 s.type, nullptr, 1, s.N, s.K, tsft::IntBits::k8);
                               });
       std::printf("| %d | %s | %lld x %lld | %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.1f | %.1f "
                   "|\n", threads, s.name, static_cast<long long>(s.N),
@@ -155,8 +157,8 @@ int main(int argc, char** argv) {
 
   std::printf("\n| threads | shape | T rows | type | matmul_quant us/call | GFLOP/s | sgemm f32 us/call "
               "| GFLOP/s | speedup | matmul_f32_broadcast us/call | GFLOP/s | matmul_f32_dot us/call "
-              "| GFLOP/s | matmul_int8 us/call | GFLOP/s |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+              "| GFLOP/s | int16 us/call | GFLOP/s | int8 us/call | GFLOP/s |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Shape& s : shapes) {
     const std::vector<uint8_t> q1 = random_blocks(s.type, s.N, s.K, gen);
     std::vector<float> f1(static_cast<size_t>(s.N * s.K));
@@ -191,19 +193,24 @@ int main(int argc, char** argv) {
         const double td = best_seconds_per_call(f_copies, [&](int64_t c) {
           tsft::matmul_f32_dot(y.data(), x.data(), f.data() + c * f1.size(), nullptr, T, s.N, s.K);
         });
-        const double ti = !tsft::matmul_int8_supported(s.type)
-                              ? 0.0
-                              : best_seconds_per_call(q_copies, [&](int64_t c) {
-                                  tsft::matmul_int8(y.data(), x.data(), q.data() + c * q1.size(),
-                                                    s.type, nullptr, T, s.N, s.K);
-                                });
+        // matmul_int in int16 and int8, where this CPU has the kernels (int16 needs 2+ rows)
+        auto integer = [&](tsft::IntBits bits) {
+          if (!tsft::matmul_int_supported(s.type) || (bits == tsft::IntBits::k16 && T < 2))
+            return 0.0;
+          return best_seconds_per_call(q_copies, [&](int64_t c) {
+            tsft::matmul_int(y.data(), x.data(), q.data() + c * q1.size(), s.type, nullptr, T,
+                             s.N, s.K, bits);
+          });
+        };
+        const double t16 = integer(tsft::IntBits::k16), ti = integer(tsft::IntBits::k8);
         const double flop = 2.0 * T * s.N * s.K;
         std::printf("| %d | %s | %lld | %s | %.1f | %.1f | %.1f | %.1f | %.2fx | %.1f | %.1f | "
-                    "%.1f | %.1f | %.1f | %.1f |\n",
+                    "%.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n",
                     threads, s.name, static_cast<long long>(T),
                     std::string(tsft::dtype_name(s.type)).c_str(), tq * 1e6, flop / tq / 1e9,
                     tf * 1e6, flop / tf / 1e9, tf / tq, tb * 1e6, flop / tb / 1e9, td * 1e6,
-                    flop / td / 1e9, ti * 1e6, ti > 0 ? flop / ti / 1e9 : 0.0);
+                    flop / td / 1e9, t16 * 1e6, t16 > 0 ? flop / t16 / 1e9 : 0.0, ti * 1e6,
+                    ti > 0 ? flop / ti / 1e9 : 0.0);
         std::fflush(stdout);
       }
     }

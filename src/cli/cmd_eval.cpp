@@ -7,6 +7,7 @@
 
 #include "chat/tool_call.h"
 #include "cli/args.h"
+#include "cli/compute_options.h"
 #include "cli/commands.h"
 #include "cli/eval_models.h"
 #include "cli/eval_run.h"
@@ -92,6 +93,7 @@ int cmd_eval(int argc, char** argv) {
       {"skip-invalid", "", "skip rows that fail validation instead of stopping", ""},
       {"out", "DIR", "where report.json, report.md and report.html go", "eval-report"},
       {"threads", "N", "worker threads; 0 = all cores", "0"},
+      activations_option(),
       {"quiet", "", "no progress bar, no Markdown on stdout", ""},
       {"help", "", "show this help", ""},
   };
@@ -106,6 +108,7 @@ int cmd_eval(int argc, char** argv) {
     return args.flag("help") ? 0 : 2;
   }
   set_num_threads(static_cast<int>(args.integer("threads")));
+  apply_activations_option(args);
   EvalRequest q;
   q.data = args.str("data");
   q.task = args.str("task");

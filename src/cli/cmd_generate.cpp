@@ -6,6 +6,7 @@
 #include "chat/tool_call.h"
 #include "chat/tool_call_grammar.h"
 #include "cli/args.h"
+#include "cli/compute_options.h"
 #include "cli/commands.h"
 #include "cli/model_files.h"
 #include "cli/conversation_file.h"
@@ -48,6 +49,7 @@ const std::vector<OptionSpec>& generate_options() {
       {"add-bos", "", "prepend the BOS token even if the tokenizer does not", ""},
       {"print-ids", "", "also print the prompt and generated token ids", ""},
       {"threads", "N", "worker threads; 0 = all cores", "0"},
+      activations_option(),
       {"quiet", "", "print only the generated text", ""},
       {"help", "", "show this help", ""},
   };
@@ -85,6 +87,7 @@ int cmd_generate(int argc, char** argv) {
   }
   if (args.flag("quiet")) set_log_level(LogLevel::kWarn);
   set_num_threads(static_cast<int>(args.integer("threads")));
+  apply_activations_option(args);
 
   std::string prompt = args.str("prompt");
   if (args.given("prompt") + args.given("prompt-file") + args.given("conversation") > 1)

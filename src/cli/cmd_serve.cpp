@@ -6,6 +6,7 @@
 
 #include "backend/cpu/blas_core.h"
 #include "cli/args.h"
+#include "cli/compute_options.h"
 #include "cli/commands.h"
 #include "cli/model_files.h"
 #include "core/error.h"
@@ -48,6 +49,7 @@ int cmd_serve(int argc, char** argv) {
        "(toolsft eval --task tool-calling --gate-precision P)",
        ""},
       {"threads", "N", "compute threads; 0 = all cores", "0"},
+      activations_option(),
       {"help", "", "show this help", ""},
   };
   Args args(kSpecs, argc, argv, 1);
@@ -66,6 +68,7 @@ int cmd_serve(int argc, char** argv) {
   if (constrained != "on" && constrained != "off")
     fail("--constrained-decoding: expected on or off, got '", constrained, "'");
   set_num_threads(static_cast<int>(args.integer("threads")));
+  apply_activations_option(args);
   const std::string path = resolve_model_path(args.str("model"));
   if (!std::filesystem::exists(path))
     fail(path, ": model not found",
@@ -122,7 +125,8 @@ int cmd_serve(int argc, char** argv) {
   });
   server.start();
   std::printf("toolsft serve: %s%s on http://%s:%d (ctx %lld, %lld concurrent, KV budget %lld "
-              "positions, prefix cache %lld MB, constrained decoding %s%s%s, OpenBLAS kernels %s)\n",
+              "positions, prefix cache %lld MB, constrained decoding %s%s%s, activations %s, "
+              "OpenBLAS kernels %s)\n",
               app.config().model_name.c_str(),
               n_adapters ? (" + " + std::to_string(n_adapters) + " adapter(s)").c_str() : "",
               hopt.host.c_str(), server.port(), static_cast<long long>(app.config().context),
@@ -131,7 +135,8 @@ int cmd_serve(int argc, char** argv) {
               static_cast<long long>(prefix_mb),
               app.constrained_decoding_summary().c_str(),
               cfg.call_gate ? (", call gate " + args.str("call-gate")).c_str() : "",
-              cfg.api_key.empty() ? "" : ", API key required", openblas_core().c_str());
+              cfg.api_key.empty() ? "" : ", API key required", activations_summary().c_str(),
+              openblas_core().c_str());
   std::fflush(stdout);
   server.run_until_signal();
   std::printf("toolsft serve: stopped\n");

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "chat/chat_format.h"
+#include "cli/compute_options.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/fs_util.h"
@@ -198,6 +199,7 @@ ordered_json run_evaluation(const EvalRequest& q) {
                    : q.task == "tool-calling" ? "tool_calling"
                                                  : "perplexity";
   report["dataset"] = {{"path", data}, {"rows", rs.rows}, {"examples", 0}};
+  report["activations"] = activations_summary();  // how quantized weights were multiplied
   report["models"] = ordered_json::array();
   const bool progress = q.progress;
 

@@ -82,6 +82,8 @@ void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
   const int64_t C = cfg_.hidden, Q = cfg_.q_dim(), KV = cfg_.kv_dim(), F = cfg_.intermediate,
                 D = cfg_.head_dim, Hq = cfg_.n_heads, Hkv = cfg_.n_kv_heads, V = cfg_.vocab;
   TSFT_CHECK(!seqs.empty());
+  // Rows of several sequences (a server's step) may multiply in int16 (model/linear.h).
+  const bool batch = seqs.size() > 1;
   // Names the sequence in an error (built only when one is thrown: this runs every step).
   auto which = [&](size_t i) {
     return seqs.size() > 1 ? " (sequence " + std::to_string(i) + ")" : std::string();
@@ -130,11 +132,13 @@ void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
   for (int64_t l = 0; l < cfg_.n_layers; ++l) {
     const LayerWeights& lw = w_.layers[l];
     rmsnorm_forward(xn, x, lw.attn_norm.f32(), cfg_.rms_eps, R, C);
-    linear(q_.data(), xn, lw.wq, lw.wq_q, lw.bq, R, C, Q);
+    linear_group(xn, R, C,
+                 {{q_.data(), lw.wq, lw.wq_q, lw.bq, Q},
+                  {k_.data(), lw.wk, lw.wk_q, lw.bk, KV},
+                  {v_.data(), lw.wv, lw.wv_q, lw.bv, KV}},
+                 batch);
     lora(q_.data(), xn, l, LoraTarget::kQ, C, Q);
-    linear(k_.data(), xn, lw.wk, lw.wk_q, lw.bk, R, C, KV);
     lora(k_.data(), xn, l, LoraTarget::kK, C, KV);
-    linear(v_.data(), xn, lw.wv, lw.wv_q, lw.bv, R, C, KV);
     lora(v_.data(), xn, l, LoraTarget::kV, C, KV);
     if (cfg_.qk_norm) {
       rmsnorm_forward(q_.data(), q_.data(), lw.q_norm.f32(), cfg_.rms_eps, R * Hq, D);
@@ -165,17 +169,20 @@ void Transformer::run_blocks(const std::vector<BatchSeq>& seqs) {
       for (size_t i = 0; i < seqs.size(); ++i) attend(i, scratch_.data());
     }
     // x += att @ wo^T: reuse xn for the projection, then add.
-    linear(xn, att_.data(), lw.wo, lw.wo_q, Tensor{}, R, Q, C);
+    linear(xn, att_.data(), lw.wo, lw.wo_q, Tensor{}, R, Q, C, batch);
     lora(xn, att_.data(), l, LoraTarget::kO, Q, C);
     for (int64_t i = 0; i < R * C; ++i) x[i] += xn[i];
 
     rmsnorm_forward(xn, x, lw.ffn_norm.f32(), cfg_.rms_eps, R, C);
-    linear(gate_.data(), xn, lw.w_gate, lw.w_gate_q, Tensor{}, R, C, F);
+    const Tensor none;
+    linear_group(xn, R, C,
+                 {{gate_.data(), lw.w_gate, lw.w_gate_q, none, F},
+                  {up_.data(), lw.w_up, lw.w_up_q, none, F}},
+                 batch);
     lora(gate_.data(), xn, l, LoraTarget::kGate, C, F);
-    linear(up_.data(), xn, lw.w_up, lw.w_up_q, Tensor{}, R, C, F);
     lora(up_.data(), xn, l, LoraTarget::kUp, C, F);
     swiglu_forward(gate_.data(), gate_.data(), up_.data(), R * F);
-    linear(xn, gate_.data(), lw.w_down, lw.w_down_q, Tensor{}, R, F, C);
+    linear(xn, gate_.data(), lw.w_down, lw.w_down_q, Tensor{}, R, F, C, batch);
     lora(xn, gate_.data(), l, LoraTarget::kDown, F, C);
     for (int64_t i = 0; i < R * C; ++i) x[i] += xn[i];
   }
@@ -203,7 +210,7 @@ void Transformer::forward_batch(const std::vector<BatchSeq>& seqs, float* logits
     rmsnorm_forward(xn_.data() + i * C, x_.data() + (row - 1) * C, w_.final_norm.f32(),
                     cfg_.rms_eps, 1, C);
   }
-  linear(logits, xn_.data(), w_.lm_head, w_.lm_head_q, Tensor{}, B, C, cfg_.vocab);
+  linear(logits, xn_.data(), w_.lm_head, w_.lm_head_q, Tensor{}, B, C, cfg_.vocab, B > 1);
 }
 
 }  // namespace tsft

@@ -88,9 +88,9 @@ void tree_forward(const Transformer& model, const KvCache& prefix, int64_t prefi
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     const LayerWeights& lw = w.layers[l];
     rmsnorm_forward(xn, x, lw.attn_norm.f32(), cfg.rms_eps, T, C);
-    linear(q, xn, lw.wq, lw.wq_q, lw.bq, T, C, Q);
-    linear(k, xn, lw.wk, lw.wk_q, lw.bk, T, C, KV);
-    linear(v, xn, lw.wv, lw.wv_q, lw.bv, T, C, KV);
+    linear_group(xn, T, C,
+                 {{q, lw.wq, lw.wq_q, lw.bq, Q}, {k, lw.wk, lw.wk_q, lw.bk, KV},
+                  {v, lw.wv, lw.wv_q, lw.bv, KV}});
     if (cfg.qk_norm) {
       rmsnorm_forward(q, q, lw.q_norm.f32(), cfg.rms_eps, T * Hq, D);
       rmsnorm_forward(k, k, lw.k_norm.f32(), cfg.rms_eps, T * Hkv, D);
@@ -103,8 +103,9 @@ void tree_forward(const Transformer& model, const KvCache& prefix, int64_t prefi
     for (int64_t i = 0; i < T * C; ++i) x[i] += xn[i];
 
     rmsnorm_forward(xn, x, lw.ffn_norm.f32(), cfg.rms_eps, T, C);
-    linear(gate, xn, lw.w_gate, lw.w_gate_q, Tensor{}, T, C, F);
-    linear(up, xn, lw.w_up, lw.w_up_q, Tensor{}, T, C, F);
+    const Tensor none;
+    linear_group(xn, T, C,
+                 {{gate, lw.w_gate, lw.w_gate_q, none, F}, {up, lw.w_up, lw.w_up_q, none, F}});
     swiglu_forward(gate, gate, up, T * F);
     linear(xn, gate, lw.w_down, lw.w_down_q, Tensor{}, T, F, C);
     for (int64_t i = 0; i < T * C; ++i) x[i] += xn[i];
