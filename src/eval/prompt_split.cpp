@@ -1,6 +1,9 @@
 #include "eval/prompt_split.h"
 
+#include <algorithm>
+
 #include "model/kv_cache.h"
+#include "model/token_prefix.h"
 #include "model/transformer.h"
 
 namespace tsft {
@@ -17,9 +20,10 @@ std::vector<int32_t> shared_prompt_prefix(const std::vector<const std::vector<in
   if (prompts.empty()) return {};
   std::vector<int32_t> prefix = *prompts[0];
   for (const std::vector<int32_t>* p : prompts) {
-    size_t m = 0;
-    while (m < prefix.size() && m + 1 < p->size() && prefix[m] == (*p)[m]) ++m;
-    prefix.resize(m);
+    // at most all but the prompt's last token: that one's logits are what each row needs
+    const int64_t limit = std::max<int64_t>(static_cast<int64_t>(p->size()) - 1, 0);
+    prefix.resize(static_cast<size_t>(common_prefix(
+        prefix.data(), static_cast<int64_t>(prefix.size()), p->data(), limit)));
   }
   return prefix;
 }

@@ -28,6 +28,10 @@ class KvCache {
   const float* k(int64_t layer) const { return k_.get() + layer * layer_stride_; }
   const float* v(int64_t layer) const { return v_.get() + layer * layer_stride_; }
   size_t bytes() const { return 2 * floats_ * sizeof(float); }  // reserved, not all resident
+  // Bytes of keys and values one position takes (capacity * this is bytes()).
+  static int64_t bytes_per_position(const ModelConfig& cfg) {
+    return 2 * cfg.n_layers * cfg.kv_dim() * static_cast<int64_t>(sizeof(float));
+  }
 
  private:
   size_t mapped_bytes() const { return (floats_ > 0 ? floats_ : 1) * sizeof(float); }

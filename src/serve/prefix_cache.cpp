@@ -5,17 +5,10 @@
 
 namespace tsft::serve {
 
-int64_t common_prefix(const int32_t* a, int64_t na, const int32_t* b, int64_t nb) {
-  const int64_t n = std::min(na, nb);
-  int64_t i = 0;
-  while (i < n && a[i] == b[i]) ++i;
-  return i;
-}
-
 PrefixCache::PrefixCache(const ModelConfig& cfg, int64_t budget_bytes)
     : cfg_(cfg),
       budget_bytes_(std::max<int64_t>(budget_bytes, 0)),
-      bytes_per_token_(2 * cfg.n_layers * cfg.kv_dim() * static_cast<int64_t>(sizeof(float))) {}
+      bytes_per_token_(KvCache::bytes_per_position(cfg)) {}
 
 PrefixCache::Match PrefixCache::match(const std::vector<int32_t>& prompt, int64_t limit,
                                       const LoraWeights* adapter) {

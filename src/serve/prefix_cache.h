@@ -12,11 +12,9 @@
 #include "model/config.h"
 #include "model/kv_cache.h"
 #include "model/lora.h"
+#include "model/token_prefix.h"
 
 namespace tsft::serve {
-
-// Length of the longest common prefix of a[0..na) and b[0..nb).
-int64_t common_prefix(const int32_t* a, int64_t na, const int32_t* b, int64_t nb);
 
 class PrefixCache {
  public:
