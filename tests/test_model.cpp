@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -170,21 +171,19 @@ struct ActivationsFor {
   ~ActivationsFor() { set_activations(Activations::kAuto); }
 };
 
-// A batched decoding step of 10 sequences (the last token of each golden prompt, twice) runs its
-// products in int16 by default (Activations::kAuto): every sequence's logits stay close to the
-// float32 step's (measured: at most 0.003-0.008 apart, logits up to 31; int16 steps are 1/65534
-// of a block's largest input, and SmolLM2's outlier channels make some blocks' largest large).
-TEST(DefaultModel, BatchedStepsInInt16MatchFloat32Alone) {
-  if (!matmul_int_supported(DType::kQ4_1))
-    GTEST_SKIP() << "this build has no integer kernels (the CPU lacks AVX512-VNNI)";
-  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
-  LoadedModel lm = load_model(kDefaultModel, /*with_tokenizer=*/false);
-  Transformer& m = *lm.model;
-  const int64_t V = m.config().vocab;
-  SafetensorsFile golden(kData + "/smollm2_golden.safetensors");
+// The golden prompts' ids (p0 .. p4).
+std::vector<std::vector<int32_t>> golden_prompts(SafetensorsFile& golden) {
   std::vector<std::vector<int32_t>> prompts;
-  for (int i = 0; i < 10; ++i)
-    prompts.push_back(read_ids(golden, std::string("p").append(std::to_string(i % 5)) + "_ids"));
+  for (int p = 0; p < 5; ++p)
+    prompts.push_back(read_ids(golden, std::string("p").append(std::to_string(p)) + "_ids"));
+  return prompts;
+}
+
+// Logits (prompts.size(), V) of one batched step over each prompt's last token, after the rest
+// of each prompt has run alone (forward: float32).
+std::vector<float> last_tokens_in_one_step(Transformer& m,
+                                           const std::vector<std::vector<int32_t>>& prompts) {
+  const int64_t V = m.config().vocab;
   std::vector<KvCache> caches;
   std::vector<BatchSeq> seqs;
   std::vector<float> scratch(V);
@@ -194,21 +193,44 @@ TEST(DefaultModel, BatchedStepsInInt16MatchFloat32Alone) {
     m.forward(prompts[i].data(), T - 1, caches[i], scratch.data(), 1);
     seqs.push_back({&prompts[i][T - 1], 1, &caches[i], nullptr});
   }
-  std::vector<float> batch(prompts.size() * V), f32_batch(batch.size());
-  std::vector<KvCache> f32_caches;
-  for (const KvCache& c : caches) {
-    f32_caches.push_back(m.make_cache(c.capacity()));
-    f32_caches.back().copy_from(c, c.size());
+  std::vector<float> logits(prompts.size() * V);
+  m.forward_batch(seqs, logits.data());
+  return logits;
+}
+
+// The default model with the golden prompts, on a CPU with the integer kernels.
+class IntegerProducts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!matmul_int_supported(DType::kQ4_1))
+      GTEST_SKIP() << "this build has no integer kernels (the CPU lacks AVX512-VNNI)";
+    ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
+    lm_ = load_model(kDefaultModel, /*with_tokenizer=*/false);
+    golden_ = std::make_unique<SafetensorsFile>(kData + "/smollm2_golden.safetensors");
   }
-  m.forward_batch(seqs, batch.data());
+  LoadedModel lm_;
+  std::unique_ptr<SafetensorsFile> golden_;
+};
+
+// A batched decoding step of 10 sequences (the last token of each golden prompt, twice) runs its
+// products in int16 by default (Activations::kAuto): every sequence's logits stay close to the
+// float32 step's (measured: at most 0.003-0.008 apart, logits up to 31; int16 steps are 1/65534
+// of a block's largest input, and SmolLM2's outlier channels make some blocks' largest large).
+TEST_F(IntegerProducts, BatchedStepsInInt16MatchFloat32) {
+  Transformer& m = *lm_.model;
+  const int64_t V = m.config().vocab;
+  std::vector<std::vector<int32_t>> prompts = golden_prompts(*golden_);
+  for (int p = 0; p < 5; ++p) prompts.push_back(prompts[p]);
+  const std::vector<float> batch = last_tokens_in_one_step(m, prompts);
+  std::vector<float> f32_batch;
   {
     ActivationsFor f32(Activations::kF32);
-    for (size_t i = 0; i < seqs.size(); ++i) seqs[i].cache = &f32_caches[i];
-    m.forward_batch(seqs, f32_batch.data());
+    f32_batch = last_tokens_in_one_step(m, prompts);
   }
   for (size_t i = 0; i < prompts.size(); ++i) {
     float d = 0.0f;
-    for (int64_t v = 0; v < V; ++v) d = std::max(d, std::fabs(batch[i * V + v] - f32_batch[i * V + v]));
+    for (int64_t v = 0; v < V; ++v)
+      d = std::max(d, std::fabs(batch[i * V + v] - f32_batch[i * V + v]));
     std::printf("[ sequence %zu ] int16 batched step vs float32: max |logit diff| %.3g\n", i, d);
     EXPECT_LT(d, 0.03f) << "sequence " << i;
     if (i == 0) {
@@ -221,14 +243,10 @@ TEST(DefaultModel, BatchedStepsInInt16MatchFloat32Alone) {
 // arithmetic): the logits move from transformers' by a bounded amount (measured: a mean of 1% to
 // 4.4% of the largest logit) and the most likely next token stays the same, in the prompt pass,
 // token by token and in a batched step.
-TEST(DefaultModel, Int8ActivationsStayClose) {
-  if (!matmul_int_supported(DType::kQ4_1))
-    GTEST_SKIP() << "this build has no integer kernels (the CPU lacks AVX512-VNNI)";
-  ASSERT_TRUE(std::filesystem::exists(kDefaultModel));
-  LoadedModel lm = load_model(kDefaultModel, /*with_tokenizer=*/false);
-  Transformer& m = *lm.model;
+TEST_F(IntegerProducts, Int8ActivationsStayClose) {
+  Transformer& m = *lm_.model;
   const int64_t V = m.config().vocab;
-  SafetensorsFile golden(kData + "/smollm2_golden.safetensors");
+  SafetensorsFile& golden = *golden_;
   ActivationsFor int8(Activations::kInt8);
   auto check = [&](const float* got, const float* want, const std::string& what) {
     double diff = 0.0, largest = 0.0;
@@ -244,14 +262,15 @@ TEST(DefaultModel, Int8ActivationsStayClose) {
     EXPECT_LT(diff, 0.08 * largest) << what;
     EXPECT_EQ(argmax(got, V), argmax(want, V)) << what;
   };
-  std::vector<std::vector<int32_t>> prompts;
+  const std::vector<std::vector<int32_t>> prompts = golden_prompts(golden);
   std::vector<const float*> wants;
   for (int p = 0; p < 5; ++p) {
-    const std::string k = std::string("p").append(std::to_string(p)).append("_");
-    const auto ids = read_ids(golden, k + "ids");
+    const std::vector<int32_t>& ids = prompts[p];
     const int64_t T = ids.size();
-    const float* want = read_f32(golden, k + "last_logits", V);
+    const float* want = read_f32(golden, std::string("p").append(std::to_string(p)) +
+                                             "_last_logits", V);
     ASSERT_TRUE(want);
+    wants.push_back(want);
     std::vector<float> got(V), step(V);
     KvCache cache = m.make_cache(T);
     m.forward(ids.data(), T, cache, got.data(), 1);
@@ -259,20 +278,8 @@ TEST(DefaultModel, Int8ActivationsStayClose) {
     KvCache inc = m.make_cache(T);
     for (int64_t t = 0; t < T; ++t) m.forward(&ids[t], 1, inc, step.data(), 1);
     check(step.data(), want, "prompt " + std::to_string(p) + " token by token");
-    prompts.push_back(ids);
-    wants.push_back(want);
   }
-  std::vector<KvCache> caches;
-  std::vector<BatchSeq> seqs;
-  std::vector<float> scratch(V);
-  for (const auto& ids : prompts) caches.push_back(m.make_cache(ids.size()));
-  for (size_t i = 0; i < prompts.size(); ++i) {
-    const int64_t T = prompts[i].size();
-    m.forward(prompts[i].data(), T - 1, caches[i], scratch.data(), 1);
-    seqs.push_back({&prompts[i][T - 1], 1, &caches[i], nullptr});
-  }
-  std::vector<float> batch(prompts.size() * V);
-  m.forward_batch(seqs, batch.data());
+  const std::vector<float> batch = last_tokens_in_one_step(m, prompts);
   for (size_t i = 0; i < prompts.size(); ++i)
     check(batch.data() + i * V, wants[i], "prompt " + std::to_string(i) + " in a batch");
 }
