@@ -15,8 +15,8 @@
 
 #include "backend/cpu/blas_core.h"
 #include "backend/cpu/matmul.h"
-#include "core/error.h"
 #include "backend/cpu/matmul_int.h"
+#include "core/error.h"
 #include "core/threads.h"
 #include "io/model_loader.h"
 #include "model/sampler.h"
@@ -60,13 +60,12 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--gen-tokens")) gen_tokens = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--reps")) reps = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--activations")) {
-      const std::string v = argv[i + 1];
-      if (v != "f32" && v != "auto" && v != "int8") {
+      Activations a;
+      if (!parse_activations(argv[i + 1], &a)) {
         std::fprintf(stderr, "--activations: expected f32, auto or int8, got %s\n", argv[i + 1]);
         return 2;
       }
-      set_activations(v == "f32" ? Activations::kF32 : v == "int8" ? Activations::kInt8
-                                                                   : Activations::kAuto);
+      set_activations(a);
     }
     else if (!std::strcmp(argv[i], "--batches")) {
       batches.clear();
@@ -169,10 +168,7 @@ int main(int argc, char** argv) {
 
     std::printf("\n| metric | value |\n|---|---|\n");
     std::printf("| threads | %d |\n| activations | %s |\n| OpenBLAS kernels | %s |\n", threads,
-                !matmul_int_supported(DType::kQ4_1) ? "f32 (no integer kernels)"
-                : activations() == Activations::kInt8 ? "int8"
-                : activations() == Activations::kAuto ? "auto (int16 at 6-16 rows)"
-                                                      : "f32",
+                activations_summary().c_str(),
                 openblas_kernels_summary().c_str());
     std::printf("| sgemm ceiling, best model shape (GFLOP/s) | %.1f |\n", ceiling);
     std::printf("| sgemm ceiling, layer mix (GFLOP/s) | %.1f |\n", layer_gemm_ceiling);

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "backend/cpu/blas_core.h"
+#include "backend/cpu/matmul_int.h"
 #include "cli/args.h"
 #include "cli/compute_options.h"
 #include "cli/commands.h"

@@ -18,22 +18,11 @@ OptionSpec activations_option() {
 
 void apply_activations_option(const Args& args) {
   const std::string v = args.str("activations");
-  Activations a = Activations::kAuto;
-  if (v == "f32") a = Activations::kF32;
-  else if (v == "int8") a = Activations::kInt8;
-  else if (v != "auto") fail("--activations: expected f32, auto or int8, got '", v, "'");
+  Activations a;
+  if (!parse_activations(v, &a)) fail("--activations: expected f32, auto or int8, got '", v, "'");
   if (a == Activations::kInt8 && !matmul_int_supported(DType::kQ4_1))
     log_warn("--activations int8: this CPU (or build) has no AVX512-VNNI; computing in f32");
   set_activations(a);
-}
-
-std::string activations_summary() {
-  if (!matmul_int_supported(DType::kQ4_1)) return "f32 (no AVX512-VNNI)";
-  switch (activations()) {
-    case Activations::kInt8: return "int8";
-    case Activations::kAuto: return "auto (int16 for batched steps)";
-    default: return "f32";
-  }
 }
 
 }  // namespace tsft

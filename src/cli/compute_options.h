@@ -1,8 +1,6 @@
 // Command-line options that choose how inference computes, shared by generate, eval and serve.
 #pragma once
 
-#include <string>
-
 #include "cli/args.h"
 
 namespace tsft {
@@ -13,9 +11,5 @@ OptionSpec activations_option();
 // Applies --activations (set_activations). int8 on a CPU without the integer kernels (no
 // AVX512-VNNI) warns that it computes in f32; any other value is an error naming the flag.
 void apply_activations_option(const Args& args);
-
-// What the products do now, for a startup line: "auto (int16 for batched steps)", "int8", "f32",
-// or "f32 (no AVX512-VNNI)".
-std::string activations_summary();
 
 }  // namespace tsft

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <memory>
 
+#include "backend/cpu/matmul_int.h"
 #include "chat/chat_format.h"
-#include "cli/compute_options.h"
 #include "core/clock.h"
 #include "core/error.h"
 #include "core/fs_util.h"

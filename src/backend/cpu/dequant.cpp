@@ -36,18 +36,6 @@ inline uint16_t load_u16(const uint8_t* p) {
   return v;
 }
 inline float load_f16(const uint8_t* p) { return f16_to_f32(load_u16(p)); }
-#ifdef __AVX2__
-// The SIMD paths' block scales: F16C's conversion is exact for every half (subnormals, inf,
-// NaN included), like f16_to_f32, but one instruction instead of a branchy bit-level routine
-// that cost as much as the rest of a Q4 block.
-inline float load_f16_hw(const uint8_t* p) {
-#ifdef __F16C__
-  return _cvtsh_ss(load_u16(p));
-#else
-  return f16_to_f32(load_u16(p));
-#endif
-}
-#endif
 
 // ---- scalar references, one per type -----------------------------------------------------
 
@@ -185,7 +173,7 @@ void check_row(DType t, int64_t n) {
 #ifdef __AVX2__
 [[maybe_unused]] void fast_q8_0(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, src += 34, dst += kQK) {
-    const __m256 d = _mm256_set1_ps(load_f16_hw(src));
+    const __m256 d = _mm256_set1_ps(load_f16_fast(src));
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + 2));
     const __m128i lo = _mm256_castsi256_si128(q);
     const __m128i hi = _mm256_extracti128_si256(q, 1);
@@ -227,7 +215,7 @@ inline __m512 int8s_to_f32(__m128i bytes16) {
 
 void fast_q8_0_avx512(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, src += 34, dst += kQK) {
-    const __m512 d = _mm512_set1_ps(load_f16_hw(src));
+    const __m512 d = _mm512_set1_ps(load_f16_fast(src));
     const __m128i q0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 2));
     const __m128i q1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + 18));
     _mm512_storeu_ps(dst, _mm512_mul_ps(int8s_to_f32(q0), d));
@@ -240,7 +228,7 @@ template <bool kQ4_0>
 void fast_q4_avx512(const uint8_t* src, float* dst, int64_t n) {
   constexpr int64_t kBytes = kQ4_0 ? 18 : 20;
   for (int64_t b = 0; b < n / kQK; ++b, src += kBytes, dst += kQK) {
-    const __m512 d = _mm512_set1_ps(load_f16_hw(src));
+    const __m512 d = _mm512_set1_ps(load_f16_fast(src));
     const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + (kQ4_0 ? 2 : 4)));
     // One widening for both nibbles: byte j's low nibble is element j, its high nibble j + 16.
     const __m512i v = _mm512_cvtepu8_epi32(raw);
@@ -255,7 +243,7 @@ void fast_q4_avx512(const uint8_t* src, float* dst, int64_t n) {
     } else {
       // A fused multiply-add: d * q is exact in float32 (an f16 scale times a 4-bit integer
       // needs 15 bits), so rounding (d * q) + m once gives numpy's two roundings bit for bit.
-      const __m512 m = _mm512_set1_ps(load_f16_hw(src + 2));
+      const __m512 m = _mm512_set1_ps(load_f16_fast(src + 2));
       _mm512_storeu_ps(dst, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(lo), m));
       _mm512_storeu_ps(dst + 16, _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(hi), m));
     }
@@ -266,7 +254,7 @@ void fast_q4_avx512(const uint8_t* src, float* dst, int64_t n) {
 
 [[maybe_unused]] void fast_q4_0(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, src += 18, dst += kQK) {
-    const __m256 d = _mm256_set1_ps(load_f16_hw(src));
+    const __m256 d = _mm256_set1_ps(load_f16_fast(src));
     __m256 q[4];
     nibbles_to_f32(src + 2, 8, q);
     for (int k = 0; k < 4; ++k) _mm256_storeu_ps(dst + 8 * k, _mm256_mul_ps(d, q[k]));
@@ -275,8 +263,8 @@ void fast_q4_avx512(const uint8_t* src, float* dst, int64_t n) {
 
 [[maybe_unused]] void fast_q4_1(const uint8_t* src, float* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK; ++b, src += 20, dst += kQK) {
-    const __m256 d = _mm256_set1_ps(load_f16_hw(src));
-    const __m256 m = _mm256_set1_ps(load_f16_hw(src + 2));
+    const __m256 d = _mm256_set1_ps(load_f16_fast(src));
+    const __m256 m = _mm256_set1_ps(load_f16_fast(src + 2));
     __m256 q[4];
     nibbles_to_f32(src + 4, 0, q);
     for (int k = 0; k < 4; ++k)
@@ -287,8 +275,8 @@ void fast_q4_avx512(const uint8_t* src, float* dst, int64_t n) {
 void fast_q4_k(const uint8_t* src, float* dst, int64_t n) {
   const __m256i mask = _mm256_set1_epi32(0x0F);
   for (int64_t b = 0; b < n / kQKK; ++b, src += 144, dst += kQKK) {
-    const float d = load_f16_hw(src);
-    const float dmin = load_f16_hw(src + 2);
+    const float d = load_f16_fast(src);
+    const float dmin = load_f16_fast(src + 2);
     uint8_t sc[8], mn[8];
     unpack_scale_min_k4(src + 4, sc, mn);
     const uint8_t* qs = src + 16;

@@ -98,14 +98,6 @@ float quantize_ref(const float* x, Q* q, float qmax) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-// The hardware conversion (F16C): f16_to_f32's portable bit manipulation, run for every block
-// of every weight row, cost more than the integer products.
-inline float f16_hw(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return _cvtsh_ss(v);
-}
-
 inline int32_t load_i32(const void* p) {
   int32_t v;
   std::memcpy(&v, p, 4);
@@ -132,8 +124,8 @@ void unpack_row(const Format& f, const uint8_t* row, int64_t nb, int64_t ahead,
   for (int64_t i = 0; i < nb * f.block_bytes; i += 64)
     _mm_prefetch(reinterpret_cast<const char*>(row + ahead + i), _MM_HINT_T0);
   for (int64_t b = 0; b < nb; ++b, row += f.block_bytes, u += kQK) {
-    d[b] = f16_hw(row);
-    if (f.has_min) m[b] = f16_hw(row + 2);
+    d[b] = load_f16_fast(row);
+    if (f.has_min) m[b] = load_f16_fast(row + 2);
     const uint8_t* qs = row + f.header;
     if (f.nibbles) {
       const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
@@ -160,7 +152,7 @@ constexpr int kLanes = 16;    // inputs per pass of the tile kernel
 constexpr int kTileRows = 8;  // weight rows per tile
 
 // One block of 32 inputs quantized as quantize_activations does (the same float operations, so
-// the same integers), with its scale, exact sum and the sum of its integers.
+// the same integers), with its scale, exact sum and (int8) the sum of its integers.
 template <IntBits kBits>
 inline void quantize_block_fast(const float* x, typename Kind<kBits>::E* q, float* scale,
                                 float* sum_x, int32_t* sum_q) {
@@ -191,7 +183,8 @@ inline void quantize_block_fast(const float* x, typename Kind<kBits>::E* q, floa
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q), _mm512_cvtepi32_epi16(qa));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 16), _mm512_cvtepi32_epi16(qb));
   }
-  *sum_q = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
+  // Only int8 needs it (its weights' offset); int16 takes the weights as they are.
+  *sum_q = Kind<kBits>::k8 ? _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb)) : 0;
 }
 
 // The inputs of a group of products, quantized once. One input (T == 1, int8): q holds its K
@@ -382,9 +375,9 @@ float row_dot(const Format& f, const uint8_t* row, const IntInputs& in) {
     const __m256i start = _mm256_castsi128_si256(_mm_cvtsi32_si128(-f.offset * in.sum_q[b]));
     const __m256i s = _mm256_dpbusd_epi32(
         start, u, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kQK)));
-    acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(f16_hw(blk) * in.scale[b]),
+    acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(load_f16_fast(blk) * in.scale[b]),
                              acc[c]);
-    if constexpr (kMin) acc_m[c] += f16_hw(blk + 2) * in.sum_x[b];
+    if constexpr (kMin) acc_m[c] += load_f16_fast(blk + 2) * in.sum_x[b];
   };
   int64_t b = 0;
   for (; b + 1 < in.nb; b += 2) {
@@ -536,5 +529,22 @@ void matmul_int_ref(float* out, const float* in, const void* w, DType t, const f
 
 void set_activations(Activations a) { g_activations.store(a, std::memory_order_relaxed); }
 Activations activations() { return g_activations.load(std::memory_order_relaxed); }
+
+bool parse_activations(const std::string& name, Activations* a) {
+  if (name == "f32") *a = Activations::kF32;
+  else if (name == "auto") *a = Activations::kAuto;
+  else if (name == "int8") *a = Activations::kInt8;
+  else return false;
+  return true;
+}
+
+std::string activations_summary() {
+  if (!matmul_int_supported(DType::kQ4_1)) return "f32 (no AVX512-VNNI)";
+  switch (activations()) {
+    case Activations::kInt8: return "int8";
+    case Activations::kAuto: return "auto (int16 for batched steps)";
+    default: return "f32";
+  }
+}
 
 }  // namespace tsft

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "core/dtype.h"
 
@@ -63,5 +64,10 @@ float quantize_activations(const float* x, int16_t* q);
 enum class Activations { kF32, kAuto, kInt8 };
 void set_activations(Activations a);
 Activations activations();
+// "f32", "auto" or "int8" as the setting; false for any other name.
+bool parse_activations(const std::string& name, Activations* a);
+// What the products do now, for startup lines and reports: "auto (int16 for batched steps)",
+// "int8", "f32", or "f32 (no AVX512-VNNI)" where the CPU has no integer kernels.
+std::string activations_summary();
 
 }  // namespace tsft
