@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <cctype>
 #include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -288,6 +289,39 @@ TEST(GenGeneralist, QuotedFreeTextIsInTheRequest) {
       }
     }
   }
+}
+
+// IDs come in the shapes people's do (one letter, no separator, spaces, slashes, dots, lower
+// case), with and without a pattern in the schema, and the request states each one whole.
+TEST(GenGeneralist, IdsComeInManyShapesAndAreCopiedWhole) {
+  std::map<std::string, int> seen;
+  int with_pattern = 0, without_pattern = 0;
+  for (const auto& row : rows_for(1500, 9)) {
+    if (!answer_of(row).contains("tool_calls")) continue;
+    const std::string text = user_of(row);
+    for (const auto& c : answer_of(row)["tool_calls"]) {
+      const ordered_json* s = schema_for(row, c["function"]["name"]);
+      for (const auto& [k, v] : c["function"]["arguments"].items()) {
+        const auto& ps = (*s)["properties"][k];
+        const std::string desc = ps.value("description", "");
+        const bool id = desc.find(" ID") != std::string::npos || desc == "Reference code";
+        if (!id || !v.is_string()) continue;
+        const std::string x = v.get<std::string>();
+        EXPECT_NE(text.find(x), std::string::npos) << k << "=" << x << " not in: " << text;
+        (ps.contains("pattern") ? with_pattern : without_pattern)++;
+        if (x.find(' ') != std::string::npos) seen["space"]++;
+        if (x.find('/') != std::string::npos) seen["slash"]++;
+        if (x.find('.') != std::string::npos) seen["dot"]++;
+        if (std::islower(static_cast<unsigned char>(x[0]))) seen["lower"]++;
+        if (x.find_first_of("-/. ") == std::string::npos) seen["no separator"]++;
+        if (x.size() > 1 && x[1] == '-') seen["one letter"]++;
+      }
+    }
+  }
+  for (const char* shape : {"space", "slash", "dot", "lower", "no separator", "one letter"})
+    EXPECT_GT(seen[shape], 0) << shape;
+  EXPECT_GT(with_pattern, 20);
+  EXPECT_GT(without_pattern, 20);
 }
 
 TEST(GenGeneralist, NeverMakesHandwrittenNamesSchemasOrRequests) {

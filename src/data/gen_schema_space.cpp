@@ -252,6 +252,69 @@ std::string join_and(const std::vector<std::string>& parts) {
   return out;
 }
 
+// The shape of an ID that starts from `prefix` (upper-case letters of its entity): mostly the
+// PREFIX-digits form, but also one letter, no separator, a suffix, spaces, slashes, digits only
+// and lower case, as people's IDs come (loan "L-88213", plate "KA 55 901", user "k.osei"), so a
+// model learns to copy an ID whole, punctuation and spaces included.
+std::string draw_id_shape(const std::string& prefix, int digits, Rng& rng) {
+  const std::string d(static_cast<size_t>(digits), '#');
+  std::string lower = prefix;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  switch (pick(rng, 10)) {
+    case 0: return str(prefix.substr(0, 1), "-", d);         // L-88213
+    case 1: return str(prefix, d);                            // INV48213
+    case 2: return str(prefix, "-", d, "-@@");                // INV-48213-KX
+    case 3: return "@@ ## ###";                               // KA 55 901
+    case 4: return str(prefix, "/", d.substr(0, 4), "/##");  // INV/4821/07
+    case 5: return str("###-", d);                            // 120-48213
+    case 6: return str(lower, "-", d);                        // inv-48213
+    case 7: return str(lower.substr(0, 1), ".", lower, "##"); // i.inv42
+    default: return str(prefix, "-", d);                      // INV-48213
+  }
+}
+
+// A value of `shape`: '#' a digit (the first digit of a run never 0), '@' a letter.
+std::string fill_id_shape(const std::string& shape, Rng& rng) {
+  std::string v;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const char c = shape[i];
+    const bool first = i == 0 || shape[i - 1] != c;
+    if (c == '#') v += static_cast<char>('0' + (first ? 1 + pick(rng, 9) : pick(rng, 10)));
+    else if (c == '@') v += static_cast<char>('A' + pick(rng, 26));
+    else v += c;
+  }
+  return v;
+}
+
+// "INV-#####" -> "^INV-[0-9]{5}$"; "i.inv##" -> "^i\\.inv[0-9]{2}$".
+std::string id_pattern(const std::string& shape) {
+  std::string out = "^";
+  for (size_t i = 0; i < shape.size();) {
+    const char c = shape[i];
+    size_t j = i;
+    while (j < shape.size() && shape[j] == c) ++j;
+    if (c == '#' || c == '@') {
+      out += str(c == '#' ? "[0-9]{" : "[A-Z]{", j - i, "}");
+    } else {
+      for (size_t k = i; k < j; ++k) out += c == '.' ? std::string("\\.") : std::string(1, c);
+    }
+    i = j;
+  }
+  return out + "$";
+}
+
+// The ID as a schema's description shows it: digits counted up, letters X ("INV-12345").
+std::string id_example(const std::string& shape) {
+  std::string v;
+  int n = 0;
+  for (char c : shape) {
+    if (c == '#') v += static_cast<char>('0' + (++n % 10));
+    else if (c == '@') v += 'X';
+    else v += c;
+  }
+  return v;
+}
+
 // The value of one parameter and how the request says it.
 Said say_value(const ParamSpec& p, const DateContext& ctx, Rng& rng) {
   const ordered_json& s = p.schema;
@@ -328,12 +391,7 @@ Said say_value(const ParamSpec& p, const DateContext& ctx, Rng& rng) {
       return {e.value, pick_bar(rng, e.says)};
     }
     case ValueKind::kCode: {
-      const std::string pat = s["pattern"].get<std::string>();  // ^PRE-[0-9]{n}$
-      const std::string prefix = pat.substr(1, pat.find('-'));
-      const int digits = pat[pat.find('{') + 1] - '0';
-      std::string v = prefix;
-      for (int i = 0; i < digits; ++i)
-        v += static_cast<char>('0' + (i == 0 ? 1 + pick(rng, 9) : pick(rng, 10)));
+      const std::string v = fill_id_shape(p.id_shape, rng);
       return {v, v};
     }
     case ValueKind::kStringList: {
@@ -438,7 +496,8 @@ ordered_json some_of(const std::vector<NamedCode>& table, size_t n, Rng& rng) {
   return out;
 }
 
-ordered_json schema_of(const ParamDef& d, const std::string& entity, bool required, Rng& rng) {
+ordered_json schema_of(const ParamDef& d, const std::string& entity, bool required,
+                       std::string* id_shape, Rng& rng) {
   ordered_json s = {{"type", "string"}, {"description", d.description}};
   switch (d.kind) {
     case ValueKind::kQuoted:
@@ -530,12 +589,13 @@ ordered_json schema_of(const ParamDef& d, const std::string& entity, bool requir
       if (!required && chance(rng, 0.5)) s["default"] = values[pick(rng, values.size())];
       break;
     }
-    case ValueKind::kCode: {  // a reference: letters from the entity, then digits
+    case ValueKind::kCode: {  // a reference: letters from the entity, an R, then digits
       std::string prefix;
       for (char c : entity)
         if (std::isalpha(static_cast<unsigned char>(c)) && prefix.size() < 2)
           prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      s["pattern"] = str("^", prefix, "R-[0-9]{", 5 + pick(rng, 3), "}$");
+      *id_shape = draw_id_shape(prefix + "R", 5 + static_cast<int>(pick(rng, 3)), rng);
+      if (chance(rng, 0.5)) s["pattern"] = id_pattern(*id_shape);
       break;
     }
     case ValueKind::kStringList:
@@ -614,11 +674,12 @@ ParamSpec id_param(const std::string& entity, bool camel, Rng& rng) {
   p.key = styled(w, camel);
   p.kind = ValueKind::kCode;
   p.required = true;
-  p.schema = {
-      {"type", "string"},
-      {"description", str(char(std::toupper(static_cast<unsigned char>(entity[0]))),
-                          entity.substr(1), " ID, e.g. ", prefix, "-", std::string(digits, '1'))},
-      {"pattern", str("^", prefix, "-[0-9]{", digits, "}$")}};
+  p.id_shape = draw_id_shape(prefix, digits, rng);
+  std::string desc = str(char(std::toupper(static_cast<unsigned char>(entity[0]))),
+                         entity.substr(1), " ID");
+  if (chance(rng, 0.6)) desc += str(", e.g. ", id_example(p.id_shape));
+  p.schema = {{"type", "string"}, {"description", desc}};
+  if (chance(rng, 0.5)) p.schema["pattern"] = id_pattern(p.id_shape);
   return p;
 }
 
@@ -777,7 +838,7 @@ FunctionSpec synth_function(Rng& rng, int domain) {
       p.required = req;
       p.key = styled(words_of(pick_bar(rng, d.names)), camel_keys);
       if (!keys.insert(p.key).second) continue;
-      p.schema = schema_of(d, fn.entity, req, rng);
+      p.schema = schema_of(d, fn.entity, req, &p.id_shape, rng);
       kinds.insert(d.kind);
       (req ? n_req : n_opt)--;
       fn.params.push_back(std::move(p));

@@ -30,6 +30,9 @@ struct ParamSpec {
   ValueKind kind = ValueKind::kCode;
   nlohmann::ordered_json schema;
   bool required = false;
+  // kCode only: the ID's shape, '#' a digit, '@' an upper-case letter, anything else literal
+  // ("INV-#####", "@@ ## ###"); the schema's pattern, when it has one, is built from it.
+  std::string id_shape;
 };
 
 struct FunctionSpec {
