@@ -51,6 +51,21 @@ const ordered_json* schema_for(const ordered_json& row, const std::string& name)
   return nullptr;
 }
 
+// Calls f(request text, key, value, the key's property schema) for every argument of every call
+// in the rows that call.
+template <typename F>
+void for_each_argument(const std::vector<ordered_json>& rows, F f) {
+  for (const auto& row : rows) {
+    if (!answer_of(row).contains("tool_calls")) continue;
+    const std::string text = user_of(row);
+    for (const auto& c : answer_of(row)["tool_calls"]) {
+      const ordered_json* s = schema_for(row, c["function"]["name"]);
+      for (const auto& [k, v] : c["function"]["arguments"].items())
+        f(text, k, v, (*s)["properties"][k]);
+    }
+  }
+}
+
 // The call names an offered function and its arguments validate against that schema.
 void expect_valid_call(const ordered_json& row, const ordered_json& call) {
   const std::string name = call["function"]["name"];
@@ -275,20 +290,13 @@ TEST(GenGeneralist, ParaphrasesNormalisedValues) {
 }
 
 TEST(GenGeneralist, QuotedFreeTextIsInTheRequest) {
-  for (const auto& row : rows_for(1500, 8)) {
-    if (!answer_of(row).contains("tool_calls")) continue;
-    const std::string text = user_of(row);
-    for (const auto& c : answer_of(row)["tool_calls"]) {
-      const ordered_json* s = schema_for(row, c["function"]["name"]);
-      for (const auto& [k, v] : c["function"]["arguments"].items()) {
-        if (!v.is_string()) continue;
-        const auto& ps = (*s)["properties"][k];
-        if (ps.contains("enum") || ps.contains("pattern") || ps.contains("format")) continue;
-        EXPECT_NE(text.find(v.get<std::string>()), std::string::npos)
-            << k << "=" << v << " not in: " << text;
-      }
-    }
-  }
+  for_each_argument(rows_for(1500, 8), [](const std::string& text, const std::string& k,
+                                          const ordered_json& v, const ordered_json& ps) {
+    if (!v.is_string()) return;
+    if (ps.contains("enum") || ps.contains("pattern") || ps.contains("format")) return;
+    EXPECT_NE(text.find(v.get<std::string>()), std::string::npos)
+        << k << "=" << v << " not in: " << text;
+  });
 }
 
 // IDs come in the shapes people's do (one letter, no separator, spaces, slashes, dots, lower
@@ -296,28 +304,21 @@ TEST(GenGeneralist, QuotedFreeTextIsInTheRequest) {
 TEST(GenGeneralist, IdsComeInManyShapesAndAreCopiedWhole) {
   std::map<std::string, int> seen;
   int with_pattern = 0, without_pattern = 0;
-  for (const auto& row : rows_for(1500, 9)) {
-    if (!answer_of(row).contains("tool_calls")) continue;
-    const std::string text = user_of(row);
-    for (const auto& c : answer_of(row)["tool_calls"]) {
-      const ordered_json* s = schema_for(row, c["function"]["name"]);
-      for (const auto& [k, v] : c["function"]["arguments"].items()) {
-        const auto& ps = (*s)["properties"][k];
-        const std::string desc = ps.value("description", "");
-        const bool id = desc.find(" ID") != std::string::npos || desc == "Reference code";
-        if (!id || !v.is_string()) continue;
-        const std::string x = v.get<std::string>();
-        EXPECT_NE(text.find(x), std::string::npos) << k << "=" << x << " not in: " << text;
-        (ps.contains("pattern") ? with_pattern : without_pattern)++;
-        if (x.find(' ') != std::string::npos) seen["space"]++;
-        if (x.find('/') != std::string::npos) seen["slash"]++;
-        if (x.find('.') != std::string::npos) seen["dot"]++;
-        if (std::islower(static_cast<unsigned char>(x[0]))) seen["lower"]++;
-        if (x.find_first_of("-/. ") == std::string::npos) seen["no separator"]++;
-        if (x.size() > 1 && x[1] == '-') seen["one letter"]++;
-      }
-    }
-  }
+  for_each_argument(rows_for(1500, 9), [&](const std::string& text, const std::string& k,
+                                           const ordered_json& v, const ordered_json& ps) {
+    const std::string desc = ps.value("description", "");
+    const bool id = desc.find(" ID") != std::string::npos || desc == "Reference code";
+    if (!id || !v.is_string()) return;
+    const std::string x = v.get<std::string>();
+    EXPECT_NE(text.find(x), std::string::npos) << k << "=" << x << " not in: " << text;
+    (ps.contains("pattern") ? with_pattern : without_pattern)++;
+    if (x.find(' ') != std::string::npos) seen["space"]++;
+    if (x.find('/') != std::string::npos) seen["slash"]++;
+    if (x.find('.') != std::string::npos) seen["dot"]++;
+    if (std::islower(static_cast<unsigned char>(x[0]))) seen["lower"]++;
+    if (x.find_first_of("-/. ") == std::string::npos) seen["no separator"]++;
+    if (x.size() > 1 && x[1] == '-') seen["one letter"]++;
+  });
   for (const char* shape : {"space", "slash", "dot", "lower", "no separator", "one letter"})
     EXPECT_GT(seen[shape], 0) << shape;
   EXPECT_GT(with_pattern, 20);

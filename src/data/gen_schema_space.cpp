@@ -252,6 +252,15 @@ std::string join_and(const std::vector<std::string>& parts) {
   return out;
 }
 
+// The first n letters of an entity, upper-cased: an ID's prefix ("invoice" -> "INV").
+std::string initials(const std::string& entity, size_t n) {
+  std::string out;
+  for (char c : entity)
+    if (std::isalpha(static_cast<unsigned char>(c)) && out.size() < n)
+      out += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 // The shape of an ID that starts from `prefix` (upper-case letters of its entity): mostly the
 // PREFIX-digits form, but also one letter, no separator, a suffix, spaces, slashes, digits only
 // and lower case, as people's IDs come (loan "L-88213", plate "KA 55 901", user "k.osei"), so a
@@ -590,11 +599,7 @@ ordered_json schema_of(const ParamDef& d, const std::string& entity, bool requir
       break;
     }
     case ValueKind::kCode: {  // a reference: letters from the entity, an R, then digits
-      std::string prefix;
-      for (char c : entity)
-        if (std::isalpha(static_cast<unsigned char>(c)) && prefix.size() < 2)
-          prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      *id_shape = draw_id_shape(prefix + "R", 5 + static_cast<int>(pick(rng, 3)), rng);
+      *id_shape = draw_id_shape(initials(entity, 2) + "R", 5 + static_cast<int>(pick(rng, 3)), rng);
       if (chance(rng, 0.5)) s["pattern"] = id_pattern(*id_shape);
       break;
     }
@@ -662,10 +667,7 @@ ordered_json schema_of(const ParamDef& d, const std::string& entity, bool requir
 }
 
 ParamSpec id_param(const std::string& entity, bool camel, Rng& rng) {
-  std::string prefix;
-  for (char c : entity)
-    if (std::isalpha(static_cast<unsigned char>(c)) && prefix.size() < 3)
-      prefix += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::string prefix = initials(entity, 3);
   const int digits = 4 + static_cast<int>(pick(rng, 3));
   std::vector<std::string> w = words_of(entity);
   if (chance(rng, 0.2)) w.clear();

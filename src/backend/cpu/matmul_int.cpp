@@ -375,8 +375,8 @@ float row_dot(const Format& f, const uint8_t* row, const IntInputs& in) {
     const __m256i start = _mm256_castsi128_si256(_mm_cvtsi32_si128(-f.offset * in.sum_q[b]));
     const __m256i s = _mm256_dpbusd_epi32(
         start, u, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * kQK)));
-    acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps(load_f16_fast(blk) * in.scale[b]),
-                             acc[c]);
+    const __m256 scale = _mm256_set1_ps(load_f16_fast(blk) * in.scale[b]);
+    acc[c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), scale, acc[c]);
     if constexpr (kMin) acc_m[c] += load_f16_fast(blk + 2) * in.sum_x[b];
   };
   int64_t b = 0;
